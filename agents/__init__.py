@@ -1,0 +1,24 @@
+"""Built-in agents: each module declares its `AgentCard` and a handler."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mesh.graphs.agent import Handler
+from mesh.models import AgentCard
+
+
+def builtin_agents(client: Any, embedding_function: Any) -> list[tuple[AgentCard, Handler]]:
+    """The built-in agents, ready for `Mesh.add_agent`; the knowledge base is seeded once."""
+    from mesh.agents import calculator, text
+    from mesh.agents.knowledge import KNOWLEDGE_CARD, KnowledgeBase
+
+    knowledge = KnowledgeBase(client, embedding_function)
+    knowledge.ensure_seeded(Path(str(resources.files("mesh.agents") / "docs")))
+    return [
+        (calculator.CALCULATOR_CARD, calculator.handler),
+        (text.TEXT_CARD, text.handler),
+        (KNOWLEDGE_CARD, knowledge.handler),
+    ]

@@ -1,0 +1,252 @@
+"""The calculator agent: arithmetic from an expression or a question in plain words.
+
+`extract_expression` turns "what's the square root of 144" into "sqrt(144)"; the
+arithmetic itself is done exactly, without eval, by the engine in `_arith.py` (whose
+`evaluate` and `format_number` this module re-exports).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+from mesh.agents._arith import (
+    CONSTANTS,
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_INPUT_CHARS,
+    TOKEN_RE,
+    Number,
+    evaluate,
+    format_number,
+)
+from mesh.errors import AgentError
+from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+
+__all__ = [
+    "CALCULATOR_CARD",
+    "MAX_DEPTH",
+    "MAX_DIGITS",
+    "MAX_INPUT_CHARS",
+    "evaluate",
+    "extract_expression",
+    "format_number",
+    "handler",
+]
+
+
+def _json_value(value: Number) -> int | float | str:
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else format_number(value)
+    try:
+        return float(value)
+    except OverflowError:
+        return format_number(value)
+
+
+_X = r"(-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|\be\b)|\([^()]*\))"
+_FN = (
+    r"square\s+root|sqrt|absolute\s+value|abs|natural\s+log(?:arithm)?|ln|log(?:arithm)?"
+    r"|sine|cosine|tangent|sin|cos|tan|exp|floor|ceil(?:ing)?"
+)
+_OPS = r"plus|minus|times|multiplied\s+by|divided\s+by|over|mod|modulo"
+_WORDS = {
+    "square": "sqrt",
+    "absolute": "abs",
+    "natural": "ln",
+    "logarithm": "log",
+    "sine": "sin",
+    "cosine": "cos",
+    "tangent": "tan",
+    "ceiling": "ceil",
+    **dict.fromkeys(["add", "sum", "plus"], "+"),
+    **dict.fromkeys(["minus", "difference"], "-"),
+    **dict.fromkeys(["product", "multiply", "times", "multiplied"], "*"),
+    **dict.fromkeys(["quotient", "divide", "divided", "over"], "/"),
+    **dict.fromkeys(["mod", "modulo"], "%"),
+}
+# Applied in order to the lower-cased request. X is a number, constant or (...) group and
+# FN a function name in words; {0}, {1}... are the groups, {w} the symbol for the word {0}.
+_PHRASE_RULES = r"""
+\b(?:the\s+)?cube\s+root\s+of\s+X -> {0}**(1/3)
+\b(?:the\s+)?log(?:arithm)?\s+base\s+X\s+of\s+X -> log({1}, {0})
+\b(?:the\s+)?(FN)\s+of\s+X -> {w}({1})
+X\s+squared\b -> {0}**2
+X\s+cubed\b -> {0}**3
+X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
+X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
+\b(divide|multiply|add)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
+\bsubtract\s+X\s+from\s+X -> {1} - {0}
+\b(?:the\s+)?(sum|product|difference|quotient)\s+(?:of|between)\s+X\s+and\s+X -> {1} {w} {2}
+\b(?:the\s+)?remainder\s+(?:of|when)\s+X\s+(?:is\s+)?divided\s+by\s+X -> {0} % {1}
+X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}
+(\d)\s*(?:percent|per\s+cent)\b -> {0}%
+"""
+_PHRASES = [
+    (re.compile(rule.replace("FN", _FN).replace("X", _X)), template)
+    for rule, template in (line.split(" -> ") for line in _PHRASE_RULES.strip().splitlines())
+]
+_FILLER = {"what", "is", "s", "the", "value", "of", "how", "much", "compute", "calculate"}
+_FILLER |= {"evaluate", "please"}
+_BARE = re.compile(r"[-+]?\s*(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|e)\s*%?")
+
+
+def _fill(template: str, match: re.Match[str]) -> str:
+    """A phrase rule's replacement for one match."""
+    groups = [g or "" for g in match.groups()]
+    word = (groups[0].split() or [""])[0]
+    return template.format(*groups, w=_WORDS.get(word, word))
+
+
+def _runs(text: str) -> list[tuple[bool, int, int, int]]:
+    """Maximal grammatical stretches of text as (has an operation, length, -start, start)."""
+    runs: list[tuple[bool, int, int, int]] = []
+    start = end = -1
+    want_operand, after_percent, depth, has_op = True, False, 0, False
+    tokens = [(m.lastgroup or "", m.group(), m.start()) for m in TOKEN_RE.finditer(text)]
+    i = 0
+    while i < len(tokens):
+        kind, tok, at = tokens[i]
+        operand = kind == "num" or (kind == "name" and tok in CONSTANTS)
+        call = kind == "name" and tok in FUNCTIONS
+        binary = kind == "times" or (kind == "op" and tok not in ("(", ")", ","))
+        starts = operand or call or tok in ("(", "-", "+")
+        ends = binary or (tok in (")", ",") and depth > 0) or (after_percent and tok == "of")
+        if kind == "space" or (start < 0 and not starts):
+            i += 1
+            continue
+        if not ((want_operand or after_percent) and starts) and not (not want_operand and ends):
+            runs.append((has_op, end - start, -start, start))
+            start, want_operand, after_percent, depth, has_op = -1, True, False, 0, False
+            continue
+        start, end = (at if start < 0 else start), at + len(tok)
+        depth += {"(": 1, ")": -1}.get(tok, 0)
+        has_op = has_op or call or (binary and not want_operand) or tok == "of"
+        after_percent = tok == "%"
+        want_operand = not (operand or tok == ")" or after_percent)
+        i += 1
+    if start >= 0:
+        runs.append((has_op, end - start, -start, start))
+    return runs
+
+
+def _trim(expr: str) -> str:
+    """Drop what cannot end an expression (operators, '(', function names) and stray '('."""
+    while match := re.search(r"(?:\*\*|//|[-+*/^(,]|\b[a-z]+)\s*$", expr):
+        word = match[0].strip()
+        if word.isalpha() and word not in FUNCTIONS and word not in ("of", "x"):
+            break
+        expr = expr[: match.start()].rstrip()
+    while expr.count("(") > expr.count(")") and expr.startswith("("):
+        expr = expr[1:].lstrip()
+    return expr.strip()
+
+
+def extract_expression(text: str) -> str:
+    """The arithmetic expression inside a request in plain words.
+
+    Besides symbols (17 * 23, 2**10, 2^8, 3 x 4, 12 × 4, 10 ÷ 4) it understands: plus,
+    minus, times, multiplied by, divided by, over, mod/modulo; "square root of X", "cube
+    root of X", "absolute value of X", "log of X", "log base B of X", "natural log of X",
+    "sine/cosine/tangent/exp/floor/ceiling of X"; "X squared", "X cubed", "X to the power
+    of Y", "X raised to Y", "X to the 3rd power"; "add X and/to Y", "subtract X from Y",
+    "multiply X by Y", "divide X by Y", "sum/product/difference/quotient of X and Y",
+    "remainder of X divided by Y"; "X% of Y", "X percent of Y". X and Y are numbers,
+    constants or a parenthesised group; numbers must be written with digits. A bare
+    number counts only when nothing but "what is" / "compute" and the like surrounds it.
+    """
+    lowered = text.lower().replace("−", "-").replace("×", "*").replace("÷", "/")
+    if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
+        lowered = re.sub(
+            r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
+        )
+    for pattern, template in _PHRASES:
+        lowered = pattern.sub(partial(_fill, template), lowered)
+    lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)
+    for _, length, _, start in sorted(_runs(lowered), reverse=True):
+        expr = _trim(lowered[start : start + length])
+        rest = set(re.findall(r"\w+", (lowered[:start] + " " + lowered[start + length :])))
+        if expr and (not _BARE.fullmatch(expr) or not rest - _FILLER):
+            return expr
+    raise AgentError(
+        f"found no arithmetic expression in {text[:200]!r}: give one with digits and"
+        " operators, e.g. 'What is 17 * 23?', 'sqrt(144) + 2' or '15% of 80'"
+    )
+
+
+CALCULATOR_CARD = AgentCard(
+    name="calculator",
+    description=(
+        "Arithmetic and math: computes numbers exactly from an expression or a question in"
+        " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
+        " logarithms, trigonometry and rounding; big integers and decimals without rounding"
+        " error (0.1 + 0.2 = 0.3)."
+    ),
+    tags=["math", "arithmetic", "calculator", "numbers", "compute"],
+    skills=[
+        Skill(
+            name="arithmetic",
+            description=(
+                "Evaluate an arithmetic expression or a sum in words exactly: + - * / // %"
+                " and powers with parentheses, big integers, decimals and fractions."
+            ),
+            tags=["math", "arithmetic", "compute", "numbers", "calculate"],
+            examples=[
+                "What is 17 * 23?",
+                "Compute 2**10",
+                "calculate (3+4)*5 please",
+                "what is 1234 times 5678",
+                "divide 10 by 4",
+                "add 0.1 and 0.2",
+            ],
+        ),
+        Skill(
+            name="math-functions",
+            description=(
+                "Square and cube roots, powers, logarithms, exponentials, trigonometry in"
+                " radians, rounding, min and max, and percentages of a number."
+            ),
+            tags=["math", "functions", "percentages", "roots", "logarithms"],
+            examples=[
+                "what's the square root of 144",
+                "what is 15% of 80",
+                "2 to the power of 64",
+                "log of 1000",
+                "round(2.675, 2)",
+                "sin(pi / 6)",
+            ],
+        ),
+    ],
+)
+
+
+def _from_input(given: str) -> tuple[str, Number]:
+    """Evaluate an explicit expression; if it does not parse, read it as words instead."""
+    try:
+        return given, evaluate(given)
+    except AgentError as error:
+        try:
+            found = extract_expression(given)  # the planner may have written words
+        except AgentError:
+            raise error from None
+        if found == given:
+            raise
+        return found, evaluate(found)
+
+
+def handler(req: TaskRequest) -> TaskResult:
+    """Evaluate `inputs["expression"]`, or the expression found in the task description."""
+    given = req.inputs.get("expression")
+    if given is not None and str(given).strip():
+        expr, value = _from_input(str(given).strip())
+    else:
+        expr = extract_expression(req.description)
+        value = evaluate(expr)
+    return TaskResult(
+        task_id=req.task_id,
+        status="succeeded",
+        agent="calculator",
+        output=f"{expr} = {format_number(value)}",
+        data={"expression": expr, "value": _json_value(value)},
+    )

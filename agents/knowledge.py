@@ -1,0 +1,308 @@
+"""The knowledge agent: answers questions from local documents kept in Chroma.
+
+It retrieves the passages nearest to the question, then quotes the one or two sentences
+that answer it best (scored with the same embedding function) and names their source
+documents, so an answer can always be traced back to a file. It never makes anything
+up: when no sentence is close enough to the question, it fails and says how to add
+documents.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from chromadb.api import ClientAPI
+from chromadb.api.types import Documents, EmbeddingFunction
+
+from mesh.errors import AgentError, ConfigError
+from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.vectorstore.client import get_collection
+
+DOCS_DIR = Path(__file__).resolve().parent / "docs"
+DEFAULT_COLLECTION = "mesh_knowledge"
+MIN_SCORE = 0.4
+SECOND_SENTENCE_MARGIN = 0.06
+MAX_CHUNK_CHARS = 1200
+_UPSERT_BATCH = 256
+_ADD_HINT = (
+    "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
+    f" a folder and call ensure_seeded(folder) (the shipped ones are in {DOCS_DIR})"
+)
+
+KNOWLEDGE_CARD = AgentCard(
+    name="knowledge",
+    description=(
+        "Answers questions from the local knowledge base: documents indexed in Chroma."
+        " Quotes the sentences that answer the question and names the documents they come"
+        " from. Ships with documents on the Agentic Mesh and its services, SI units and the"
+        " metric system, the planets of the solar system, HTTP status codes and Python basics."
+    ),
+    tags=["knowledge", "retrieval", "question-answering", "documents", "offline"],
+    skills=[
+        Skill(
+            name="answer-question",
+            description=(
+                "Answer a factual question from the local knowledge base, quoting the most"
+                " relevant sentences and naming their source documents."
+            ),
+            tags=["qa", "rag", "search"],
+            examples=[
+                "How many planets are in the solar system?",
+                "What does the registry of the agentic mesh store?",
+                "What does HTTP status 503 mean?",
+            ],
+        ),
+        Skill(
+            name="lookup-fact",
+            description=(
+                "Look up a fact, definition, unit or code in local documents and return the"
+                " sentence that states it, with its source."
+            ),
+            tags=["lookup", "definition", "facts"],
+            examples=[
+                "Define the newton",
+                "What is the SI base unit of electric current?",
+                "What is a list comprehension in Python?",
+            ],
+        ),
+    ],
+)
+
+
+@dataclass
+class Answer:
+    """An answer with its provenance: quoted sentences, their documents and the passages."""
+
+    text: str
+    sentences: list[str]
+    sources: list[str]
+    score: float
+    passages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def split_chunks(text: str) -> list[str]:
+    """Paragraphs of a document; a heading stays with the paragraph under it."""
+    chunks: list[str] = []
+    heading = ""
+    for block in re.split(r"\n\s*\n", text.strip()):
+        block = block.strip()
+        if not block:
+            continue
+        if all(line.lstrip().startswith("#") for line in block.splitlines()):
+            heading = f"{heading}\n{block}".strip()
+            continue
+        if heading:
+            block, heading = f"{heading}\n{block}", ""
+        chunks.extend(_split_long(block))
+    if heading:
+        chunks.append(heading)
+    return chunks
+
+
+def _split_long(block: str) -> list[str]:
+    if len(block) <= MAX_CHUNK_CHARS:
+        return [block]
+    parts: list[str] = []
+    current = ""
+    for sentence in split_sentences(block):
+        if current and len(current) + len(sentence) + 1 > MAX_CHUNK_CHARS:
+            parts.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip()
+    return [*parts, current] if current else parts
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def split_sentences(chunk: str) -> list[str]:
+    """Sentences of a chunk without markdown headings; list items count as sentences.
+
+    A line that introduces a list (ending in ':') is quoted as a sentence ending in '.'.
+    """
+    units: list[str] = []
+    for line in chunk.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            if not stripped and units and units[-1]:
+                units.append("")
+            continue
+        if _BULLET.match(stripped) or not units or not units[-1]:
+            units.append(_BULLET.sub("", stripped))
+        else:
+            units[-1] = f"{units[-1]} {stripped}"
+    sentences: list[str] = []
+    for unit in units:
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(unit) if s.strip())
+    return [f"{s[:-1]}." if s.endswith(":") else s for s in sentences]
+
+
+def _unit_rows(vectors: Any) -> npt.NDArray[np.float32]:
+    matrix = np.asarray([np.asarray(v, dtype=np.float32) for v in vectors], dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+class KnowledgeBase:
+    """Local documents in one Chroma collection, and the agent that answers from them."""
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        embedding_function: EmbeddingFunction[Documents],
+        collection: str = DEFAULT_COLLECTION,
+        min_score: float = MIN_SCORE,
+    ):
+        self._ef = embedding_function
+        self.min_score = min_score
+        self.collection = get_collection(client, collection, embedding_function)
+
+    def count(self) -> int:
+        """How many chunks are indexed."""
+        return self.collection.count()
+
+    def add_documents(self, docs: dict[str, str]) -> int:
+        """Index documents by name, one chunk per paragraph; re-adding replaces, never doubles.
+
+        Returns the number of chunks written.
+        """
+        written = 0
+        for name, text in docs.items():
+            if not name or not name.strip():
+                raise AgentError("a document needs a non-empty name (e.g. its file stem)")
+            chunks = split_chunks(text)
+            ids = [f"{name}#{i}" for i in range(len(chunks))]
+            stale = set(self.collection.get(where={"source": name}, include=[])["ids"])
+            stale.difference_update(ids)
+            if stale:
+                self.collection.delete(ids=sorted(stale))
+            metas: list[dict[str, str | int]] = [
+                {"source": name, "chunk": i} for i in range(len(chunks))
+            ]
+            for start in range(0, len(chunks), _UPSERT_BATCH):
+                end = start + _UPSERT_BATCH
+                self.collection.upsert(
+                    ids=ids[start:end],
+                    documents=chunks[start:end],
+                    metadatas=metas[start:end],
+                )
+            written += len(chunks)
+        return written
+
+    def ensure_seeded(self, docs_dir: Path | None = None) -> int:
+        """Index the ``*.md`` files of `docs_dir` (the shipped ones by default) if empty.
+
+        Returns the number of chunks added: 0 when the collection already had documents.
+        """
+        if self.count() > 0:
+            return 0
+        folder = Path(docs_dir) if docs_dir is not None else DOCS_DIR
+        if not folder.is_dir():
+            raise ConfigError(f"knowledge documents folder {folder} does not exist")
+        docs = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md"))}
+        return self.add_documents(docs)
+
+    def search(self, question: str, k: int = 3) -> list[dict[str, Any]]:
+        """The `k` passages nearest to `question`: source, chunk, text and cosine score."""
+        return self._search(self._ef.embed_query([question])[0], k)
+
+    def _search(self, qv: Any, k: int) -> list[dict[str, Any]]:
+        count = self.count()
+        if count == 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[qv],
+            n_results=max(1, min(k, count)),
+            include=["documents", "metadatas", "distances"],
+        )
+        docs = (res.get("documents") or [[]])[0]
+        metas = (res.get("metadatas") or [[]])[0]
+        dists = (res.get("distances") or [[]])[0]
+        return [
+            {
+                "source": str(meta.get("source", "")) if meta else "",
+                "chunk": int(meta.get("chunk", 0)) if meta else 0,
+                "text": doc,
+                "score": round(1.0 - float(dist), 4),
+            }
+            for doc, meta, dist in zip(docs, metas, dists, strict=False)
+        ]
+
+    def answer(self, question: str, k: int = 3) -> Answer:
+        """The best one or two sentences from the top `k` passages, or AgentError."""
+        question = question.strip()
+        if not question:
+            raise AgentError("the knowledge agent needs a question; got an empty one")
+        if self.count() == 0:
+            raise AgentError(
+                f"no document in the knowledge base answers {question!r}: the knowledge base"
+                f" is empty; {_ADD_HINT}"
+            )
+        qv = _unit_rows(self._ef.embed_query([question]))[0]
+        passages = self._search(qv, k)
+        candidates = [
+            (sentence, p["source"]) for p in passages for sentence in split_sentences(p["text"])
+        ]
+        if not candidates:
+            raise AgentError(f"no document in the knowledge base answers {question!r}; {_ADD_HINT}")
+        scores = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
+        order = [int(i) for i in np.argsort(-scores)]
+        best = float(scores[order[0]])
+        if best < self.min_score:
+            raise AgentError(
+                f"no document in the knowledge base answers {question!r} (best sentence scored"
+                f" {best:.2f}, below {self.min_score:.2f}); {_ADD_HINT}"
+            )
+        floor = max(self.min_score, best - SECOND_SENTENCE_MARGIN)
+        top_source = candidates[order[0]][1]
+        runner_up = [i for i in order[1:] if candidates[i][1] == top_source][:1]
+        picked = [order[0]] + [i for i in runner_up if float(scores[i]) >= floor]
+        sentences = [candidates[i][0] for i in picked]
+        sources = list(dict.fromkeys(candidates[i][1] for i in picked))
+        label = "source" if len(sources) == 1 else "sources"
+        text = f"{' '.join(sentences)} ({label}: {', '.join(sources)})"
+        return Answer(
+            text=text, sentences=sentences, sources=sources, score=best, passages=passages
+        )
+
+    def ask(self, question: str, k: int = 3) -> tuple[str, list[str]]:
+        """The answer text (quoted sentences and their sources) and the source names."""
+        answer = self.answer(question, k)
+        return answer.text, answer.sources
+
+    def handler(self, req: TaskRequest) -> TaskResult:
+        """Answer ``req.inputs["question"]`` (or the task description) for the mesh."""
+        question = req.inputs.get("question")
+        if not isinstance(question, str) or not question.strip():
+            question = req.description
+        k = req.inputs.get("k")
+        answer = self.answer(question, k=k if isinstance(k, int) and k > 0 else 3)
+        return TaskResult(
+            task_id=req.task_id,
+            status="succeeded",
+            output=answer.text,
+            data={
+                "sources": answer.sources,
+                "sentences": answer.sentences,
+                "passages": answer.passages,
+                "score": round(answer.score, 4),
+            },
+            agent=KNOWLEDGE_CARD.name,
+            attempts=req.attempt,
+        )
+
+
+__all__ = [
+    "DOCS_DIR",
+    "KNOWLEDGE_CARD",
+    "Answer",
+    "KnowledgeBase",
+    "split_chunks",
+    "split_sentences",
+]

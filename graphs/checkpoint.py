@@ -1,0 +1,107 @@
+"""Checkpointers: LangGraph's SQLite saver, usable from sync and async runs alike.
+
+`SqliteSaver` serves only sync runs and `AsyncSqliteSaver` is bound to one event loop,
+while the mesh is driven by `graph.invoke`, `Mesh.run` and `Mesh.astream` in any mix. The
+async methods here run the sync saver's (locked) calls in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from mesh.errors import ConfigError
+
+STATE_TYPES = ("Plan", "Task", "TaskResult", "TaskRequest", "Envelope")
+
+
+def serializer() -> JsonPlusSerializer:
+    """Checkpoint serde that revives exactly the mesh's state models, nothing else."""
+    return JsonPlusSerializer(allowed_msgpack_modules=[("mesh.models", n) for n in STATE_TYPES])
+
+
+class ThreadedSqliteSaver(SqliteSaver):
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await asyncio.to_thread(self.get_tuple, config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        items = await asyncio.to_thread(
+            lambda: list(self.list(config, filter=filter, before=before, limit=limit))
+        )
+        for item in items:
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await asyncio.to_thread(self.delete_thread, thread_id)
+
+
+def make_checkpointer(home: Path, url: str | None) -> BaseCheckpointSaver[Any]:
+    """SQLite under the mesh home by default; a `postgres://` URL selects Postgres."""
+    if url:
+        if url.startswith(("postgres://", "postgresql://")):
+            try:
+                from langgraph.checkpoint.postgres import PostgresSaver
+                from psycopg import Connection
+            except ImportError as exc:
+                raise ConfigError(
+                    "MESH_CHECKPOINT_URL is a Postgres URL but the Postgres saver is not"
+                    " installed: pip install langgraph-checkpoint-postgres 'psycopg[binary]'"
+                ) from exc
+            conn = Connection.connect(url, autocommit=True, prepare_threshold=0)
+            saver = PostgresSaver(conn, serde=serializer())
+            saver.setup()
+            return saver
+        if url.startswith("sqlite:///"):
+            home_db = Path(url.removeprefix("sqlite:///"))
+        else:
+            raise ConfigError(
+                f"MESH_CHECKPOINT_URL {url!r} is not understood: use postgres://user:pw@host/db"
+                " or sqlite:///path/to/file.sqlite, or unset it for SQLite under MESH_HOME"
+            )
+    else:
+        home_db = home / "checkpoints.sqlite"
+    home_db.parent.mkdir(parents=True, exist_ok=True)
+    conn_sqlite = sqlite3.connect(home_db, check_same_thread=False)
+    conn_sqlite.execute("PRAGMA journal_mode=WAL")
+    saver_sqlite = ThreadedSqliteSaver(conn_sqlite, serde=serializer())
+    saver_sqlite.setup()
+    return saver_sqlite

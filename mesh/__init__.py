@@ -1,0 +1,67 @@
+"""Agentic Mesh: a request in plain language, finished by many specialised agents.
+
+from mesh import Mesh
+m = Mesh.local(".mesh")
+print(m.run("What is 17 * 23?").answer)
+"""
+
+from mesh.core import Mesh
+from mesh.errors import (
+    AgentError,
+    AgentNotFound,
+    AuditError,
+    ConfigError,
+    DiscoveryError,
+    EmbeddingError,
+    InputError,
+    MeshError,
+    PlanError,
+    PolicyDenied,
+    RegistryError,
+)
+from mesh.models import (
+    AgentCard,
+    AgentState,
+    Decision,
+    Envelope,
+    Event,
+    Match,
+    Plan,
+    RunResult,
+    Skill,
+    Task,
+    TaskRequest,
+    TaskResult,
+)
+from mesh.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentCard",
+    "AgentError",
+    "AgentNotFound",
+    "AgentState",
+    "AuditError",
+    "ConfigError",
+    "Decision",
+    "DiscoveryError",
+    "EmbeddingError",
+    "Envelope",
+    "Event",
+    "InputError",
+    "Match",
+    "Mesh",
+    "MeshError",
+    "Plan",
+    "PlanError",
+    "PolicyDenied",
+    "RegistryError",
+    "RunResult",
+    "Settings",
+    "Skill",
+    "Task",
+    "TaskRequest",
+    "TaskResult",
+    "__version__",
+]

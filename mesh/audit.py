@@ -1,0 +1,156 @@
+"""The audit log: every gate decision, append-only, in a SHA-256 hash chain.
+
+Each record stores the hash of the one before, so an edit, a deletion or a reordering
+breaks the chain at the first changed record and `verify` names it. Triggers refuse
+UPDATE and DELETE through SQLite; someone with the file can still drop them and re-hash,
+which is why `head()` exists: export the chain head somewhere the writer cannot rewrite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mesh.errors import AuditError
+from mesh.models import AuditRecord, Decision
+
+GENESIS = "0" * 64
+_FIELDS = ("seq", "ts", "principal", "action", "obj", "decision", "reason", "run_id", "task_id")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    action TEXT NOT NULL,
+    obj TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+
+def record_hash(fields: dict[str, object], prev_hash: str) -> str:
+    body = json.dumps([fields[f] for f in _FIELDS], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise AuditError(f"cannot open the audit log {path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        principal: str,
+        action: str,
+        obj: str,
+        decision: str,
+        reason: str = "",
+        run_id: str = "",
+        task_id: str = "",
+    ) -> AuditRecord:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+                fields: dict[str, object] = {
+                    "seq": seq,
+                    "ts": datetime.now(UTC).isoformat(),
+                    "principal": principal,
+                    "action": action,
+                    "obj": obj,
+                    "decision": decision,
+                    "reason": reason,
+                    "run_id": run_id,
+                    "task_id": task_id,
+                }
+                digest = record_hash(fields, prev)
+                self._db.execute(
+                    "INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (*fields.values(), prev, digest),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return AuditRecord(**fields, prev_hash=prev, hash=digest)  # type: ignore[arg-type]
+
+    def decision(self, d: Decision, run_id: str = "", task_id: str = "") -> AuditRecord:
+        return self.record(
+            d.subject,
+            d.action,
+            d.obj,
+            "allow" if d.allowed else "deny",
+            d.reason,
+            run_id,
+            task_id,
+        )
+
+    def records(self, limit: int | None = None, **equals: str) -> list[AuditRecord]:
+        """Newest last; `equals` filters on columns (principal=, decision=, run_id= ...)."""
+        unknown = set(equals) - set(_FIELDS)
+        if unknown:
+            raise AuditError(f"cannot filter the audit log on {sorted(unknown)}: use {_FIELDS}")
+        where = " AND ".join(f"{k} = ?" for k in equals) or "1"
+        sql = f"SELECT * FROM audit WHERE {where} ORDER BY seq DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, tuple(equals.values())).fetchall()
+        names = [*_FIELDS, "prev_hash", "hash"]
+        return [AuditRecord(**dict(zip(names, r, strict=True))) for r in reversed(rows)]
+
+    def head(self) -> str:
+        """The hash of the newest record: keep it elsewhere to detect a full re-hash."""
+        with self._lock:
+            row = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else GENESIS
+
+    def verify(self, expected_head: str | None = None) -> tuple[bool, str]:
+        """Recompute the chain; (ok, message naming the first bad record)."""
+        prev, expected_seq, count = GENESIS, 1, 0
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM audit ORDER BY rowid").fetchall()
+        for row in rows:
+            fields = dict(zip(_FIELDS, row[:9], strict=True))
+            stored_prev, stored_hash = row[9], row[10]
+            seq = fields["seq"]
+            if seq != expected_seq:
+                return (
+                    False,
+                    f"record {seq}: expected record {expected_seq} here (deleted or reordered)",
+                )
+            if stored_prev != prev:
+                return False, f"record {seq}: its previous-hash does not match record {seq - 1}"
+            if record_hash(fields, prev) != stored_hash:
+                return False, f"record {seq}: its contents do not match its hash (edited)"
+            prev, expected_seq, count = stored_hash, expected_seq + 1, count + 1
+        if expected_head is not None and prev != expected_head:
+            return False, f"chain head {prev[:12]}… is not the expected {expected_head[:12]}…"
+        return True, f"{count} records, chain intact, head {prev}"
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,223 @@
+"""The `Mesh` facade: the services wired together behind a small API.
+
+`Mesh.local(home)` starts every real part embedded (Chroma on disk, SQLite checkpoints
+and audit, Casbin with the default policy, the offline planner unless an LLM is set,
+the built-in agents). Everything it holds is also reachable for direct use:
+`m.registry`, `m.policy`, `m.audit`, and `m.graph` for `graph.invoke` and notebooks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from mesh.audit import AuditLog
+from mesh.errors import AgentNotFound, InputError, MeshError
+from mesh.genai import OfflinePlanner, TemplateSynthesizer, check_request
+from mesh.graphs.agent import Handler, as_subgraph
+from mesh.graphs.checkpoint import make_checkpointer
+from mesh.graphs.orchestrator import build_orchestrator, steps_for
+from mesh.graphs.runtime import Services
+from mesh.models import AgentCard, Event, Plan, RunResult, check_plan
+from mesh.policy import Policy
+from mesh.registry import Registry, parse_card
+from mesh.settings import Settings
+
+
+class Mesh:
+    def __init__(self, services: Services, checkpointer: BaseCheckpointSaver[Any] | None) -> None:
+        self._services = services
+        self._checkpointer = checkpointer
+        self.graph: CompiledStateGraph[Any, Any, Any, Any] = build_orchestrator(
+            services, checkpointer
+        )
+
+    @classmethod
+    def local(
+        cls,
+        home: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        builtin_agents: bool = True,
+    ) -> Mesh:
+        """A mesh whose every part runs in this process, with its files under `home`."""
+        from mesh.vectorstore.client import make_client
+        from mesh.vectorstore.embeddings import MiniLMEmbedding
+
+        settings = settings or Settings()
+        if home is not None:
+            settings = settings.model_copy(update={"home": Path(home)})
+        home_path = settings.home
+        home_path.mkdir(parents=True, exist_ok=True)
+        embedding = MiniLMEmbedding()
+        client = make_client(home_path, settings.chroma_url)
+        services = Services(
+            settings=settings,
+            registry=Registry(client, embedding),
+            policy=Policy.at(home_path / "policy"),
+            audit=AuditLog(home_path / "audit.sqlite"),
+            planner=OfflinePlanner(),
+            synthesizer=TemplateSynthesizer(),
+        )
+        mesh = cls(services, make_checkpointer(home_path, settings.checkpoint_url))
+        if builtin_agents:
+            from mesh.agents import builtin_agents as load_builtins
+
+            for card, handler in load_builtins(client, embedding):
+                mesh.add_agent(card, handler)
+        return mesh
+
+    @property
+    def settings(self) -> Settings:
+        return self._services.settings
+
+    @property
+    def registry(self) -> Registry:
+        return self._services.registry
+
+    @property
+    def policy(self) -> Policy:
+        return self._services.policy
+
+    @property
+    def audit(self) -> AuditLog:
+        return self._services.audit
+
+    @property
+    def agents(self) -> list[str]:
+        """Names of the agents that can run in this process."""
+        return sorted(self._services.agents)
+
+    def add_agent(self, card: AgentCard | dict[str, Any] | str, handler: Handler) -> AgentCard:
+        """Register `card` and run `handler` for it; a bad card or handler changes nothing."""
+        parsed = card if isinstance(card, AgentCard) else parse_card(card)
+        graph = as_subgraph(parsed.name, handler)
+        known = parsed.name in self.registry and self.registry.get(parsed.name) == parsed
+        if not known:
+            self.registry.register(parsed)
+        self._services.agents[parsed.name] = graph
+        return parsed
+
+    def run(
+        self, request: str, *, user: str | None = None, thread_id: str | None = None
+    ) -> RunResult:
+        """Plan, discover, dispatch and answer `request`; blocks until done."""
+        text = check_request(request)
+        return self._invoke({"request": text, "user": self._user(user)}, thread_id, None)
+
+    def execute(
+        self, plan: Plan | dict[str, Any], *, user: str | None = None, thread_id: str | None = None
+    ) -> RunResult:
+        """Run a given plan; tasks with `agent` set go to that agent, the rest to discovery."""
+        checked = self._check_plan(plan)
+        return self._invoke(
+            {"plan": checked, "user": self._user(user)}, thread_id, len(checked.tasks)
+        )
+
+    def resume(self, thread_id: str) -> RunResult:
+        """Finish an interrupted run from its last checkpoint; finished tasks do not rerun."""
+        config = self._config(thread_id, None)
+        snapshot = self.graph.get_state(config)
+        if not snapshot.values:
+            raise InputError(f"no run with thread id {thread_id!r} to resume")
+        if snapshot.next:
+            plan = snapshot.values.get("plan")
+            config["recursion_limit"] = steps_for(
+                len(plan.tasks) if plan else self.settings.max_tasks
+            )
+            self.graph.invoke(None, config, durability="sync")
+        return self._result(thread_id)
+
+    async def astream(
+        self,
+        request: str | Plan,
+        *,
+        user: str | None = None,
+        thread_id: str | None = None,
+    ) -> AsyncIterator[Event]:
+        """Progress events as the run goes, ending with a ``done`` event holding the result."""
+        if isinstance(request, Plan):
+            checked = self._check_plan(request)
+            payload: dict[str, Any] = {"plan": checked, "user": self._user(user)}
+            size: int | None = len(checked.tasks)
+        else:
+            payload, size = {"request": check_request(request), "user": self._user(user)}, None
+        thread = thread_id or uuid.uuid4().hex
+        config = self._config(thread, size)
+        async for chunk in self.graph.astream(
+            payload, config, stream_mode="custom", durability="sync"
+        ):
+            data = dict(chunk)
+            yield Event(
+                kind=data.pop("kind"), step=data.pop("step", ""), data=data, thread_id=thread
+            )
+        result = self._result(thread)
+        yield Event(
+            kind="done",
+            step="end",
+            data={"result": result.model_dump(mode="json")},
+            thread_id=thread,
+        )
+
+    def close(self) -> None:
+        self._services.pool.shutdown(wait=False, cancel_futures=True)
+        self.audit.close()
+        conn = getattr(self._checkpointer, "conn", None)
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _user(self, user: str | None) -> str:
+        if user is None:
+            return self.settings.default_user
+        if not user.strip() or user != user.strip():
+            raise InputError(f"user {user!r} is not a valid principal: give a non-empty name")
+        return user
+
+    def _check_plan(self, plan: Plan | dict[str, Any]) -> Plan:
+        checked = plan if isinstance(plan, Plan) else Plan.model_validate(plan)
+        check_plan(checked.tasks, self.settings.max_tasks)
+        for task in checked.tasks:
+            if task.agent and task.agent not in self.registry:
+                known = ", ".join(c.name for c in self.registry.list()) or "none"
+                raise AgentNotFound(
+                    f"task {task.id!r} pins agent {task.agent!r}, which is not registered"
+                    f" (registered: {known}); register it or remove `agent` to let discovery pick"
+                )
+        return checked
+
+    def _config(self, thread_id: str, plan_size: int | None) -> RunnableConfig:
+        return {
+            "configurable": {"thread_id": thread_id},
+            "recursion_limit": steps_for(plan_size or self.settings.max_tasks),
+        }
+
+    def _invoke(
+        self, payload: dict[str, Any], thread_id: str | None, size: int | None
+    ) -> RunResult:
+        thread = thread_id or uuid.uuid4().hex
+        self.graph.invoke(payload, self._config(thread, size), durability="sync")
+        return self._result(thread)
+
+    def _result(self, thread_id: str) -> RunResult:
+        values = self.graph.get_state(self._config(thread_id, None)).values
+        plan: Plan = values["plan"]
+        results = values.get("results") or {}
+        missing = [t.id for t in plan.tasks if t.id not in results]
+        if missing or "answer" not in values:
+            raise MeshError(
+                f"run {thread_id} has not finished (tasks without a result: {missing}):"
+                f" resume it with `mesh resume {thread_id}`"
+            )
+        return RunResult(answer=values["answer"], plan=plan, results=results, thread_id=thread_id)

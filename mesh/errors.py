@@ -1,0 +1,72 @@
+"""One exception tree for the whole mesh, rooted at :class:`MeshError`.
+
+Every message says what was wrong and what to do about it, so a user who sees one in a
+traceback, the CLI or the chat knows the next step without reading our source.
+"""
+
+from __future__ import annotations
+
+
+class MeshError(Exception):
+    """Base of every error the mesh raises on purpose."""
+
+
+class ConfigError(MeshError):
+    """Settings, files or installed parts are missing or inconsistent."""
+
+
+class EmbeddingError(ConfigError):
+    """The embedding model cannot be loaded or run."""
+
+
+class InputError(MeshError):
+    """Input crossing a boundary (a request, a card, a plan) is malformed."""
+
+
+class PlanError(InputError):
+    """A plan is empty, cyclic, refers to unknown tasks, or cannot be written."""
+
+
+class RegistryError(MeshError):
+    """A registry write or read failed; nothing was half-written."""
+
+
+class AgentNotFound(RegistryError):
+    """No agent of that name is registered."""
+
+
+class DiscoveryError(MeshError):
+    """No available agent matches what a task needs."""
+
+
+class PolicyDenied(MeshError):
+    """The policy gate refused an edge; the decision is in the audit log."""
+
+    def __init__(self, message: str, *, subject: str = "", obj: str = "", action: str = ""):
+        super().__init__(message)
+        self.subject = subject
+        self.obj = obj
+        self.action = action
+
+
+class AgentError(MeshError):
+    """An agent failed a task (bad input, its own bug, a timeout)."""
+
+
+class AuditError(MeshError):
+    """The audit log is unreadable or its hash chain is broken."""
+
+
+__all__ = [
+    "AgentError",
+    "AgentNotFound",
+    "AuditError",
+    "ConfigError",
+    "DiscoveryError",
+    "EmbeddingError",
+    "InputError",
+    "MeshError",
+    "PlanError",
+    "PolicyDenied",
+    "RegistryError",
+]

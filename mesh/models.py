@@ -1,0 +1,277 @@
+"""The pydantic models that cross a boundary: cards, plans, tasks, results, envelopes.
+
+They are the mesh's contract with agents, the planner, the UI and other processes, so
+they validate eagerly and say which field is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mesh.errors import PlanError
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+_NAME_RE = re.compile(NAME_PATTERN)
+DEFAULT_MAX_TASKS = 500
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            f"{what} {value!r} is not valid: use 1-64 lowercase letters, digits, '_', '.' or"
+            " '-', starting with a letter or digit (e.g. 'weather' or 'csv-analyst')"
+        )
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AgentState(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    DRAINING = "draining"
+    OFFLINE = "offline"
+
+
+class Skill(_Model):
+    """One thing an agent can do; discovery matches queries against each skill."""
+
+    name: str = Field(min_length=1, max_length=128)
+    description: str = Field(min_length=1, max_length=2000)
+    tags: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    input_modes: list[str] = Field(default_factory=lambda: ["text/plain"])
+    output_modes: list[str] = Field(default_factory=lambda: ["text/plain"])
+
+
+class AgentCard(_Model):
+    """What an agent is and can do, in the spirit of A2A's agent card."""
+
+    name: str
+    description: str = Field(min_length=1, max_length=2000)
+    version: str = "0.1.0"
+    owner: str = "local"
+    skills: list[Skill] = Field(default_factory=list)
+    endpoint: str = "local"
+    tags: list[str] = Field(default_factory=list)
+    state: AgentState = AgentState.AVAILABLE
+    heartbeat_ttl: float | None = Field(default=None, gt=0)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        return _check_name(value, "agent name")
+
+    @model_validator(mode="after")
+    def _skill_names_unique(self) -> AgentCard:
+        names = [s.name for s in self.skills]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"skills: names must be unique within a card; repeated: {dupes}")
+        return self
+
+
+class Task(_Model):
+    """One unit of work in a plan; `agent` pins an agent, else discovery picks one."""
+
+    id: str = Field(min_length=1, max_length=128)
+    description: str = Field(min_length=1)
+    capability: str | None = None
+    agent: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("agent")
+    @classmethod
+    def _agent_is_name(cls, value: str | None) -> str | None:
+        return None if value is None else _check_name(value, "task agent")
+
+    @property
+    def need(self) -> str:
+        """The text discovery searches with."""
+        return self.capability or self.description
+
+
+class Plan(_Model):
+    """A DAG of tasks. Construction checks its shape; the size limit is the mesh's setting."""
+
+    tasks: list[Task]
+    rationale: str = ""
+
+    @model_validator(mode="after")
+    def _check_dag(self) -> Plan:
+        check_plan(self.tasks, max_tasks=None)
+        return self
+
+    def task(self, task_id: str) -> Task:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise KeyError(task_id)
+
+
+def check_plan(tasks: list[Task], max_tasks: int | None = DEFAULT_MAX_TASKS) -> None:
+    """Raise PlanError naming the problem: empty, too big, duplicate ids, unknown deps, cycle."""
+    if not tasks:
+        raise PlanError("plan has no tasks: a plan needs at least one task")
+    if max_tasks is not None and len(tasks) > max_tasks:
+        raise PlanError(
+            f"plan has {len(tasks)} tasks, over the limit of {max_tasks}: split the request"
+            " or raise MESH_MAX_TASKS"
+        )
+    ids = [t.id for t in tasks]
+    seen: set[str] = set()
+    dupes = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise PlanError(f"plan repeats task ids {dupes}: give every task its own id")
+    known = set(ids)
+    for t in tasks:
+        unknown = [d for d in t.depends_on if d not in known]
+        if unknown:
+            raise PlanError(
+                f"task {t.id!r} depends on unknown task(s) {unknown}: known ids are {sorted(known)}"
+            )
+        if t.id in t.depends_on:
+            raise PlanError(f"task {t.id!r} depends on itself: remove it from its depends_on")
+    cycle = find_cycle({t.id: list(t.depends_on) for t in tasks})
+    if cycle:
+        raise PlanError(f"plan has a dependency cycle {' -> '.join(cycle)}: break one edge")
+
+
+def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in the dependency graph as a closed path of ids, or None (iterative DFS)."""
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(deps, white)
+    for root in deps:
+        if color[root] != white:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                color[node] = grey
+                path.append(node)
+            children = deps.get(node, [])
+            if i < len(children):
+                stack.append((node, i + 1))
+                child = children[i]
+                if color.get(child) == grey:
+                    return [*path[path.index(child) :], child]
+                if color.get(child) == white:
+                    stack.append((child, 0))
+            else:
+                color[node] = black
+                path.pop()
+    return None
+
+
+class TaskRequest(_Model):
+    """What an agent receives: the task, the outputs it depends on, and who asked."""
+
+    task_id: str
+    description: str
+    capability: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    upstream: dict[str, TaskResult] = Field(default_factory=dict)
+    user: str = "local"
+    run_id: str = ""
+    attempt: int = 1
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries of the same task in the same run."""
+        return f"{self.run_id}:{self.task_id}"
+
+
+TaskStatus = Literal["succeeded", "failed", "skipped"]
+
+
+class TaskResult(_Model):
+    task_id: str
+    status: TaskStatus
+    output: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    agent: str | None = None
+    attempts: int = 0
+    error: str | None = None
+
+
+class Match(BaseModel):
+    """One discovery hit: the agent, its best-matching skill and a score in [0, 1]."""
+
+    card: AgentCard
+    skill: Skill | None = None
+    score: float
+
+
+class RunResult(BaseModel):
+    answer: str
+    plan: Plan
+    results: dict[str, TaskResult]
+    thread_id: str
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "succeeded" for r in self.results.values())
+
+
+class Decision(BaseModel):
+    """A policy decision, with the rule that decided it."""
+
+    allowed: bool
+    subject: str
+    obj: str
+    action: str
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+class AuditRecord(BaseModel):
+    seq: int
+    ts: str
+    principal: str
+    action: str
+    obj: str
+    decision: str
+    reason: str = ""
+    run_id: str = ""
+    task_id: str = ""
+    prev_hash: str
+    hash: str
+
+
+class Envelope(_Model):
+    """A message on the in-graph channel."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    topic: str
+    sender: str
+    recipient: str | None = None
+    kind: Literal["publish", "request", "response"] = "publish"
+    correlation_id: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    ts: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+
+class Event(BaseModel):
+    """A progress event from a run, for UIs and notebooks."""
+
+    kind: str
+    step: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    thread_id: str = ""
+
+
+TaskRequest.model_rebuild()

@@ -1,0 +1,47 @@
+"""All settings in one place, read from ``MESH_*`` and the usual ``OPENAI_*`` variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MESH_", extra="ignore")
+
+    home: Path = Field(default=Path(".mesh"), description="where the mesh keeps its files")
+    chroma_url: str | None = Field(
+        default=None, description="a `chroma run` server; embedded if unset"
+    )
+    checkpoint_url: str | None = Field(
+        default=None,
+        description="postgres://... for the Postgres saver; SQLite under home if unset",
+    )
+    llm_model: str = Field(default="gpt-4o-mini", description="model name for the LLM planner")
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "MESH_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "MESH_OPENAI_BASE_URL")
+    )
+    llm_temperature: float = 0.0
+    llm_timeout: float = 60.0
+    max_tasks: int = Field(default=500, ge=1)
+    task_timeout: float = Field(default=60.0, gt=0, description="seconds per task attempt")
+    max_attempts: int = Field(default=2, ge=1, description="attempts per agent before reassigning")
+    retry_backoff: float = Field(
+        default=0.2, ge=0, description="first retry delay, doubled each time"
+    )
+    candidates: int = Field(default=3, ge=1, description="ranked agents kept per task for fallback")
+    min_score: float = Field(
+        default=0.2, ge=0, le=1, description="discovery scores below are no match"
+    )
+    default_user: str = Field(default="local", description="principal of runs with no user=")
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)

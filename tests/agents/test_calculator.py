@@ -1,0 +1,333 @@
+"""The calculator agent: exact arithmetic, a parser that only computes, natural-language input."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+
+import pytest
+
+from mesh.agents.calculator import (
+    CALCULATOR_CARD,
+    MAX_DIGITS,
+    evaluate,
+    extract_expression,
+    format_number,
+    handler,
+)
+from mesh.errors import AgentError
+from mesh.models import TaskRequest, TaskResult
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("10 - 4 - 3", 3),
+        ("100 / 10 / 5", 2),
+        ("2 * 3 + 4 * 5", 26),
+        ("2 ** 3 ** 2", 512),
+        ("2 ^ 3 ^ 2", 512),
+        ("(2 ** 3) ** 2", 64),
+        ("-2 ** 2", -4),
+        ("(-2) ** 2", 4),
+        ("-2 ^ 2", -4),
+        ("2 ** -1", Fraction(1, 2)),
+        ("2 ** -1 ** 2", Fraction(1, 2)),
+        ("2 ** -3 * 4", Fraction(1, 2)),
+        ("--3", 3),
+        ("-+-3", 3),
+        ("+5", 5),
+        ("7 // 2", 3),
+        ("-7 // 2", -4),
+        ("7 % 3", 1),
+        ("-7 % 3", 2),
+        ("10 % -3", -2),
+        ("2 + 3 % 2", 3),
+        ("8 / 2 * 4", 16),
+        ("8 / (2 * 4)", 1),
+        ("2 * -3", -6),
+        ("1 - -1", 2),
+        ("3 x 4", 12),
+        ("3x4", 12),
+        ("(1 + 2) x (3 + 4)", 21),
+        ("12 × 4", 48),
+        ("10 ÷ 4", Fraction(5, 2)),
+        ("5 − 2", 3),
+        ("((((7))))", 7),
+        ("1e3 + 1", 1001),
+        ("1.5E-3 * 2", Fraction(3, 1000)),
+        (".5 + .25", Fraction(3, 4)),
+        ("15% of 80", 12),
+        ("50%", Fraction(1, 2)),
+        ("15% of 80 + 1", 13),
+        ("max(1, 2 + 3) * 2", 10),
+    ],
+)
+def test_precedence_and_associativity(expr: str, expected: int | Fraction) -> None:
+    assert evaluate(expr) == expected
+
+
+@pytest.mark.parametrize(
+    ("expr", "shown"),
+    [
+        ("0.1 + 0.2", "0.3"),
+        ("0.1 * 3", "0.3"),
+        ("1 - 0.9", "0.1"),
+        ("1 / 3", "0.333333333333333"),
+        ("2 / 3", "0.666666666666667"),
+        ("1 / 8", "0.125"),
+        ("2 ** -10", "0.0009765625"),
+        ("10 / 4", "2.5"),
+        ("-10 / 4", "-2.5"),
+        ("6 / 3", "2"),
+        ("2 ** 10", "1024"),
+        ("17 * 23", "391"),
+        ("sqrt(144)", "12"),
+        ("sqrt(2.25)", "1.5"),
+        ("4 ** 0.5", "2"),
+        ("27 ** (1/3)", "3"),
+        ("sqrt(2)", "1.4142135623731"),
+        ("log(1000)", "3"),
+        ("log(8, 2)", "3"),
+        ("ln(e)", "1"),
+        ("exp(0)", "1"),
+        ("sin(pi)", "0"),
+        ("cos(pi)", "-1"),
+        ("sin(pi / 6)", "0.5"),
+        ("round(2.5)", "3"),
+        ("round(-2.5)", "-3"),
+        ("round(2.675, 2)", "2.68"),
+        ("round(1234, -2)", "1200"),
+        ("floor(-2.5)", "-3"),
+        ("ceil(2.1)", "3"),
+        ("abs(-7.5)", "7.5"),
+        ("min(3, 1, 2)", "1"),
+        ("pi", "3.14159265358979"),
+        ("2 ** 100 / 3", "4.22550200076076e+29"),
+    ],
+)
+def test_results_are_exact_and_read_naturally(expr: str, shown: str) -> None:
+    assert format_number(evaluate(expr)) == shown
+
+
+def test_exact_types() -> None:
+    assert isinstance(evaluate("2 ** 10"), int)
+    assert isinstance(evaluate("6 / 3"), int)
+    assert evaluate("1 / 3") == Fraction(1, 3)
+    assert evaluate("1 / 3 * 3") == 1
+    assert isinstance(evaluate("sqrt(2)"), float)
+    assert evaluate("0.1 + 0.2") == Fraction(3, 10)
+
+
+@pytest.mark.timeout(5)
+def test_big_integers_keep_every_digit() -> None:
+    assert evaluate("2 ** 100") == 2**100
+    assert format_number(evaluate("2 ** 100")) == "1267650600228229401496703205376"
+    assert evaluate("123456789 ** 5 // 123456789 ** 4") == 123456789
+    assert evaluate("10 ** 400 - 10 ** 400 + 1") == 1
+    huge = evaluate("7 ** 5000")  # 4,226 digits
+    assert huge == 7**5000
+    shown = format_number(evaluate("10 ** 5000"))  # over CPython's 4,300-digit str() limit
+    assert shown == "1" + "0" * 5000
+    assert format_number(evaluate("10 ** 400 / 3")) == "3.33333333333333e+399"
+
+
+@pytest.mark.timeout(5)
+def test_huge_exact_power_with_a_small_value_falls_back_to_a_float() -> None:
+    value = evaluate("1.0001 ** 100000")
+    assert isinstance(value, float)
+    assert math.isclose(value, 1.0001**100000)
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("__import__('os')", "unexpected character"),
+        ("().__class__", "unexpected character '.'"),
+        ("open('/etc/passwd')", "unexpected character"),
+        ("__import__", "unknown name '__import__'"),
+        ("9**9**9**9", "over the limit of 10,000"),
+        ("2 ** 100000", "about 30,103 digits"),
+        ("10 ** 10 ** 10", "digits"),
+        ("(10 ** 9999) * (10 ** 9999)", "more than 10,000 digits"),
+        ("1e99999", "exponent of 1e99999"),
+        ("(" * 10_000 + "1" + ")" * 10_000, "over the limit of 1,000"),
+        ("1+" * 600 + "1", "over the limit of 1,000"),
+        ("(" * 150 + "1" + ")" * 150, "nests deeper than 100"),
+        ("-" * 300 + "1", "nests deeper than 100"),
+        ("2 ** " * 150 + "1", "nests deeper than 100"),
+        ("", "empty expression"),
+        ("   ", "empty expression"),
+        ("abc", "unknown name 'abc'"),
+        ("hello world", "unknown name 'hello'"),
+        ("x", "unknown name 'x'"),
+        ("1 / 0", "division by zero in '1 / 0'"),
+        ("5 // (2 - 2)", "division by zero"),
+        ("5 % 0", "division by zero"),
+        ("0 ** -1", "division by zero"),
+        ("sqrt(-4)", "not a real number"),
+        ("(-8) ** (1/3)", "not a real number"),
+        ("log(0)", "positive numbers only"),
+        ("log(8, 1)", "base cannot be 1"),
+        ("exp(1000)", "too large for floating point"),
+        ("sqrt 4", "sqrt needs its argument in parentheses"),
+        ("sqrt()", "takes 1 argument(s), not 0"),
+        ("round(1, 2, 3)", "takes 1 to 2 argument(s)"),
+        ("round(2.5, 0.5)", "whole number"),
+        ("2 3", "missing operator before '3'"),
+        ("2 * (3", "expected ')' but found the end"),
+        ("2 *", "expected a number but found the end"),
+        (")", "expected a number but found ')'"),
+        ("1;2", "unexpected character ';'"),
+    ],
+)
+def test_hostile_or_bad_input_is_a_clear_agent_error(expr: str, message: str) -> None:
+    with pytest.raises(AgentError) as caught:
+        evaluate(expr)
+    assert message in str(caught.value)
+
+
+def test_unknown_name_lists_what_is_supported() -> None:
+    with pytest.raises(AgentError) as caught:
+        evaluate("factorial(5)")
+    text = str(caught.value)
+    assert "factorial" in text
+    for supported in ("sqrt", "log", "max", "pi"):
+        assert supported in text
+
+
+@pytest.mark.timeout(5)
+def test_limits_are_the_documented_ones() -> None:
+    assert evaluate(f"10 ** {MAX_DIGITS - 1}") == 10 ** (MAX_DIGITS - 1)
+    assert evaluate("(" * 90 + "1" + ")" * 90) == 1
+    assert evaluate("+".join(["1"] * 400)) == 400  # long but flat: no nesting limit
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("What is 17 * 23?", "17 * 23"),
+        ("Compute 2**10", "2**10"),
+        ("calculate (3+4)*5 please", "(3+4)*5"),
+        ("what's the square root of 144", "sqrt(144)"),
+        ("17 times 23", "17 * 23"),
+        ("divide 10 by 4", "10 / 4"),
+        ("15% of 80", "15% of 80"),
+        ("What is 15 percent of 80?", "15% of 80"),
+        ("multiply 6 by 7", "6 * 7"),
+        ("add 2 and 3", "2 + 3"),
+        ("subtract 4 from 10", "10 - 4"),
+        ("what is 2 to the power of 10", "2 ** 10"),
+        ("2 raised to the 5th power", "2 ** 5"),
+        ("what is 5 squared", "5**2"),
+        ("the sum of 3 and 4", "3 + 4"),
+        ("the difference between 10 and 4", "10 - 4"),
+        ("what is 100 divided by 7", "100 / 7"),
+        ("20 minus 5 plus 2", "20 - 5 + 2"),
+        ("How much is 12 × 4?", "12 * 4"),
+        ("what is 17 x 3", "17 x 3"),
+        ("cube root of 27", "27**(1/3)"),
+        ("log of 1000", "log(1000)"),
+        ("log base 2 of 8", "log(8, 2)"),
+        ("what's 7 mod 3", "7 % 3"),
+        ("the remainder of 17 divided by 5", "17 % 5"),
+        ("what is 1,000,000 / 4", "1000000 / 4"),
+        ("In 2024, how much is 17*23?", "17*23"),
+        ("Evaluate 2^8.", "2^8"),
+        ("what is max(3, 7) * 2", "max(3, 7) * 2"),
+        ("What is pi?", "pi"),
+        ("what is 42", "42"),
+        ("what is -5 + 3", "-5 + 3"),
+    ],
+)
+def test_extracts_the_expression_from_plain_words(request_text: str, expected: str) -> None:
+    assert extract_expression(request_text) == expected
+
+
+@pytest.mark.parametrize(
+    ("request_text", "value"),
+    [
+        ("what's the square root of 144", 12),
+        ("divide 10 by 4", Fraction(5, 2)),
+        ("What is 50% of 30 plus 5?", 20),
+        ("subtract 4 from 10", 6),
+        ("cube root of 27", 3),
+    ],
+)
+def test_extracted_expressions_evaluate(request_text: str, value: int | Fraction) -> None:
+    assert evaluate(extract_expression(request_text)) == value
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "what is the weather in Paris",
+        "compute the population of 2024",
+        "what is x + 2",
+        "increase 100 by 10%",
+        "",
+        "hello",
+    ],
+)
+def test_no_expression_asks_for_one(request_text: str) -> None:
+    with pytest.raises(AgentError, match="arithmetic expression"):
+        extract_expression(request_text)
+
+
+def _request(description: str, **inputs: object) -> TaskRequest:
+    return TaskRequest(task_id="t1", description=description, inputs=dict(inputs))
+
+
+def test_handler_answers_from_the_description() -> None:
+    result = handler(_request("What is 17 * 23?"))
+    assert isinstance(result, TaskResult)
+    assert result.task_id == "t1"
+    assert result.status == "succeeded"
+    assert result.agent == "calculator"
+    assert result.output == "17 * 23 = 391"
+    assert result.data == {"expression": "17 * 23", "value": 391}
+
+
+def test_handler_prefers_the_expression_input() -> None:
+    result = handler(_request("do some maths", expression="0.1 + 0.2"))
+    assert result.output == "0.1 + 0.2 = 0.3"
+    assert result.data == {"expression": "0.1 + 0.2", "value": 0.3}
+
+
+def test_handler_reads_words_in_the_expression_input() -> None:
+    result = handler(_request("calculate", expression="17 times 23"))
+    assert result.output == "17 * 23 = 391"
+
+
+def test_handler_data_is_json_safe() -> None:
+    third = handler(_request("what is 1/3"))
+    assert third.data["value"] == pytest.approx(1 / 3)
+    huge = handler(_request("compute 2**200"))
+    assert huge.data["value"] == str(2**200)
+    assert json.loads(json.dumps(huge.data)) == huge.data
+    root = handler(_request("sqrt(2)"))
+    assert root.data["value"] == pytest.approx(math.sqrt(2))
+
+
+def test_handler_bad_input_raises_agent_error() -> None:
+    with pytest.raises(AgentError, match="division by zero"):
+        handler(_request("what is 1/0"))
+    with pytest.raises(AgentError, match="arithmetic expression"):
+        handler(_request("tell me a joke"))
+    with pytest.raises(AgentError, match="unexpected character"):
+        handler(_request("calculate", expression="__import__('os').system('ls')"))
+
+
+def test_card_describes_arithmetic() -> None:
+    assert CALCULATOR_CARD.name == "calculator"
+    assert "arithmetic" in CALCULATOR_CARD.description.lower()
+    assert len(CALCULATOR_CARD.skills) >= 1
+    examples = [e for s in CALCULATOR_CARD.skills for e in s.examples]
+    assert len(examples) >= 5
+    for example in examples:
+        evaluate(extract_expression(example))
+    assert all(s.tags for s in CALCULATOR_CARD.skills)

@@ -1,0 +1,146 @@
+"""The knowledge agent on the shipped documents, a real embedded Chroma and the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chromadb.api import ClientAPI
+
+from mesh.agents.knowledge import (
+    DOCS_DIR,
+    KNOWLEDGE_CARD,
+    KnowledgeBase,
+    split_chunks,
+    split_sentences,
+)
+from mesh.errors import AgentError
+from mesh.models import AgentCard, TaskRequest
+from mesh.vectorstore.client import make_client
+from mesh.vectorstore.embeddings import MiniLMEmbedding
+
+
+@pytest.fixture(scope="module")
+def emb() -> MiniLMEmbedding:
+    return MiniLMEmbedding()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> ClientAPI:
+    return make_client(tmp_path, None)
+
+
+@pytest.fixture
+def kb(client: ClientAPI, emb: MiniLMEmbedding) -> KnowledgeBase:
+    base = KnowledgeBase(client, emb)
+    assert base.ensure_seeded() > 0
+    return base
+
+
+def test_card_is_valid_and_describes_two_skills() -> None:
+    card = AgentCard.model_validate(KNOWLEDGE_CARD.model_dump())
+    assert card.name == "knowledge"
+    assert len(card.skills) == 2
+    assert all(s.examples for s in card.skills)
+
+
+def test_shipped_docs_exist() -> None:
+    names = {p.stem for p in DOCS_DIR.glob("*.md")}
+    assert {"solar-system", "si-units", "http-status-codes", "python-basics"} <= names
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "source"),
+    [
+        ("How many planets are in the solar system?", "eight planets", "solar-system"),
+        ("What does HTTP status 404 mean?", "404 Not Found", "http-status-codes"),
+        ("What is the SI base unit of electric current?", "ampere", "si-units"),
+        ("Who created Python?", "Guido van Rossum", "python-basics"),
+        ("What does the registry of the agentic mesh store?", "agent card", "agentic-mesh"),
+    ],
+)
+def test_ask_quotes_the_fact_and_names_the_source(
+    kb: KnowledgeBase, question: str, fact: str, source: str
+) -> None:
+    text, sources = kb.ask(question)
+    assert fact in text
+    assert sources[0] == source
+    assert source in text
+
+
+def test_handler_returns_a_succeeded_result_with_provenance(kb: KnowledgeBase) -> None:
+    req = TaskRequest(task_id="t1", description="How many planets are in the solar system?")
+    result = kb.handler(req)
+    assert result.status == "succeeded"
+    assert result.task_id == "t1"
+    assert result.agent == "knowledge"
+    assert "eight planets" in result.output and "solar-system" in result.output
+    assert result.data["sources"] == ["solar-system"]
+    assert result.data["passages"][0]["source"] == "solar-system"
+    assert "eight planets" in result.data["passages"][0]["text"]
+
+
+def test_handler_prefers_the_question_input(kb: KnowledgeBase) -> None:
+    req = TaskRequest(
+        task_id="t2",
+        description="look something up in the knowledge base",
+        inputs={"question": "How many moons does Mars have?"},
+    )
+    result = kb.handler(req)
+    assert "Phobos" in result.output
+
+
+def test_empty_knowledge_base_raises_agent_error(client: ClientAPI, emb: MiniLMEmbedding) -> None:
+    empty = KnowledgeBase(client, emb, collection="empty_kb")
+    with pytest.raises(AgentError, match="add documents"):
+        empty.ask("How many planets are in the solar system?")
+    with pytest.raises(AgentError, match="no document in the knowledge base answers"):
+        empty.handler(TaskRequest(task_id="t", description="How many planets are there?"))
+
+
+def test_unrelated_question_raises_agent_error(kb: KnowledgeBase) -> None:
+    with pytest.raises(AgentError, match="no document in the knowledge base answers"):
+        kb.ask("Who won the 1998 football world cup?")
+
+
+def test_ensure_seeded_only_fills_an_empty_collection(
+    client: ClientAPI, emb: MiniLMEmbedding, tmp_path: Path
+) -> None:
+    base = KnowledgeBase(client, emb, collection="custom_kb")
+    base.add_documents({"zorblax": "The zorblax is a fictional animal that eats copper wire."})
+    assert base.ensure_seeded() == 0
+    assert base.count() == 1
+    text, sources = base.ask("What does a zorblax eat?")
+    assert "copper wire" in text and sources == ["zorblax"]
+
+
+def test_add_documents_is_idempotent_and_drops_stale_chunks(
+    client: ClientAPI, emb: MiniLMEmbedding
+) -> None:
+    base = KnowledgeBase(client, emb, collection="idem_kb")
+    doc = (
+        "# Tea\n\nGreen tea is not fermented.\n\nBlack tea is fully oxidised.\n\nOolong is between."
+    )
+    assert base.add_documents({"tea": doc}) == 3
+    assert base.add_documents({"tea": doc}) == 3
+    assert base.count() == 3
+    assert sorted(base.collection.get()["ids"]) == ["tea#0", "tea#1", "tea#2"]
+    base.add_documents({"tea": "Green tea is not fermented."})
+    assert base.collection.get()["ids"] == ["tea#0"]
+
+
+def test_split_chunks_keeps_headings_with_their_paragraph() -> None:
+    chunks = split_chunks("# Title\n\nFirst para\nwraps here.\n\n## Sub\n\nSecond para.")
+    assert chunks == ["# Title\nFirst para\nwraps here.", "## Sub\nSecond para."]
+
+
+def test_split_sentences_handles_wrapping_and_lists() -> None:
+    text = "# H\nOne sentence\nwrapped. Two here!\nThe list:\n- item one\n- item two\n\nTail."
+    assert split_sentences(text) == [
+        "One sentence wrapped.",
+        "Two here!",
+        "The list.",
+        "item one",
+        "item two",
+        "Tail.",
+    ]

@@ -1,0 +1,80 @@
+"""The `mesh` console script, run as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+MESH = str(Path(sys.executable).parent / "mesh")
+
+
+def mesh_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MESH, "--home", str(home), *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_run_json_answers_with_the_calculator(home: Path) -> None:
+    done = mesh_cli(home, "run", "What is 17 * 23?", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert "391" in result["answer"]
+    (task,) = result["plan"]["tasks"]
+    assert result["results"][task["id"]]["agent"] == "calculator"
+    assert result["thread_id"]
+
+
+def test_two_task_run_and_agent_listing(home: Path) -> None:
+    done = mesh_cli(
+        home, "run", "Compute 2**10 and count the words in 'the quick brown fox jumps'", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {r["agent"] for r in result["results"].values()} == {"calculator", "text"}
+    listing = mesh_cli(home, "agents", "list")
+    assert {line.split()[0] for line in listing.stdout.splitlines()} >= {
+        "calculator",
+        "text",
+        "knowledge",
+    }
+
+
+def test_empty_request_exits_with_a_clear_error(home: Path) -> None:
+    done = mesh_cli(home, "run", "   ")
+    assert done.returncode == 2
+    assert "request is empty" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_card_file_names_the_line(home: Path, tmp_path: Path) -> None:
+    cards = tmp_path / "cards.jsonl"
+    cards.write_text(
+        '{"name": "good-one", "description": "fine"}\n{"name": "Bad Name", "description": "x"}\n'
+    )
+    done = mesh_cli(home, "agents", "import", str(cards))
+    assert done.returncode == 2
+    assert "line 2" in done.stderr and "agent name" in done.stderr
+    listing = mesh_cli(home, "agents", "list")
+    assert "good-one" not in listing.stdout, "a failed import must register nothing"
+
+
+def test_audit_verify_passes_then_fails_after_tampering(home: Path) -> None:
+    assert mesh_cli(home, "run", "What is 1 + 1?").returncode == 0
+    ok = mesh_cli(home, "audit", "verify")
+    assert ok.returncode == 0 and "chain intact" in ok.stdout
+    import sqlite3
+
+    with sqlite3.connect(home / "audit.sqlite") as conn:
+        conn.execute("DROP TRIGGER audit_no_update")
+        conn.execute("UPDATE audit SET decision = 'deny' WHERE seq = 1")
+    bad = mesh_cli(home, "audit", "verify")
+    assert bad.returncode == 1 and "record 1" in bad.stdout
+
+
+def test_policy_check_explains_the_decision(home: Path) -> None:
+    denied = mesh_cli(home, "policy", "check", "eve", "agent:calculator", "dispatch")
+    assert denied.returncode == 1 and "deny by default" in denied.stdout
+    allowed = mesh_cli(home, "policy", "check", "local", "agent:calculator", "dispatch")
+    assert allowed.returncode == 0 and allowed.stdout.startswith("allow")
