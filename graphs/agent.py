@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict, Union
 
 from langgraph.graph import END, START, StateGraph
@@ -84,6 +85,40 @@ def as_subgraph(name: str, handler: Handler) -> Pregel:
 
 async def _await(value: Awaitable[Reply]) -> Reply:
     return await value
+
+
+@dataclass(frozen=True)
+class AgentRunner:
+    """How the worker runs one agent: `call` for dispatch, `graph` as its subgraph view.
+
+    A plain callable runs inline (a one-node subgraph per task would only add LangGraph's
+    bookkeeping); a compiled graph handler always runs as a real subgraph. Async handlers
+    run on the mesh's agent loop so a timeout can cancel them.
+    """
+
+    name: str
+    graph: Pregel
+    call: Callable[[TaskRequest, float], TaskResult]
+
+
+def make_runner(
+    name: str, handler: Handler, loop: Callable[[], asyncio.AbstractEventLoop]
+) -> AgentRunner:
+    graph = as_subgraph(name, handler)
+    if isinstance(handler, Pregel):
+        return AgentRunner(name, graph, lambda req, timeout: invoke_agent(name, graph, req))
+    fn = handler
+
+    def call(request: TaskRequest, timeout: float) -> TaskResult:
+        reply = fn(request)
+        if inspect.isawaitable(reply):
+            future = asyncio.run_coroutine_threadsafe(
+                asyncio.wait_for(_await(reply), timeout), loop()
+            )
+            reply = future.result()
+        return to_result(name, request, reply)
+
+    return AgentRunner(name, graph, call)
 
 
 def invoke_agent(name: str, graph: Pregel, request: TaskRequest) -> TaskResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,13 @@ class ThreadedSqliteSaver(SqliteSaver):
     ) -> None:
         await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
 
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, Any]:
+        return await asyncio.to_thread(
+            lambda: self.get_delta_channel_history(config=config, channels=channels)
+        )
+
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.to_thread(self.delete_thread, thread_id)
 
@@ -102,6 +109,7 @@ def make_checkpointer(home: Path, url: str | None) -> BaseCheckpointSaver[Any]:
     home_db.parent.mkdir(parents=True, exist_ok=True)
     conn_sqlite = sqlite3.connect(home_db, check_same_thread=False)
     conn_sqlite.execute("PRAGMA journal_mode=WAL")
+    conn_sqlite.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
     saver_sqlite = ThreadedSqliteSaver(conn_sqlite, serde=serializer())
     saver_sqlite.setup()
     return saver_sqlite

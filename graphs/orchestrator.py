@@ -1,9 +1,11 @@
-"""The orchestrator: plan → discover → dispatch (Send per ready task) → collect → synthesize.
+"""The orchestrator: plan → discover → dispatch (a `Send` per ready task) → collect → synthesize.
 
-Every superstep sends every ready task to `dispatch` (the worker) in parallel; results merge through
-a reducer keyed by task id; `collect` skips the dependants of failed tasks and loops back
-until nothing is ready. With a checkpointer every step is durable, and a resumed thread
-never reruns a task whose result was already written.
+Each superstep sends every ready task (up to `MESH_MAX_WAVE`) to `dispatch` in parallel,
+and every request an agent made on the bus to `deliver`. `collect` merges the wave,
+skips the dependants of failed tasks, gates and files the wave's messages, and works out
+the next wave from the dependants of what just finished, so a step costs what its wave
+costs. With a checkpointer every step is durable; a resumed thread never reruns a task
+whose result was written.
 """
 
 from __future__ import annotations
@@ -18,35 +20,72 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Send
 
+from mesh.bus import response_id
 from mesh.discovery import rank_candidates
 from mesh.errors import InputError
 from mesh.graphs.runtime import Services
-from mesh.graphs.state import MeshInput, MeshState, WorkerInput
+from mesh.graphs.state import DeliveryInput, MeshInput, MeshState, WorkerInput, plan_of
 from mesh.graphs.worker import run_task
-from mesh.models import Plan, TaskResult, check_plan
+from mesh.models import Envelope, Plan, Task, TaskResult, check_plan
+
+Emit = Callable[[dict[str, Any]], None]
 
 
-def _emitter(step: str) -> Callable[[dict[str, Any]], None]:
-    """Announce the step, then tag every event this node writes with it."""
+def _emitter(step: str) -> Emit:
+    """Announce the step, then tag every event this node writes with it.
+
+    Events carry models, not JSON: nothing is serialised unless someone streams.
+    """
     write = get_stream_writer()
     write({"kind": "step", "step": step})
     return lambda event: write({"step": step, **event})
 
 
 def steps_for(plan_size: int) -> int:
-    """Recursion limit for a plan: two supersteps per wave at worst, plus the fixed nodes."""
-    return 2 * plan_size + 16
+    """Recursion limit for a plan: each task may take a dispatch, a delivery round and a rerun."""
+    return 4 * plan_size + 64
+
+
+def advance(
+    tasks: dict[str, Task],
+    dependants: dict[str, list[str]],
+    results: dict[str, TaskResult],
+    finished: list[str],
+) -> tuple[list[str], dict[str, TaskResult]]:
+    """Tasks made ready by `finished`, and those to skip because a dependency failed."""
+    ready: list[str] = []
+    skipped: dict[str, TaskResult] = {}
+    queued: set[str] = set()
+    stack = list(finished)
+    while stack:
+        for child in dependants.get(stack.pop(), ()):
+            if child in results or child in skipped or child in queued:
+                continue
+            deps = tasks[child].depends_on
+            done = [results.get(d) or skipped.get(d) for d in deps]
+            bad = [d for d, r in zip(deps, done, strict=True) if r and r.status != "succeeded"]
+            if bad:
+                skipped[child] = TaskResult(
+                    task_id=child,
+                    status="skipped",
+                    error=f"skipped because {', '.join(map(repr, bad))} did not succeed",
+                )
+                stack.append(child)
+            elif all(done):
+                ready.append(child)
+                queued.add(child)
+    return ready, skipped
 
 
 def build_orchestrator(
     services: Services, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     settings = services.settings
+    width = settings.max_wave
 
     def plan(state: MeshState) -> dict[str, Any]:
         emit = _emitter("plan")
         user = state.get("user") or settings.default_user
-        run_id = _thread_id() or uuid.uuid4().hex
         given = state.get("plan")
         if given is None:
             request = (state.get("request") or "").strip()
@@ -56,21 +95,31 @@ def build_orchestrator(
         else:
             given = Plan.model_validate(given)
         check_plan(given.tasks, settings.max_tasks)
-        emit({"kind": "plan", "plan": given.model_dump(mode="json")})
-        return {"plan": given, "user": user, "run_id": run_id}
+        emit({"kind": "plan", "plan": given})
+        dependants: dict[str, list[str]] = {t.id: [] for t in given.tasks}
+        for task in given.tasks:
+            for dep in task.depends_on:
+                dependants[dep].append(task.id)
+        return {
+            "plan": None,
+            "tasks": {t.id: t for t in given.tasks},
+            "dependants": dependants,
+            "rationale": given.rationale,
+            "user": user,
+            "run_id": _thread_id() or uuid.uuid4().hex,
+        }
 
     def discover(state: MeshState) -> dict[str, Any]:
         emit = _emitter("discover")
         candidates: dict[str, list[str]] = {}
         failed: dict[str, TaskResult] = {}
-        runnable = services.agents.keys()
-        for task in state["plan"].tasks:
+        for task in state["tasks"].values():
             matches, reason = rank_candidates(
                 services.registry,
                 task,
                 k=settings.candidates,
                 min_score=settings.min_score,
-                runnable=runnable,
+                runnable=services.agents,
             )
             candidates[task.id] = [m.card.name for m in matches]
             emit(
@@ -90,63 +139,210 @@ def build_orchestrator(
             )
             if reason:
                 failed[task.id] = TaskResult(task_id=task.id, status="failed", error=reason)
-        return {"candidates": candidates, "results": failed}
-
-    def collect(state: MeshState) -> dict[str, Any]:
-        results = state.get("results") or {}
-        skipped: dict[str, TaskResult] = {}
-        changed = True  # plan order need not be topological: iterate to a fixpoint
-        while changed:
-            changed = False
-            for task in state["plan"].tasks:
-                if task.id in results or task.id in skipped:
-                    continue
-                bad = [
-                    d
-                    for d in task.depends_on
-                    if (r := results.get(d) or skipped.get(d)) is not None
-                    and r.status != "succeeded"
-                ]
-                if bad:
-                    skipped[task.id] = TaskResult(
-                        task_id=task.id,
-                        status="skipped",
-                        error=f"skipped because {', '.join(repr(b) for b in bad)} did not succeed",
-                    )
-                    changed = True
-        emit = _emitter("collect")
-        if skipped:
-            for result in skipped.values():
-                emit({"kind": "task_finished", "result": result.model_dump(mode="json")})
-        return {"results": skipped}
-
-    def route(state: MeshState) -> list[Send] | str:
-        results = state.get("results") or {}
-        sends = []
-        for task in state["plan"].tasks:
-            if task.id in results:
-                continue
-            if all(d in results for d in task.depends_on):
-                job = WorkerInput(
-                    task=task,
-                    candidates=state["candidates"].get(task.id, []),
-                    upstream={d: results[d] for d in task.depends_on},
-                    user=state["user"],
-                    run_id=state["run_id"],
-                )
-                sends.append(Send("dispatch", job))
-        return sends or "synthesize"
+        tasks = state["tasks"]
+        roots = [t.id for t in tasks.values() if not t.depends_on and t.id not in failed]
+        _, skipped = advance(tasks, state["dependants"], failed, list(failed))
+        _report(emit, {**failed, **skipped})
+        return {"candidates": candidates, "results": {**failed, **skipped}, "ready": roots}
 
     def dispatch(job: WorkerInput) -> dict[str, Any]:
         emit = _emitter("dispatch")
-        result = run_task(services, job, emit)
-        emit({"kind": "task_finished", "result": result.model_dump(mode="json")})
-        return {"results": {result.task_id: result}}
+        task = job["task"]
+        outcome = run_task(
+            services,
+            task,
+            job["candidates"],
+            user=job["user"],
+            run_id=job["run_id"],
+            upstream=job["upstream"],
+            inbox=job["inbox"],
+            emit=emit,
+        )
+        update: dict[str, Any] = {"outbox": outcome.sent}
+        if outcome.result is None:
+            requests = [e.id for e in outcome.sent if e.kind == "request"]
+            update["awaiting"] = {task.id: outcome.asked}
+            update["candidates"] = {task.id: [outcome.agent]}
+            emit(
+                {
+                    "kind": "waiting",
+                    "task_id": task.id,
+                    "agent": outcome.agent,
+                    "requests": requests,
+                }
+            )
+        else:
+            update["results"] = {task.id: outcome.result}
+            _report(emit, {task.id: outcome.result})
+        return update
+
+    def deliver(job: DeliveryInput) -> dict[str, Any]:
+        emit = _emitter("deliver")
+        request = job["envelope"]
+        task = Task(
+            id=request.id,
+            description=request.payload["text"],
+            capability=request.payload.get("capability"),
+            inputs=request.payload.get("inputs") or {},
+        )
+        outcome = run_task(
+            services,
+            task,
+            job["candidates"],
+            user=job["user"],
+            run_id=job["run_id"],
+            upstream={},
+            inbox={},
+            emit=emit,
+        )
+        result = outcome.result or TaskResult(
+            task_id=task.id,
+            status="failed",
+            agent=outcome.agent,
+            error="an agent answering a request cannot make requests of its own",
+        )
+        response = _response(request, result)
+        emit({"kind": "message", "envelope": response})
+        return {"mailbox": {response.id: response}}
+
+    def collect(state: MeshState) -> dict[str, Any]:
+        emit = _emitter("collect")
+        tasks, results = state["tasks"], state.get("results") or {}
+        mailbox = state.get("mailbox") or {}
+        ready = state.get("ready") or []
+        wave, carry = ready[:width], ready[width:]
+        finished = [t for t in wave if t in results]
+        parked = (state.get("parked") or []) + [t for t in wave if t not in results]
+        newly_ready, skipped = advance(tasks, state["dependants"], results, finished)
+        _report(emit, skipped)
+        filed = _file_messages(state.get("outbox") or [], mailbox, state, emit)
+        mailbox = {**mailbox, **filed}
+        deliveries: list[DeliveryInput] = []
+        still_parked: list[str] = []
+        awaiting = state.get("awaiting") or {}
+        for task_id in parked:
+            pending = [c for c in awaiting[task_id] if response_id(c) not in mailbox]
+            if not pending:
+                newly_ready.append(task_id)
+                continue
+            still_parked.append(task_id)
+            for correlation in pending:
+                delivery, denial = _route_request(mailbox[correlation], state, emit)
+                if delivery is not None:
+                    deliveries.append(delivery)
+                if denial is not None:
+                    filed[denial.id] = denial
+                    mailbox[denial.id] = denial
+        # a parked task whose requests were all refused here can run again at once
+        for task_id in list(still_parked):
+            if all(response_id(c) in mailbox for c in awaiting[task_id]):
+                still_parked.remove(task_id)
+                newly_ready.append(task_id)
+        return {
+            "results": skipped,
+            "mailbox": filed,
+            "ready": carry + newly_ready,
+            "parked": still_parked,
+            "deliveries": deliveries,
+        }
+
+    def _file_messages(
+        outbox: list[Envelope], mailbox: dict[str, Envelope], state: MeshState, emit: Emit
+    ) -> dict[str, Envelope]:
+        filed: dict[str, Envelope] = {}
+        for envelope in outbox:
+            if envelope.id in mailbox or envelope.id in filed:
+                continue  # a rerun of a parked task repeats its earlier messages
+            if envelope.kind == "publish":
+                decision = services.policy.check(
+                    f"agent:{envelope.sender}", f"topic:{envelope.topic}", "publish"
+                )
+                services.audit.decision(decision, state["run_id"], envelope.task_id or "")
+                if not decision.allowed:
+                    emit(
+                        {
+                            "kind": "policy_denied",
+                            "task_id": envelope.task_id,
+                            "agent": envelope.sender,
+                            "user": state["user"],
+                            "topic": envelope.topic,
+                        }
+                    )
+                    continue
+            filed[envelope.id] = envelope
+            emit({"kind": "message", "envelope": envelope})
+        return filed
+
+    def _route_request(
+        request: Envelope, state: MeshState, emit: Emit
+    ) -> tuple[DeliveryInput | None, Envelope | None]:
+        """Gate a request (the asking agent, and the user it acts for) and pick its agents."""
+        wanted = Task(
+            id=request.id,
+            description=request.payload["text"],
+            capability=request.payload.get("capability"),
+            agent=request.recipient,
+        )
+        matches, reason = rank_candidates(
+            services.registry,
+            wanted,
+            k=settings.candidates,
+            min_score=settings.min_score,
+            runnable=services.agents,
+        )
+        allowed: list[str] = []
+        for match in matches:
+            decision = services.policy.check(
+                f"agent:{request.sender}", f"agent:{match.card.name}", "request"
+            )
+            services.audit.decision(decision, state["run_id"], request.task_id or "")
+            if decision.allowed:
+                allowed.append(match.card.name)
+            else:
+                reason = f"policy denied agent {request.sender!r} a request to {match.card.name!r}"
+                emit(
+                    {
+                        "kind": "policy_denied",
+                        "task_id": request.task_id,
+                        "agent": match.card.name,
+                        "user": f"agent:{request.sender}",
+                    }
+                )
+        if not allowed:
+            failed = TaskResult(task_id=request.id, status="failed", error=reason)
+            return None, _response(request, failed)
+        job = DeliveryInput(
+            envelope=request, candidates=allowed, user=state["user"], run_id=state["run_id"]
+        )
+        return job, None
+
+    def route(state: MeshState) -> list[Send] | str:
+        sends = [Send("deliver", d) for d in state.get("deliveries") or []]
+        tasks, results = state["tasks"], state.get("results") or {}
+        mailbox, awaiting = state.get("mailbox") or {}, state.get("awaiting") or {}
+        candidates = state.get("candidates") or {}
+        for task_id in (state.get("ready") or [])[:width]:
+            task = tasks[task_id]
+            inbox = {
+                response_id(c): mailbox[response_id(c)]
+                for c in awaiting.get(task_id, ())
+                if response_id(c) in mailbox
+            }
+            job = WorkerInput(
+                task=task,
+                candidates=candidates.get(task_id, []),
+                upstream={d: results[d] for d in task.depends_on},
+                inbox=inbox,
+                user=state["user"],
+                run_id=state["run_id"],
+            )
+            sends.append(Send("dispatch", job))
+        return sends or "synthesize"
 
     def synthesize(state: MeshState) -> dict[str, Any]:
         emit = _emitter("synthesize")
         answer = services.synthesizer.synthesize(
-            state.get("request") or "", state["plan"], state.get("results") or {}
+            state.get("request") or "", plan_of(state), state.get("results") or {}
         )
         emit({"kind": "answer", "answer": answer})
         return {"answer": answer}
@@ -154,16 +350,36 @@ def build_orchestrator(
     graph = StateGraph(MeshState, input_schema=MeshInput)
     graph.add_node("plan", plan)
     graph.add_node("discover", discover)
-    graph.add_node("collect", collect)
     graph.add_node("dispatch", dispatch, input_schema=WorkerInput)
+    graph.add_node("deliver", deliver, input_schema=DeliveryInput)
+    graph.add_node("collect", collect)
     graph.add_node("synthesize", synthesize)
     graph.add_edge(START, "plan")
     graph.add_edge("plan", "discover")
-    graph.add_edge("discover", "collect")
-    graph.add_conditional_edges("collect", route, ["dispatch", "synthesize"])
+    graph.add_conditional_edges("discover", route, ["dispatch", "synthesize"])
     graph.add_edge("dispatch", "collect")
+    graph.add_edge("deliver", "collect")
+    graph.add_conditional_edges("collect", route, ["dispatch", "deliver", "synthesize"])
     graph.add_edge("synthesize", END)
     return graph.compile(checkpointer=checkpointer, name="mesh")
+
+
+def _response(request: Envelope, result: TaskResult) -> Envelope:
+    return Envelope(
+        id=response_id(request.id),
+        topic=request.topic,
+        sender=result.agent or "mesh",
+        recipient=request.sender,
+        kind="response",
+        correlation_id=request.id,
+        payload={"result": result.model_dump(mode="json")},
+        task_id=request.task_id,
+    )
+
+
+def _report(emit: Emit, results: dict[str, TaskResult]) -> None:
+    for result in results.values():
+        emit({"kind": "task_finished", "result": result})
 
 
 def _thread_id() -> str | None:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from langgraph.pregel import Pregel
+from typing import Protocol
 
 from mesh.audit import AuditLog
+from mesh.graphs.agent import AgentRunner
 from mesh.models import Plan, TaskResult
 from mesh.policy import Policy
 from mesh.registry import Registry
 from mesh.settings import Settings
+
+AGENT_THREADS = 64
 
 
 class Planner(Protocol):
@@ -32,8 +34,23 @@ class Services:
     audit: AuditLog
     planner: Planner
     synthesizer: Synthesizer
-    agents: dict[str, Pregel] = field(default_factory=dict)
+    agents: dict[str, AgentRunner] = field(default_factory=dict)
     pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=32, thread_name_prefix="mesh-agent")
+        default_factory=lambda: ThreadPoolExecutor(AGENT_THREADS, thread_name_prefix="mesh-agent")
     )
-    sleep: Callable[[float], Any] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _loop_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop async agents run on: one daemon thread, started on first use."""
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="mesh-agents", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)

@@ -1,25 +1,27 @@
-"""Graph state of the orchestrator: TypedDicts and their reducers."""
+"""Graph state of the orchestrator: TypedDicts, reducers and channels.
+
+State must grow with the number of tasks, never with its square. The big, growing
+maps (tasks, results, candidates, dependants) are `DeltaChannel`s: a checkpoint stores
+only the writes of its step, and a resumed thread replays them. Everything a superstep
+needs is reachable by task id, so each step costs what its wave costs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
-from mesh.models import Plan, Task, TaskResult
+from langgraph.channels import DeltaChannel, Topic
+
+from mesh.models import Envelope, Plan, Task, TaskResult
 
 
-def merge_results(
-    left: dict[str, TaskResult], right: dict[str, TaskResult]
-) -> dict[str, TaskResult]:
-    """Results of parallel tasks arrive in one superstep; each task writes its own key."""
-    if not right:
-        return left
-    return {**left, **right}
-
-
-def merge_candidates(
-    left: dict[str, list[str]], right: dict[str, list[str]]
-) -> dict[str, list[str]]:
-    return {**left, **right} if right else left
+def merge(state: dict[str, Any], writes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Batch-invariant dict merge (later writes win), as DeltaChannel requires."""
+    merged = dict(state)
+    for write in writes:
+        merged.update(write)
+    return merged
 
 
 class MeshInput(TypedDict, total=False):
@@ -32,12 +34,30 @@ class MeshInput(TypedDict, total=False):
 
 class MeshState(TypedDict, total=False):
     request: str
+    plan: Plan | None  # input only: cleared once the plan is stored as `tasks`
     user: str
     run_id: str
-    plan: Plan
-    candidates: Annotated[dict[str, list[str]], merge_candidates]
-    results: Annotated[dict[str, TaskResult], merge_results]
+    rationale: str
+    tasks: Annotated[dict[str, Task], DeltaChannel(merge)]
+    dependants: Annotated[dict[str, list[str]], DeltaChannel(merge)]
+    candidates: Annotated[dict[str, list[str]], DeltaChannel(merge)]
+    results: Annotated[dict[str, TaskResult], DeltaChannel(merge)]
+    mailbox: Annotated[dict[str, Envelope], DeltaChannel(merge)]
+    awaiting: Annotated[dict[str, list[str]], DeltaChannel(merge)]
+    outbox: Annotated[list[Envelope], Topic(Envelope)]
+    ready: list[str]
+    parked: list[str]
+    deliveries: list[DeliveryInput]
     answer: str
+
+
+class DeliveryInput(TypedDict):
+    """A request envelope on its way to the agent that will answer it."""
+
+    envelope: Envelope
+    candidates: list[str]
+    user: str
+    run_id: str
 
 
 class WorkerInput(TypedDict):
@@ -46,9 +66,10 @@ class WorkerInput(TypedDict):
     task: Task
     candidates: list[str]
     upstream: dict[str, TaskResult]
+    inbox: dict[str, Envelope]
     user: str
     run_id: str
 
 
-def final_state(values: dict[str, Any]) -> MeshState:
-    return MeshState(**values)  # type: ignore[typeddict-item]
+def plan_of(state: MeshState) -> Plan:
+    return Plan(tasks=list(state["tasks"].values()), rationale=state.get("rationale", ""))

@@ -2,8 +2,9 @@
 
 For each ranked candidate: the Casbin gate (requester → agent, audited), then up to
 `max_attempts` attempts with exponential backoff and a per-attempt timeout, then the
-next candidate. The worker never raises: every outcome is a `TaskResult`, so no task
-is lost, and every outcome is fed back to discovery.
+next candidate. The worker never raises: every outcome is a `TaskResult` (or a parked
+task waiting for replies), so no task is lost, and discovered tasks feed their outcome
+back to discovery.
 """
 
 from __future__ import annotations
@@ -12,25 +13,44 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any
 
+from mesh.bus import AwaitingReplies, Channel
 from mesh.errors import MeshError
-from mesh.graphs.agent import invoke_agent
 from mesh.graphs.runtime import Services
-from mesh.graphs.state import WorkerInput
-from mesh.models import TaskRequest, TaskResult
+from mesh.models import Envelope, Task, TaskRequest, TaskResult
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
 
 
-def run_task(services: Services, job: WorkerInput, emit: Emit) -> TaskResult:
-    task, user, run_id = job["task"], job["user"], job["run_id"]
+@dataclass
+class Outcome:
+    """A finished task (`result`), or one parked on `agent` until its requests are answered."""
+
+    result: TaskResult | None
+    agent: str | None = None
+    sent: list[Envelope] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)
+
+
+def run_task(
+    services: Services,
+    task: Task,
+    candidates: list[str],
+    *,
+    user: str,
+    run_id: str,
+    upstream: dict[str, TaskResult],
+    inbox: dict[str, Envelope],
+    emit: Emit,
+) -> Outcome:
     settings = services.settings
     attempts = 0
     errors: list[str] = []
-    for index, agent in enumerate(job["candidates"]):
+    for index, agent in enumerate(candidates):
         if index:
             emit({"kind": "reassigned", "task_id": task.id, "agent": agent, "after": errors[-1]})
         decision = services.policy.check(user, f"agent:{agent}", "dispatch")
@@ -39,8 +59,8 @@ def run_task(services: Services, job: WorkerInput, emit: Emit) -> TaskResult:
             emit({"kind": "policy_denied", "task_id": task.id, "agent": agent, "user": user})
             errors.append(f"policy denied {user!r} dispatch to agent {agent!r}")
             continue
-        graph = services.agents.get(agent)
-        if graph is None:
+        runner = services.agents.get(agent)
+        if runner is None:
             errors.append(
                 f"agent {agent!r} has no handler in this process: add it with"
                 " Mesh.add_agent(card, handler)"
@@ -54,40 +74,44 @@ def run_task(services: Services, job: WorkerInput, emit: Emit) -> TaskResult:
                 description=task.description,
                 capability=task.capability,
                 inputs=task.inputs,
-                upstream=job["upstream"],
+                upstream=upstream,
+                inbox=inbox,
                 user=user,
                 run_id=run_id,
                 attempt=attempts,
             )
+            channel = Channel(agent, task.id, inbox)
+            request._channel = channel
             emit({"kind": "task_started", "task_id": task.id, "agent": agent, "attempt": attempts})
             try:
-                result = _attempt(services, agent, request)
+                future = services.pool.submit(runner.call, request, settings.task_timeout)
+                result = future.result(timeout=settings.task_timeout)
+            except AwaitingReplies:
+                return Outcome(None, agent, channel.outbox, channel.asked)
             except Exception as exc:
                 error = _describe(agent, exc, settings.task_timeout)
                 errors.append(error)
                 if attempt < settings.max_attempts:
                     emit({"kind": "retry", "task_id": task.id, "agent": agent, "error": error})
-                    (services.sleep or time.sleep)(delay)
+                    time.sleep(delay)
                     delay *= 2
                 continue
             if result.status == "succeeded":
-                _learn(services, task.need, agent, True)
-                return result.model_copy(update={"attempts": attempts})
+                _learn(services, task, agent, True)
+                return Outcome(
+                    result.model_copy(update={"attempts": attempts}), agent, channel.outbox
+                )
             errors.append(result.error or f"agent {agent!r} reported failure")
-        _learn(services, task.need, agent, False)
+        _learn(services, task, agent, False)
     reason = "; ".join(errors) if errors else "no agent was available for this task"
-    return TaskResult(
+    failed = TaskResult(
         task_id=task.id,
         status="failed",
-        agent=job["candidates"][-1] if job["candidates"] else None,
+        agent=candidates[-1] if candidates else None,
         attempts=attempts,
         error=reason,
     )
-
-
-def _attempt(services: Services, agent: str, request: TaskRequest) -> TaskResult:
-    future = services.pool.submit(invoke_agent, agent, services.agents[agent], request)
-    return future.result(timeout=services.settings.task_timeout)
+    return Outcome(failed)
 
 
 def _describe(agent: str, exc: BaseException, timeout: float) -> str:
@@ -98,9 +122,11 @@ def _describe(agent: str, exc: BaseException, timeout: float) -> str:
     return f"agent {agent!r} raised {type(exc).__name__}: {exc}"
 
 
-def _learn(services: Services, query: str, agent: str, success: bool) -> None:
-    """Feed discovery; a store hiccup here is logged, never turned into a task failure."""
+def _learn(services: Services, task: Task, agent: str, success: bool) -> None:
+    """Feed discovery with what it chose; a pinned task was not discovery's choice."""
+    if task.agent:
+        return
     try:
-        services.registry.record_outcome(query, agent, success)
+        services.registry.record_outcome(task.need, agent, success)
     except Exception:
-        log.warning("could not record the outcome of %r on %r", query, agent, exc_info=True)
+        log.warning("could not record the outcome of %r on %r", task.need, agent, exc_info=True)

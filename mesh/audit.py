@@ -53,6 +53,8 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # survives a process crash
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise AuditError(f"cannot open the audit log {path}: {exc}") from exc

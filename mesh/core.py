@@ -11,26 +11,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel
 
 from mesh.audit import AuditLog
 from mesh.errors import AgentNotFound, InputError, MeshError
-from mesh.genai import OfflinePlanner, TemplateSynthesizer, check_request
-from mesh.graphs.agent import Handler, as_subgraph
+from mesh.genai import check_request, make_planner, make_synthesizer
+from mesh.graphs.agent import Handler, make_runner
 from mesh.graphs.checkpoint import make_checkpointer
 from mesh.graphs.orchestrator import build_orchestrator, steps_for
-from mesh.graphs.runtime import Services
+from mesh.graphs.runtime import AGENT_THREADS, Services
+from mesh.graphs.state import plan_of
 from mesh.models import AgentCard, Event, Plan, RunResult, check_plan
 from mesh.policy import Policy
 from mesh.registry import Registry, parse_card
 from mesh.settings import Settings
+from mesh.usage import Budget, RunMeters
 
 
 class Mesh:
+    _meters: RunMeters | None = None  # model usage per run, when Mesh.local built the services
+
     def __init__(self, services: Services, checkpointer: BaseCheckpointSaver[Any] | None) -> None:
         self._services = services
         self._checkpointer = checkpointer
@@ -45,8 +50,13 @@ class Mesh:
         *,
         settings: Settings | None = None,
         builtin_agents: bool = True,
+        durable: bool = True,
     ) -> Mesh:
-        """A mesh whose every part runs in this process, with its files under `home`."""
+        """A mesh whose every part runs in this process, with its files under `home`.
+
+        `durable=False` runs without a checkpointer: faster, but a crashed run is lost
+        and `resume` is unavailable.
+        """
         from mesh.vectorstore.client import make_client
         from mesh.vectorstore.embeddings import MiniLMEmbedding
 
@@ -57,15 +67,19 @@ class Mesh:
         home_path.mkdir(parents=True, exist_ok=True)
         embedding = MiniLMEmbedding()
         client = make_client(home_path, settings.chroma_url)
+        registry = Registry(client, embedding)
+        meters = RunMeters(Budget.from_settings(settings))
         services = Services(
             settings=settings,
-            registry=Registry(client, embedding),
+            registry=registry,
             policy=Policy.at(home_path / "policy"),
             audit=AuditLog(home_path / "audit.sqlite"),
-            planner=OfflinePlanner(),
-            synthesizer=TemplateSynthesizer(),
+            planner=make_planner(settings, registry, meters),
+            synthesizer=make_synthesizer(settings, meters),
         )
-        mesh = cls(services, make_checkpointer(home_path, settings.checkpoint_url))
+        saver = make_checkpointer(home_path, settings.checkpoint_url) if durable else None
+        mesh = cls(services, saver)
+        mesh._meters = meters
         if builtin_agents:
             from mesh.agents import builtin_agents as load_builtins
 
@@ -97,12 +111,18 @@ class Mesh:
     def add_agent(self, card: AgentCard | dict[str, Any] | str, handler: Handler) -> AgentCard:
         """Register `card` and run `handler` for it; a bad card or handler changes nothing."""
         parsed = card if isinstance(card, AgentCard) else parse_card(card)
-        graph = as_subgraph(parsed.name, handler)
+        runner = make_runner(parsed.name, handler, self._services.loop)
         known = parsed.name in self.registry and self.registry.get(parsed.name) == parsed
         if not known:
             self.registry.register(parsed)
-        self._services.agents[parsed.name] = graph
+        self._services.agents[parsed.name] = runner
         return parsed
+
+    def agent_graph(self, name: str) -> Any:
+        """The subgraph an agent runs as (`TaskRequest` in, `TaskResult` out), for notebooks."""
+        if name not in self._services.agents:
+            raise AgentNotFound(f"no agent named {name!r} runs in this process")
+        return self._services.agents[name].graph
 
     def run(
         self, request: str, *, user: str | None = None, thread_id: str | None = None
@@ -122,6 +142,7 @@ class Mesh:
 
     def resume(self, thread_id: str) -> RunResult:
         """Finish an interrupted run from its last checkpoint; finished tasks do not rerun."""
+        self._require_checkpointer("resume a run")
         config = self._config(thread_id, None)
         snapshot = self.graph.get_state(config)
         if not snapshot.values:
@@ -131,7 +152,7 @@ class Mesh:
             config["recursion_limit"] = steps_for(
                 len(plan.tasks) if plan else self.settings.max_tasks
             )
-            self.graph.invoke(None, config, durability="sync")
+            self.graph.invoke(None, config, durability=self._durability)
         return self._result(thread_id)
 
     async def astream(
@@ -150,14 +171,18 @@ class Mesh:
             payload, size = {"request": check_request(request), "user": self._user(user)}, None
         thread = thread_id or uuid.uuid4().hex
         config = self._config(thread, size)
-        async for chunk in self.graph.astream(
-            payload, config, stream_mode="custom", durability="sync"
+        values: Any = None
+        async for mode, chunk in self.graph.astream(
+            payload, config, stream_mode=["custom", "values"], durability=self._durability
         ):
-            data = dict(chunk)
+            if mode == "values":
+                values = chunk
+                continue
+            data = {k: _jsonable(v) for k, v in chunk.items()}  # type: ignore[union-attr]
             yield Event(
                 kind=data.pop("kind"), step=data.pop("step", ""), data=data, thread_id=thread
             )
-        result = self._result(thread)
+        result = self._result(thread, values)
         yield Event(
             kind="done",
             step="end",
@@ -166,7 +191,7 @@ class Mesh:
         )
 
     def close(self) -> None:
-        self._services.pool.shutdown(wait=False, cancel_futures=True)
+        self._services.close()
         self.audit.close()
         conn = getattr(self._checkpointer, "conn", None)
         if conn is not None:
@@ -177,6 +202,17 @@ class Mesh:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def _durability(self) -> Literal["sync"] | None:
+        """Checkpoint each step before the next starts (queued async writes pile up in RAM)."""
+        return "sync" if self._checkpointer is not None else None
+
+    def _require_checkpointer(self, what: str) -> None:
+        if self._checkpointer is None:
+            raise InputError(
+                f"this mesh runs without a checkpointer (durable=False): cannot {what}"
+            )
 
     def _user(self, user: str | None) -> str:
         if user is None:
@@ -201,18 +237,23 @@ class Mesh:
         return {
             "configurable": {"thread_id": thread_id},
             "recursion_limit": steps_for(plan_size or self.settings.max_tasks),
+            "max_concurrency": AGENT_THREADS,
         }
 
     def _invoke(
         self, payload: dict[str, Any], thread_id: str | None, size: int | None
     ) -> RunResult:
         thread = thread_id or uuid.uuid4().hex
-        self.graph.invoke(payload, self._config(thread, size), durability="sync")
-        return self._result(thread)
+        values = self.graph.invoke(payload, self._config(thread, size), durability=self._durability)
+        return self._result(thread, values)
 
-    def _result(self, thread_id: str) -> RunResult:
-        values = self.graph.get_state(self._config(thread_id, None)).values
-        plan: Plan = values["plan"]
+    def _result(self, thread_id: str, values: dict[str, Any] | None = None) -> RunResult:
+        if values is None:
+            self._require_checkpointer("read a run back")
+            values = self.graph.get_state(self._config(thread_id, None)).values
+        if "tasks" not in values:
+            raise InputError(f"no run with thread id {thread_id!r}")
+        plan = plan_of(values)
         results = values.get("results") or {}
         missing = [t.id for t in plan.tasks if t.id not in results]
         if missing or "answer" not in values:
@@ -220,4 +261,11 @@ class Mesh:
                 f"run {thread_id} has not finished (tasks without a result: {missing}):"
                 f" resume it with `mesh resume {thread_id}`"
             )
-        return RunResult(answer=values["answer"], plan=plan, results=results, thread_id=thread_id)
+        usage = values.get("usage") or (self._meters.get(thread_id) if self._meters else None)
+        return RunResult(
+            answer=values["answer"], plan=plan, results=results, thread_id=thread_id, usage=usage
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value

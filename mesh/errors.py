@@ -57,15 +57,25 @@ class AuditError(MeshError):
     """The audit log is unreadable or its hash chain is broken."""
 
 
+class ModelError(MeshError):
+    """The configured language model could not be reached or kept failing."""
+
+
+class BudgetExceeded(MeshError):
+    """A run used up its model budget (calls or tokens); the run stops with the reason."""
+
+
 __all__ = [
     "AgentError",
     "AgentNotFound",
     "AuditError",
+    "BudgetExceeded",
     "ConfigError",
     "DiscoveryError",
     "EmbeddingError",
     "InputError",
     "MeshError",
+    "ModelError",
     "PlanError",
     "PolicyDenied",
     "RegistryError",

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from mesh.errors import PlanError
+from mesh.errors import AgentError, PlanError
+from mesh.usage import Usage
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
@@ -187,10 +188,36 @@ class TaskRequest(_Model):
     run_id: str = ""
     attempt: int = 1
 
+    inbox: dict[str, Envelope] = Field(default_factory=dict)
+    _channel: Any = PrivateAttr(default=None)
+
     @property
     def idempotency_key(self) -> str:
         """Stable across retries of the same task in the same run."""
         return f"{self.run_id}:{self.task_id}"
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> Envelope:
+        """Publish on the mesh's message channel (see `mesh.bus`)."""
+        return self._bus().publish(topic, payload)
+
+    def request(
+        self,
+        text: str,
+        *,
+        agent: str | None = None,
+        capability: str | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> TaskResult:
+        """Ask another agent by name or capability; returns its result (see `mesh.bus`)."""
+        return self._bus().request(text, agent=agent, capability=capability, inputs=inputs)
+
+    def _bus(self) -> Any:
+        if self._channel is None:
+            raise AgentError(
+                "this TaskRequest is not attached to a running mesh: publish and request"
+                " work only inside a task dispatched by the orchestrator"
+            )
+        return self._channel
 
 
 TaskStatus = Literal["succeeded", "failed", "skipped"]
@@ -219,6 +246,7 @@ class RunResult(BaseModel):
     plan: Plan
     results: dict[str, TaskResult]
     thread_id: str
+    usage: Usage | None = None  # model calls and tokens of the run; None if it used no model
 
     @property
     def ok(self) -> bool:
@@ -262,6 +290,7 @@ class Envelope(_Model):
     kind: Literal["publish", "request", "response"] = "publish"
     correlation_id: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
+    task_id: str | None = None
     ts: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 

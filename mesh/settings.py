@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +29,32 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = 0.0
     llm_timeout: float = 60.0
+    planner: Literal["auto", "llm", "offline"] = Field(
+        default="auto", description="auto: the LLM when one is configured, else offline"
+    )
+    llm_method: Literal["json_schema", "function_calling"] = Field(
+        default="json_schema", description="how the model returns a plan: response_format or a tool"
+    )
+    llm_max_retries: int = Field(
+        default=2, ge=0, description="HTTP retries of one model call on 429, 5xx and timeouts"
+    )
+    llm_max_repairs: int = Field(
+        default=2, ge=0, description="times a rejected plan goes back to the model to be fixed"
+    )
+    llm_max_calls: int = Field(default=20, ge=1, description="model calls allowed per run")
+    llm_max_tokens: int | None = Field(
+        default=None, ge=1, description="model tokens allowed per run; unlimited if unset"
+    )
+    llm_catalogue_size: int = Field(
+        default=8, ge=1, description="agents found by discovery that the planning prompt lists"
+    )
+    max_replans: int = Field(
+        default=1, ge=0, description="revised plans per run after tasks fail for good"
+    )
     max_tasks: int = Field(default=500, ge=1)
+    max_wave: int = Field(
+        default=256, ge=1, description="tasks sent per superstep; the rest wait for the next"
+    )
     task_timeout: float = Field(default=60.0, gt=0, description="seconds per task attempt")
     max_attempts: int = Field(default=2, ge=1, description="attempts per agent before reassigning")
     retry_backoff: float = Field(

@@ -1,0 +1,244 @@
+"""What the CSV and transform agents share: finding columns and conditions in plain words,
+finding the table a task is about, and printing results for people.
+
+Column names are matched loosely ("unit price" finds `unit_price`, "regions" finds
+`region`), longest name first, so a request can name columns as a person would.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mesh.errors import AgentError
+from mesh.models import TaskResult
+
+MAX_TABLE_CHARS = 20_000_000
+MAX_SHOWN_ROWS = 50
+DELIMITERS = (",", ";", "\t", "|")
+
+_OPS = [
+    (r">=|≥|is\s+at\s+least|at\s+least|no\s+less\s+than", ">="),
+    (r"<=|≤|is\s+at\s+most|at\s+most|no\s+more\s+than", "<="),
+    (r"!=|≠|<>|is\s+not|isn't|does\s+not\s+equal|not\s+equal\s+to", "!="),
+    (r">|(?:is\s+)?(?:greater|more|higher|larger)\s+than|(?:is\s+)?above|(?:is\s+)?over", ">"),
+    (r"<|(?:is\s+)?(?:less|lower|smaller|fewer)\s+than|(?:is\s+)?below|(?:is\s+)?under", "<"),
+    (r"==|=|is\s+equal\s+to|equals|is|contains", "="),
+]
+_WHERE = re.compile(r"\b(?:where|whose|with|for\s+which|if|when)\s+(?:the\s+)?", re.I)
+_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+def normalize(name: str) -> str:
+    """A column or phrase reduced for matching: lowercase, '_'/'-' as spaces, single spaces."""
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower())
+
+
+def _column_pattern(column: str) -> str:
+    words = [re.escape(w) for w in normalize(column).split()]
+    return r"(?<![\w])" + r"[\s_\-]+".join(words) + r"(?:e?s)?(?![\w])"
+
+
+def mentions(text: str, columns: Sequence[str]) -> list[tuple[int, int, str]]:
+    """(start, end, column) for each column named in `text`, in order, longest names first.
+
+    Positions index `text` itself, so callers can slice around a mention.
+    """
+    lowered = text.lower()
+    taken: list[tuple[int, int, str]] = []
+    for column in sorted(columns, key=lambda c: -len(normalize(c))):
+        if not normalize(column):
+            continue
+        for match in re.finditer(_column_pattern(column), lowered):
+            if all(match.end() <= s or match.start() >= e for s, e, _ in taken):
+                taken.append((match.start(), match.end(), column))
+    return sorted(taken)
+
+
+def column_after(text: str, lead: str, columns: Sequence[str]) -> str | None:
+    """The column named right after the phrase `lead` (a regex), e.g. lead=r"\\bby"."""
+    found = mentions(text, columns)
+    for match in re.finditer(rf"{lead}\s+(?:the\s+|each\s+|every\s+)?", text, re.I):
+        for start, _, column in found:
+            if start == match.end():
+                return column
+    return None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """`column op value`, e.g. region = "north" or revenue > 100."""
+
+    column: str
+    op: str
+    value: str
+    span: tuple[int, int] = field(default=(0, 0), compare=False)
+
+    @property
+    def number(self) -> float | None:
+        return float(self.value) if _NUMBER.match(self.value) else None
+
+    def holds(self, cell: Any) -> bool:
+        """Whether one cell passes; numbers compare as numbers, text case-insensitively."""
+        target = self.number
+        if target is not None and isinstance(cell, int | float) and not isinstance(cell, bool):
+            if isinstance(cell, float) and math.isnan(cell):
+                return self.op == "!="
+            return _compare(float(cell), self.op, target)
+        if target is not None and isinstance(cell, str) and _NUMBER.match(cell.strip()):
+            return _compare(float(cell), self.op, target)
+        text, wanted = str(cell if cell is not None else "").strip().lower(), self.value.lower()
+        if self.op in ("=", "!="):
+            return (text == wanted) == (self.op == "=")
+        return _compare(text, self.op, wanted)
+
+    def describe(self) -> str:
+        return f"{self.column} {self.op} {self.value}"
+
+
+def _compare(left: Any, op: str, right: Any) -> bool:
+    if op == ">":
+        return bool(left > right)
+    if op == "<":
+        return bool(left < right)
+    if op == ">=":
+        return bool(left >= right)
+    if op == "<=":
+        return bool(left <= right)
+    if op == "!=":
+        return bool(left != right)
+    return bool(left == right)
+
+
+def parse_condition(text: str, columns: Sequence[str]) -> Condition | None:
+    """The first "where COLUMN OP VALUE" in `text`; None if it has no "where"-like clause."""
+    for where in _WHERE.finditer(text):
+        rest = text[where.end() :]
+        found = mentions(rest, columns)
+        if not found or found[0][0] != 0:
+            continue
+        column, after = found[0][2], rest[found[0][1] :]
+        for pattern, op in _OPS:
+            match = re.match(rf"\s*(?:{pattern})\s*", after, re.I)
+            if match:
+                value, used = _value(after[match.end() :])
+                if value:
+                    end = len(text) - len(after) + match.end() + used
+                    return Condition(column, op, value, (where.start(), end))
+        if not where[0].lower().startswith("where"):
+            continue
+        raise AgentError(
+            f"could not read the condition after {where[0].strip()!r} {column!r}: write it like"
+            f" 'where {column} is north' or 'where {column} > 100'"
+        )
+    return None
+
+
+_STOP = {"and", "or", "then", "by", "per", "in", "of", "from", "for", "with", "where", "sorted"}
+_STOP |= {"group", "grouped", "order", "ordered", "as", "to", "into", "top", "sort"}
+
+
+def _value(text: str) -> tuple[str, int]:
+    """The value a condition compares with, and how many characters of `text` it used."""
+    quoted = re.match(r"\s*([\"'“‘])(.*?)[\"'”’]", text)
+    if quoted:
+        return quoted[2], quoted.end()
+    words = list(re.finditer(r"[^\s,;?!]+", text))
+    taken: list[re.Match[str]] = []
+    for word in words:
+        gap = text[taken[-1].end() : word.start()] if taken else text[: word.start()]
+        bare = word[0].rstrip(".").lower()
+        if taken and (bare in _STOP or not gap.isspace() or not word[0][0].isalpha()):
+            break
+        if not taken and not gap.isspace() and gap:
+            break
+        taken.append(word)
+        if not word[0][0].isalpha() or word[0].endswith("."):
+            break
+    if not taken:
+        return "", 0
+    return text[taken[0].start() : taken[-1].end()].rstrip("."), taken[-1].end()
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a delimited table: the candidate the header line uses most."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def looks_tabular(text: str) -> bool:
+    """Whether text reads as a delimited table: two or more lines sharing a delimiter."""
+    lines = [line for line in text.strip().splitlines() if line.strip()][:5]
+    if len(lines) < 2:
+        return False
+    delimiter = sniff_delimiter(text.strip())
+    return lines[0].count(delimiter) > 0 and lines[1].count(delimiter) > 0
+
+
+def inline_table(description: str) -> str | None:
+    """Table or JSON text carried by the description: a ``` fence, or after the first colon."""
+    fence = re.search(r"```[\w-]*\n(.*?)```", description, re.DOTALL)
+    if fence:
+        return fence[1]
+    colon = re.search(r":[ \t]*\n?(.*)", description, re.DOTALL)
+    if colon:
+        body = colon[1].strip()
+        if body[:1] in "[{" or looks_tabular(body):
+            return body
+    return None
+
+
+def upstream_table(upstream: Mapping[str, TaskResult], keys: Sequence[str]) -> str | None:
+    """Table text from the tasks this one depends on: data[key] for `keys`, else the output."""
+    for result in upstream.values():
+        if result.status != "succeeded":
+            continue
+        for key in keys:
+            value = result.data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+        text = result.output.strip()
+        if text[:1] in "[{" or looks_tabular(text):
+            return text
+    return None
+
+
+def check_size(text: str, where: str) -> str:
+    if len(text) > MAX_TABLE_CHARS:
+        raise AgentError(
+            f"{where} has {len(text):,} characters, over the {MAX_TABLE_CHARS:,} limit: give a"
+            " smaller table"
+        )
+    return text
+
+
+def show(value: Any) -> str:
+    """A cell for people: whole floats without '.0', others to 6 significant digits."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.6g}"
+    return str(value)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table of at most MAX_SHOWN_ROWS rows, saying how many were left out."""
+
+    def cell(value: Any) -> str:
+        return show(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |"]
+    lines.append("|" + "|".join(" --- " for _ in headers) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows[:MAX_SHOWN_ROWS]]
+    if len(rows) > MAX_SHOWN_ROWS:
+        lines.append(f"\n({len(rows) - MAX_SHOWN_ROWS} more rows not shown)")
+    return "\n".join(lines)

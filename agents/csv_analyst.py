@@ -1,0 +1,415 @@
+"""The CSV analyst: answers questions about a table with pandas.
+
+The table comes from `inputs["csv"]` (text) or `inputs["path"]`, a ``*.csv``/``*.tsv``
+path named in the task (only under the analyst's root folder, so a chat user cannot
+read arbitrary files), CSV after a colon or in a ``` fence, or the output of a task this
+one depends on (e.g. the web reader fetching a CSV). The question is read from words:
+an aggregate (total, average, median, max, min, count, distinct, most common), a column,
+a grouping ("by region", "per product"), a filter ("where region is north", "where
+units > 10") and "top N … by COLUMN". With none of these it describes the table.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mesh.agents._tabular import (
+    Condition,
+    check_size,
+    column_after,
+    inline_table,
+    markdown_table,
+    mentions,
+    parse_condition,
+    show,
+    sniff_delimiter,
+    upstream_table,
+)
+from mesh.errors import AgentError
+from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+
+MAX_FILE_BYTES = 20_000_000
+_PATH = re.compile(r"(?<![\w/.])((?:[\w.\-]+/)*[\w.\-]+\.(?:csv|tsv))\b", re.I)
+_AGGREGATES = [
+    ("mode", r"\bmost\s+(?:common|frequent)\b"),
+    ("nunique", r"\b(?:distinct|unique)\b"),
+    ("mean", r"\b(?:average|mean|avg)\b"),
+    ("median", r"\bmedian\b"),
+    ("std", r"\b(?:standard\s+deviation|std)\b"),
+    ("sum", r"\b(?:total|sum|add\s+up)\b"),
+    ("max", r"\b(?:max(?:imum)?|highest|largest|biggest|greatest|most)\b"),
+    ("min", r"\b(?:min(?:imum)?|lowest|smallest|least|fewest)\b"),
+    ("count", r"\b(?:count|number\s+of|how\s+many)\b"),
+]
+_WORDS = {"sum": "total", "mean": "average", "nunique": "distinct", "mode": "most common"}
+_TOP = re.compile(r"\b(top|bottom|first|last)\s+(\d{1,4})\b", re.I)
+_GROUP = r"\b(?:by|per|for\s+each|for\s+every|in\s+each|grouped\s+by|across)"
+
+
+class CsvAnalyst:
+    """The analyst's handler, reading files only from under `root`."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root or Path.cwd()).resolve()
+
+    def __call__(self, req: TaskRequest) -> TaskResult:
+        frame, source = self.load(req)
+        output, data = analyse(frame, req.description)
+        data["source"] = source
+        return TaskResult(
+            task_id=req.task_id,
+            status="succeeded",
+            agent="csv-analyst",
+            output=output,
+            data=data,
+        )
+
+    def load(self, req: TaskRequest) -> tuple[pd.DataFrame, str]:
+        """The table the task is about, and where it came from."""
+        text = req.inputs.get("csv")
+        if isinstance(text, str) and text.strip():
+            return read_table(text, "inputs['csv']"), "inputs['csv']"
+        path = req.inputs.get("path")
+        named = _PATH.search(req.description)
+        if path or named:
+            resolved = self.resolve(str(path or (named[1] if named else "")))
+            return read_table(_read_file(resolved), str(resolved)), str(resolved)
+        inline = inline_table(req.description)
+        if inline and inline[:1] not in "[{":
+            return read_table(inline, "the task description"), "the task description"
+        upstream = upstream_table(req.upstream, ("csv", "text"))
+        if upstream:
+            return read_table(upstream, "the upstream result"), "upstream"
+        raise AgentError(
+            "no table to analyse: name a .csv file under"
+            f" {self.root}, put CSV after a colon, pass inputs={{'csv': ...}}, or depend on a"
+            " task that fetches one"
+        )
+
+    def resolve(self, name: str) -> Path:
+        """`name` under the root; anything that escapes it (.., absolute, links) is refused."""
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root):
+            raise AgentError(f"{name!r} is outside the data folder {self.root}: refused")
+        if path.suffix.lower() not in (".csv", ".tsv"):
+            raise AgentError(f"{name!r} is not a .csv or .tsv file")
+        if not path.is_file():
+            raise AgentError(f"no CSV file {name!r} under {self.root}")
+        return path
+
+
+def _read_file(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise AgentError(f"{path.name} has {size:,} bytes, over the {MAX_FILE_BYTES:,} limit")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise AgentError(f"{path.name} is not UTF-8 text: save it as UTF-8 CSV") from None
+
+
+def read_table(text: str, where: str) -> pd.DataFrame:
+    """A DataFrame from delimited text, with a clear error for what pandas cannot read."""
+    body = check_size(text, where).lstrip("\ufeff").strip()
+    if not body:
+        raise AgentError(f"the table in {where} is empty")
+    sep = "\t" if where.lower().endswith(".tsv") else sniff_delimiter(body)
+    try:
+        frame = pd.read_csv(io.StringIO(body), sep=sep, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AgentError(f"cannot read the table in {where} as CSV: {first}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if dupes:
+        raise AgentError(f"the table in {where} repeats column names {dupes}")
+    return frame
+
+
+def describe_table(frame: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    """Shape, column types and numeric ranges: what a person asks first about a table."""
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        info: dict[str, Any] = {"name": name, "type": _kind(series)}
+        info["missing"] = int(series.isna().sum())
+        if info["type"] == "number" and series.notna().any():
+            info |= {"min": _py(series.min()), "max": _py(series.max())}
+            info["mean"] = _py(series.mean())
+        else:
+            info["distinct"] = int(series.nunique())
+        columns.append(info)
+    lines = [f"{len(frame):,} rows × {len(frame.columns)} columns"]
+    for c in columns:
+        if c["type"] == "number" and "min" in c:
+            detail = f"{show(c['min'])} to {show(c['max'])}, average {show(c['mean'])}"
+        else:
+            detail = f"{c.get('distinct', 0)} distinct values"
+        lines.append(f"- {c['name']} ({c['type']}): {detail}")
+    head = markdown_table(list(frame.columns), frame.head(5).values.tolist())
+    output = "\n".join(lines) + "\n\nFirst rows:\n\n" + head
+    return output, {"operation": "describe", "rows": len(frame), "columns": columns}
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    return "text"
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as a plain Python value (JSON-able)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def _aggregate_word(text: str) -> str | None:
+    for name, pattern in _AGGREGATES:
+        if re.search(pattern, text, re.I):
+            return name
+    return None
+
+
+def _filter(frame: pd.DataFrame, condition: Condition) -> pd.DataFrame:
+    series = frame[condition.column]
+    target = condition.number
+    if target is not None and pd.api.types.is_numeric_dtype(series):
+        ops = {">": series > target, "<": series < target, ">=": series >= target}
+        ops |= {"<=": series <= target, "=": series == target, "!=": series != target}
+        return frame[ops[condition.op]]
+    mask = series.map(condition.holds)
+    return frame[mask.astype(bool)]
+
+
+def _numeric(frame: pd.DataFrame, column: str, aggregate: str) -> pd.Series:
+    series = frame[column]
+    if aggregate in ("count", "nunique", "mode") or pd.api.types.is_numeric_dtype(series):
+        return series
+    raise AgentError(
+        f"column {column!r} holds text, so it has no {_WORDS.get(aggregate, aggregate)}: pick a"
+        f" numeric column ({', '.join(_numeric_columns(frame)) or 'there are none'})"
+    )
+
+
+def _numeric_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if _kind(frame[c]) == "number"]
+
+
+def _measure(found: list[str], exclude: set[str], frame: pd.DataFrame, aggregate: str) -> str:
+    candidates = [c for c in found if c not in exclude]
+    numeric = [c for c in candidates if _kind(frame[c]) == "number"]
+    if aggregate in ("count", "nunique", "mode"):
+        return (candidates or [""])[0]
+    if numeric or candidates:
+        return (numeric or candidates)[0]
+    raise AgentError(
+        f"say which column to take the {_WORDS.get(aggregate, aggregate)} of: the table has"
+        f" {', '.join(map(str, frame.columns))}"
+    )
+
+
+def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]:
+    """Answer the question in `description` about `frame`: (text for people, data)."""
+    columns = [str(c) for c in frame.columns]
+    question = _PATH.sub(" ", description)
+    condition = parse_condition(question, columns)
+    data: dict[str, Any] = {"rows": len(frame)}
+    prefix = ""
+    if condition:
+        frame = _filter(frame, condition)
+        data |= {"filter": condition.describe(), "matching_rows": len(frame)}
+        prefix = f"{len(frame):,} of {data['rows']:,} rows where {condition.describe()}. "
+        question = question[: condition.span[0]] + " " + question[condition.span[1] :]
+    found = [c for _, _, c in mentions(question, columns)]
+    aggregate = _aggregate_word(question)
+    top = _TOP.search(question)
+    if top:
+        output, ranked = _top(frame, question, found, aggregate, top)
+        return prefix + output, data | ranked
+    group = column_after(question, _GROUP, columns)
+    which = column_after(question, r"\b(?:which|what)", columns)
+    extreme = next(
+        (n for n, p in _AGGREGATES if n in ("max", "min") and re.search(p, question, re.I)), None
+    )
+    if which and extreme and not group:
+        return _which(frame, question, which, found, extreme, prefix, data)
+    if aggregate is None:
+        if condition:
+            table = markdown_table(columns, frame.values.tolist())
+            return prefix + "\n\n" + table, data | {"operation": "filter", "csv": _csv(frame)}
+        output, described = describe_table(frame)
+        return output, data | described
+    exclude = {group} if group else set()
+    if condition and aggregate in ("count", "nunique", "mode"):
+        exclude.add(condition.column)
+    measure = _measure(found, exclude, frame, aggregate)
+    if group:
+        return _grouped(frame, group, measure, aggregate, prefix, data)
+    value = _scalar(frame, measure, aggregate)
+    label = f"{_WORDS.get(aggregate, aggregate)} {measure}".strip()
+    if aggregate == "count" and not measure:
+        label = "number of rows"
+    output = f"{prefix}{label}: {show(value)}"
+    result: dict[str, Any] = {"operation": aggregate, "column": measure, "value": value}
+    if aggregate in ("max", "min") and len(frame):
+        series = _numeric(frame, measure, aggregate)
+        row = frame.loc[series.idxmax() if aggregate == "max" else series.idxmin()]
+        others = {str(k): _py(v) for k, v in row.items() if k != measure}
+        result["row"] = others
+        output += " (" + ", ".join(f"{k}: {show(v)}" for k, v in others.items()) + ")"
+    return output, data | result
+
+
+def _scalar(frame: pd.DataFrame, column: str, aggregate: str) -> Any:
+    if aggregate == "count":
+        return len(frame) if not column else int(frame[column].notna().sum())
+    series = _numeric(frame, column, aggregate)
+    if series.dropna().empty:
+        raise AgentError(f"no values in column {column!r} to take the {aggregate} of")
+    if aggregate == "mode":
+        return _py(series.mode().iloc[0])
+    return _py(getattr(series, aggregate)())
+
+
+def _grouped(
+    frame: pd.DataFrame,
+    group: str,
+    measure: str,
+    aggregate: str,
+    prefix: str,
+    data: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    if aggregate == "count" or not measure:
+        table = frame.groupby(group, sort=True).size()
+        name = "count"
+    else:
+        _numeric(frame, measure, aggregate)
+        grouped = frame.groupby(group, sort=True)[measure]
+        table = (
+            grouped.agg(lambda s: s.mode().iloc[0])
+            if aggregate == "mode"
+            else getattr(grouped, aggregate)()
+        )
+        name = f"{_WORDS.get(aggregate, aggregate)} {measure}"
+    records = [{group: _py(k), name: _py(v)} for k, v in table.items()]
+    output = f"{prefix}{name} by {group}:\n\n" + markdown_table(
+        [group, name], [[r[group], r[name]] for r in records]
+    )
+    result = {"operation": aggregate, "column": measure, "by": group, "result": records}
+    return output, data | result | {"csv": _csv(pd.DataFrame(records))}
+
+
+def _which(
+    frame: pd.DataFrame,
+    question: str,
+    which: str,
+    found: list[str],
+    aggregate: str,
+    prefix: str,
+    data: dict[str, Any],
+) -> tuple[str, dict[str, Any]]:
+    """ "which region has the highest revenue": the group whose total (or average) wins."""
+    measure = _measure(found, {which}, frame, "sum")
+    how = "mean" if re.search(r"\b(?:average|mean|avg)\b", question, re.I) else "sum"
+    _numeric(frame, measure, how)
+    totals = getattr(frame.groupby(which)[measure], how)()
+    if totals.empty:
+        raise AgentError(f"no rows left to compare {which} by {measure}")
+    best = totals.idxmax() if aggregate == "max" else totals.idxmin()
+    name = f"{_WORDS[how]} {measure}"
+    word = "highest" if aggregate == "max" else "lowest"
+    records = [{which: _py(k), name: _py(v)} for k, v in totals.items()]
+    output = f"{prefix}{show(_py(best))} has the {word} {name}: {show(_py(totals[best]))}\n\n"
+    output += markdown_table([which, name], [[r[which], r[name]] for r in records])
+    result: dict[str, Any] = {"operation": f"which-{aggregate}", "by": which, "column": measure}
+    result |= {"answer": _py(best), "value": _py(totals[best]), "result": records}
+    return output, data | result
+
+
+def _top(
+    frame: pd.DataFrame,
+    question: str,
+    found: list[str],
+    aggregate: str | None,
+    top: re.Match[str],
+) -> tuple[str, dict[str, Any]]:
+    count = int(top[2])
+    columns = [str(c) for c in frame.columns]
+    key = column_after(question, r"\bby", columns)
+    label = column_after(question, rf"\b{top[1]}\s+{top[2]}", columns)
+    if key is None:
+        numeric = [c for c in found if _kind(frame[c]) == "number" and c != label]
+        if not numeric:
+            raise AgentError(f"say what to rank by, e.g. '{top[0]} products by revenue'")
+        key = numeric[0]
+    _numeric(frame, key, "max")
+    ascending = top[1].lower() in ("bottom", "last")
+    if label and label != key and (aggregate or frame[label].duplicated().any()):
+        how = aggregate if aggregate in ("sum", "mean", "median", "max", "min") else "sum"
+        ranked = getattr(frame.groupby(label)[key], how)().sort_values(ascending=ascending)
+        name = f"{_WORDS.get(how, how)} {key}"
+        records = [{label: _py(k), name: _py(v)} for k, v in ranked.head(count).items()]
+        headers = [label, name]
+    else:
+        ordered = frame.sort_values(key, ascending=ascending, kind="stable").head(count)
+        records = [{str(k): _py(v) for k, v in row.items()} for _, row in ordered.iterrows()]
+        headers = columns
+    what = f"{label}s by {headers[-1]}" if headers != columns else f"rows by {key}"
+    output = f"{top[1].lower()} {len(records)} {what}:\n\n" + markdown_table(
+        headers, [[r[h] for h in headers] for r in records]
+    )
+    data = {"operation": "top", "by": key, "result": records}
+    return output, data | {"csv": _csv(pd.DataFrame(records, columns=headers))}
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    return str(frame.to_csv(index=False))
+
+
+CSV_ANALYST_CARD = AgentCard(
+    name="csv-analyst",
+    description=(
+        "Data analysis over CSV files and tables with pandas: totals, averages, medians,"
+        " minimum and maximum, counts, group-by summaries, filters and top-N rankings."
+    ),
+    tags=["data", "csv", "analysis", "pandas", "statistics", "table"],
+    skills=[
+        Skill(
+            name="aggregate",
+            description=(
+                "Total, average, median, min, max or count of a column of a CSV table,"
+                " optionally grouped by another column and filtered by a condition."
+            ),
+            tags=["csv", "group-by", "sum", "average", "table"],
+            examples=[
+                "total revenue by region in sales.csv",
+                "average price per category in data/products.csv",
+                "how many orders where status is shipped in orders.csv",
+                "analyse the CSV: total units by product",
+            ],
+        ),
+        Skill(
+            name="rank-and-describe",
+            description=(
+                "Top or bottom N rows or groups of a table by a column; describe a CSV file's"
+                " columns, types and ranges."
+            ),
+            tags=["csv", "top-n", "describe", "data"],
+            examples=[
+                "top 3 products by revenue in sales.csv",
+                "describe the columns of sales.csv",
+                "which region has the highest total revenue in the CSV",
+            ],
+        ),
+    ],
+)

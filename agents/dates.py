@@ -1,0 +1,293 @@
+"""The dates agent: calendar arithmetic from plain words, on the proleptic Gregorian calendar.
+
+It answers four kinds of question: the time between two dates ("how many days between
+2024-01-01 and 2024-03-01", "business days from … to …"), a date plus or minus a
+duration ("90 days after 2024-02-10", "add 1 month to 2024-01-31" → 2024-02-29: months
+and years clamp to the month's last day), the weekday of a date, and whether a year is a
+leap year. Dates are ISO (2024-03-01) or written out (1 March 2024, March 1, 2024);
+numeric dates with slashes are refused because 03/04/2024 means two different days.
+"today" is the machine's local date unless `inputs["today"]` fixes it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from mesh.errors import AgentError
+from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+
+MAX_AMOUNT = 1_000_000
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_MONTHS["sept"] = 9
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_WEEKDAYS = list(calendar.day_name)
+_ORD = r"(?:st|nd|rd|th)?"
+_DATE = re.compile(
+    r"(?P<iso>\b\d{4}-\d{1,2}-\d{1,2}\b)"
+    rf"|(?P<dmy>\b\d{{1,2}}{_ORD}\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{4}}\b)"
+    rf"|(?P<mdy>\b(?:{_MONTH})\.?\s+\d{{1,2}}{_ORD},?\s+\d{{4}}\b)"
+    r"|(?P<rel>\b(?:today|tomorrow|yesterday)\b)"
+    r"|(?P<slash>\b\d{1,4}[/.]\d{1,2}[/.]\d{1,4}\b)",
+    re.IGNORECASE,
+)
+_UNIT_WORDS = {
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+    "month": "months",
+    "months": "months",
+    "year": "years",
+    "years": "years",
+    "business day": "business_days",
+    "business days": "business_days",
+    "working day": "business_days",
+    "working days": "business_days",
+    "weekday": "business_days",
+    "weekdays": "business_days",
+}
+_DURATION = re.compile(
+    r"(?P<n>\d[\d,]*|an?|one)\s+(?P<unit>(?:business|working)\s+days?|weekdays?|days?|weeks?"
+    r"|months?|years?)\b",
+    re.IGNORECASE,
+)
+_BACKWARD = re.compile(r"\b(before|ago|earlier|prior\s+to|subtract|minus|back\s+from)\b", re.I)
+_FORWARD = re.compile(r"\b(after|from|later|add|plus|since|hence)\b", re.I)
+
+
+def parse_date(text: str, today: date | None = None) -> date:
+    """One date written as ISO, "1 March 2024", "March 1st, 2024", today/tomorrow/yesterday."""
+    match = _DATE.fullmatch(text.strip())
+    if not match:
+        raise AgentError(f"{text!r} is not a date: write 2024-03-01 or 1 March 2024")
+    return _date_from(match, today or date.today())
+
+
+def _date_from(match: re.Match[str], today: date) -> date:
+    raw = match[0]
+    if match["slash"]:
+        raise AgentError(
+            f"{raw!r} is ambiguous (day/month or month/day?): write it as YYYY-MM-DD,"
+            " e.g. 2024-03-04, or as 4 March 2024"
+        )
+    if match["rel"]:
+        offset = {"today": 0, "tomorrow": 1, "yesterday": -1}[raw.lower()]
+        return today + timedelta(days=offset)
+    if match["iso"]:
+        year, month, day = (int(p) for p in raw.split("-"))
+    else:
+        words = re.findall(r"[A-Za-z]+|\d+", raw)
+        numbers = [int(w) for w in words if w.isdigit()]
+        month_word = next(w for w in words if w.lower() in _MONTHS)
+        day, year, month = numbers[0], numbers[-1], _MONTHS[month_word.lower()]
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise AgentError(f"{raw!r} is not a real date: {exc}") from None
+
+
+def find_dates(text: str, today: date | None = None) -> list[date]:
+    """Every date in `text`, in order."""
+    now = today or date.today()
+    return [_date_from(m, now) for m in _DATE.finditer(text)]
+
+
+def add_months(start: date, months: int) -> date:
+    """`start` moved by whole months, clamped to the last day of the month it lands in."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise AgentError(f"moving {start} by {months} months leaves the years 1-9999")
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(start.day, last))
+
+
+def add_business_days(start: date, days: int) -> date:
+    """`days` Monday-to-Friday days after (or, if negative, before) `start`."""
+    step = 1 if days >= 0 else -1
+    weeks, rest = divmod(abs(days), 5)
+    current = start + timedelta(weeks=weeks * step)
+    while rest:
+        current += timedelta(days=step)
+        if current.weekday() < 5:
+            rest -= 1
+    return current
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Weekdays from `start` (inclusive) up to `end` (exclusive); negative if end is earlier."""
+    if end < start:
+        return -business_days_between(end, start)
+    whole_weeks, rest = divmod((end - start).days, 7)
+    count = whole_weeks * 5
+    for offset in range(rest):
+        if (start + timedelta(days=whole_weeks * 7 + offset)).weekday() < 5:
+            count += 1
+    return count
+
+
+def shift(start: date, amount: int, unit: str) -> date:
+    """`start` moved by `amount` days, weeks, months, years or business days."""
+    if abs(amount) > MAX_AMOUNT:
+        raise AgentError(f"{amount} {unit} is too far: keep durations under {MAX_AMOUNT:,}")
+    try:
+        if unit == "days":
+            return start + timedelta(days=amount)
+        if unit == "weeks":
+            return start + timedelta(weeks=amount)
+        if unit == "business_days":
+            return add_business_days(start, amount)
+        return add_months(start, amount * (12 if unit == "years" else 1))
+    except OverflowError:
+        raise AgentError(f"moving {start} by {amount} {unit} leaves the years 1-9999") from None
+
+
+def calendar_difference(start: date, end: date) -> tuple[int, int, int]:
+    """Whole (years, months, days) from `start` to `end` (end must not be earlier)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if add_months(start, months) > end:
+        months -= 1
+    anchor = add_months(start, months)
+    return months // 12, months % 12, (end - anchor).days
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if abs(n) == 1 else "s")
+
+
+def _difference(start: date, end: date, business: bool) -> tuple[str, dict[str, Any]]:
+    days = (end - start).days
+    early, late = sorted((start, end))
+    years, months, rest = calendar_difference(early, late)
+    parts = [_plural(p, n) for p, n in ((years, "year"), (months, "month"), (rest, "day")) if p]
+    data: dict[str, Any] = {"operation": "difference", "start": str(start), "end": str(end)}
+    data |= {"days": days, "weeks": round(days / 7, 4), "value": days}
+    data |= {"years": years, "months": months, "remaining_days": rest}
+    data["business_days"] = business_days_between(start, end)
+    if business:
+        data["value"] = data["business_days"]
+        return (
+            f"{_plural(data['business_days'], 'business day')} from {start} to {end}"
+            " (Monday to Friday, end date excluded)",
+            data,
+        )
+    breakdown = f" ({', '.join(parts)})" if len(parts) > 1 or (parts and not rest) else ""
+    return f"{_plural(days, 'day')} from {start} to {end}{breakdown}", data
+
+
+def _amount(token: str) -> int:
+    if token.lower() in ("a", "an", "one"):
+        return 1
+    return int(token.replace(",", ""))
+
+
+def answer(description: str, today: date | None = None) -> tuple[str, dict[str, Any]]:
+    """The answer to a date question in words, and its structured data."""
+    now = today or date.today()
+    text = description.strip()
+    dates = find_dates(text, now)
+    lowered = text.lower()
+    leap = re.search(r"\bleap\s+year\b", lowered)
+    if leap and not dates:
+        year_match = re.search(r"\b(\d{1,4})\b", text)
+        if not year_match:
+            raise AgentError("say which year, e.g. 'is 2024 a leap year'")
+        year = int(year_match[1])
+        is_leap = calendar.isleap(year)
+        return f"{year} is {'' if is_leap else 'not '}a leap year", {
+            "operation": "leap-year",
+            "year": year,
+            "value": is_leap,
+        }
+    duration = _DURATION.search(text)
+    if len(dates) >= 2 and not (duration and _FORWARD.search(lowered)):
+        business = bool(re.search(r"business|working|weekdays", lowered))
+        return _difference(dates[0], dates[1], business)
+    if duration and dates:
+        unit = _UNIT_WORDS[re.sub(r"\s+", " ", duration["unit"].lower())]
+        amount = _amount(duration["n"])
+        around = text[: duration.start()] + " " + text[duration.end() :]
+        if _BACKWARD.search(around):
+            amount = -amount
+        moved = shift(dates[0], amount, unit)
+        shown = _plural(abs(amount), unit.replace("_", " ").removesuffix("s"))
+        verb = "after" if amount >= 0 else "before"
+        output = f"{moved} ({_WEEKDAYS[moved.weekday()]}) is {shown} {verb} {dates[0]}"
+        return output, {
+            "operation": "shift",
+            "start": str(dates[0]),
+            "amount": amount,
+            "unit": unit,
+            "date": str(moved),
+            "weekday": _WEEKDAYS[moved.weekday()],
+        }
+    if dates and re.search(r"\b(day|weekday)\b", lowered):
+        day = dates[0]
+        return f"{day} is a {_WEEKDAYS[day.weekday()]}", {
+            "operation": "weekday",
+            "date": str(day),
+            "weekday": _WEEKDAYS[day.weekday()],
+            "iso_week": day.isocalendar().week,
+            "day_of_year": day.timetuple().tm_yday,
+        }
+    if len(dates) == 1 and re.search(r"\b(until|since|till|ago|from now)\b", lowered):
+        return _difference(now, dates[0], "business" in lowered)
+    raise AgentError(
+        f"found no date question in {text[:200]!r}: ask e.g. 'how many days between 2024-01-01"
+        " and 2024-03-01', 'what date is 90 days after 2024-02-10', 'what day of the week is"
+        " 2025-12-25' or 'is 2024 a leap year'"
+    )
+
+
+DATES_CARD = AgentCard(
+    name="dates",
+    description=(
+        "Date arithmetic and calendars: days between two dates, a date plus or minus days,"
+        " weeks, months or business days, the day of the week of a date, leap years."
+    ),
+    tags=["dates", "calendar", "time", "days", "deadline"],
+    skills=[
+        Skill(
+            name="date-difference",
+            description=(
+                "Count the days, weeks, months, years or business days between two dates,"
+                " or until a deadline."
+            ),
+            tags=["dates", "duration", "days-between", "business-days"],
+            examples=[
+                "how many days between 2024-01-01 and 2024-03-01",
+                "business days from 1 March 2024 to 29 March 2024",
+                "how many days until 2030-01-01",
+            ],
+        ),
+        Skill(
+            name="date-shift",
+            description=(
+                "The date a number of days, weeks, months, years or business days after or"
+                " before a given date; the day of the week of a date; leap years."
+            ),
+            tags=["dates", "deadline", "weekday", "calendar"],
+            examples=[
+                "what date is 90 days after 2024-02-10",
+                "add 1 month to 2024-01-31",
+                "10 business days before 2024-12-24",
+                "what day of the week is 2025-12-25",
+                "is 2100 a leap year",
+            ],
+        ),
+    ],
+)
+
+
+def handler(req: TaskRequest) -> TaskResult:
+    """Answer the date question in the description (`inputs["today"]` pins today's date)."""
+    given = req.inputs.get("today")
+    today = parse_date(str(given)) if given else None
+    output, data = answer(req.description, today)
+    return TaskResult(
+        task_id=req.task_id, status="succeeded", agent="dates", output=output, data=data
+    )

@@ -1,0 +1,69 @@
+"""A report agent that does not do its own arithmetic: it asks the calculator.
+
+It shows agents collaborating over the mesh's message channel. Given figures such as
+"rent 1200, food 450, transport 130", it requests the total and each share from
+whichever agent offers arithmetic (found by capability, gated, audited), publishes a
+note when the report is ready, and writes the report from the answers it got.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mesh.errors import AgentError
+from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+
+REPORT_CARD = AgentCard(
+    name="report",
+    description=(
+        "Writes a short report on labelled figures (budgets, expenses, sales by item):"
+        " the total and each item's share of it"
+    ),
+    skills=[
+        Skill(
+            name="figures-report",
+            description="report the total and the percentage share of labelled figures",
+            tags=["report", "budget", "breakdown"],
+            examples=[
+                "write a report on my budget: rent 1200, food 450, transport 130",
+                "give me a breakdown of sales: north 340, south 210, west 95",
+                "report on expenses: hosting 80, domains 12, email 6",
+            ],
+        )
+    ],
+    tags=["report", "finance"],
+)
+
+_FIGURE = re.compile(r"([A-Za-z][A-Za-z _-]*?)\s*[:=]?\s*(-?\d+(?:\.\d+)?)")
+ARITHMETIC = "calculate an arithmetic expression"
+
+
+def parse_figures(text: str) -> list[tuple[str, str]]:
+    """Labelled figures in order: "rent 1200, food 450" -> [("rent", "1200"), ("food", "450")]."""
+    body = text.split(":", 1)[1] if ":" in text else text
+    return [(label.strip(), number) for label, number in _FIGURE.findall(body)]
+
+
+def handler(req: TaskRequest) -> TaskResult:
+    figures = parse_figures(str(req.inputs.get("figures") or req.description))
+    if len(figures) < 2:
+        raise AgentError("a report needs at least two labelled figures, e.g. 'rent 1200, food 450'")
+    total = req.request(" + ".join(n for _, n in figures), capability=ARITHMETIC)
+    if total.status != "succeeded":
+        raise AgentError(f"could not get the total: {total.error}")
+    total_value = total.data["value"]
+    lines = [f"Total: {total_value} (computed by {total.agent})"]
+    shares: dict[str, object] = {}
+    for label, number in figures:
+        share = req.request(f"round({number} / {total_value} * 100, 1)", capability=ARITHMETIC)
+        if share.status != "succeeded":
+            raise AgentError(f"could not get the share of {label}: {share.error}")
+        shares[label] = share.data["value"]
+        lines.append(f"- {label}: {number} ({share.data['value']} %)")
+    req.publish("reports", {"total": total_value, "items": len(figures)})
+    return TaskResult(
+        task_id=req.task_id,
+        status="succeeded",
+        output="\n".join(lines),
+        data={"total": total_value, "shares": shares},
+    )

@@ -1,0 +1,193 @@
+"""How the offline planner reads a request: parts, their order, what each one needs.
+
+Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``):
+
+- split at sentence ends, at numbered items ("1) ... 2) ..." when the request starts
+  with one), at ";", at "then" / "after that" / "and then" / "and after that", and at
+  "and" / "also" / "," when what follows starts a new instruction (a verb such as
+  "count" or "compute"; after "and", also a question word);
+- never inside quotes, nor in the material after an instruction's colon ("Summarize:
+  ...") up to a sentence that starts with "Then" / "Next" / "Finally";
+- a part depends on the part before it when it starts with "then", "after that",
+  "next", "finally", or refers to "the result", "the answer", "it", "its", "that
+  number", "the previous ...";
+- "the first/second/... result" and "step 2" point at that part; "both results", "the
+  two answers" at the two parts before; "all the results", "these results" at every
+  earlier part;
+- the capability discovery searches with is the part's own words, with long quoted
+  material replaced by '…' so that the text to work on does not pick the agent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
+VERBS = {
+    "add", "analyse", "analyze", "answer", "ask", "calculate", "check", "compare", "compute",
+    "convert", "count", "create", "define", "describe", "divide", "draft", "evaluate",
+    "explain", "extract", "find", "get", "give", "list", "look", "measure", "multiply",
+    "name", "search", "show", "solve", "subtract", "sum", "summarise", "summarize", "tell",
+    "translate", "work", "write",
+}  # fmt: skip
+INSTRUCTION_WORDS = VERBS | QUESTION_WORDS
+MATERIAL_WORDS = 3  # quoted text longer than this is material, not part of the capability
+
+_SEQUENCE = re.compile(
+    r"^(?:and )?(then|after that|afterwards|finally|next)\b[,:]?\s*", re.IGNORECASE
+)
+_FILLER = re.compile(r"^(?:also|and|plus|first(?: of all)?|firstly)\b[,:]?\s+", re.IGNORECASE)
+_NOUNS = r"(?:result|answer|output|number|value|sum|total|summary|explanation|definition)"
+_PREVIOUS = re.compile(
+    rf"\b(?:the|that|this|its|last) {_NOUNS}\b|\b(?:it|that|them)\b\s*[.?!]?$|\bprevious\b"
+    r"|\bits\b",
+    re.IGNORECASE,
+)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
+             "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5}  # fmt: skip
+_ORDINAL = re.compile(
+    rf"\b({'|'.join(_ORDINALS)}) {_NOUNS}s?\b|\b(?:step|task|part) (\d{{1,2}})\b", re.IGNORECASE
+)
+_PLURAL = re.compile(
+    rf"\b(both|the two|the three|all(?: the)?|these|those|the) {_NOUNS}s\b|\bboth of them\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”")
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"'“\x00])")
+_SOFT_SPLIT = re.compile(
+    r"\s*;\s*|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
+    re.IGNORECASE,
+)
+_LIST_START = re.compile(r"^\(?1[.)]\s+")
+_LIST_ITEM = re.compile(r"(?<=[.?!;:,])\s+\(?\d{1,2}[.)]\s+")
+_COLON = re.compile(r":\s+")
+_HIDDEN = re.compile(r"\x00(\d+)\x00")
+
+
+class Part(NamedTuple):
+    text: str
+    capability: str
+    depends_on: tuple[int, ...]  # indices of earlier parts
+
+
+def parse_request(request: str) -> list[Part]:
+    """The parts of a request in order, with what each depends on; see the module doc."""
+    hidden: list[str] = []
+
+    def hide(text: str) -> str:
+        hidden.append(text)
+        return f"\x00{len(hidden) - 1}\x00"
+
+    masked = _QUOTED.sub(lambda m: hide(m.group(0)), request.strip())
+    items = [masked]
+    if _LIST_START.match(masked):
+        items = _LIST_ITEM.split(_LIST_START.sub("", masked))
+    sentences = [s for item in items for s in _SENTENCE_END.split(item)]
+    parts: list[Part] = []
+    for sentence in _keep_material(sentences, hide):
+        for index, (piece, sequenced) in enumerate(_split_soft(sentence)):
+            piece = piece.strip(" ,;")
+            if not piece:
+                continue
+            lead = _SEQUENCE.match(piece)
+            sequenced = sequenced or (index == 0 and lead is not None)
+            piece = _SEQUENCE.sub("", piece, count=1)
+            piece = _FILLER.sub("", piece, count=1).strip() or piece
+            deps = _references(piece, len(parts))
+            if sequenced and parts:
+                deps.add(len(parts) - 1)
+            parts.append(
+                Part(
+                    text=_reveal(piece, hidden, short=False),
+                    capability=_reveal(piece, hidden, short=True),
+                    depends_on=tuple(sorted(deps)),
+                )
+            )
+    return parts
+
+
+def split_request(request: str) -> list[tuple[str, bool]]:
+    """Parts of a request in order, each with whether it depends on an earlier part."""
+    return [(part.text, bool(part.depends_on)) for part in parse_request(request)]
+
+
+def _keep_material(sentences: list[str], hide: object) -> list[str]:
+    """Join the sentences after "Instruction: ..." to it and hide that material."""
+    out: list[str] = []
+    open_material = False
+    for sentence in sentences:
+        if open_material and not _SEQUENCE.match(sentence):
+            out[-1] = out[-1][:-1] + sentence if False else _join_hidden(out[-1], sentence, hide)
+            continue
+        open_material = False
+        colon = _COLON.search(sentence)
+        first = _first_word(_FILLER.sub("", _SEQUENCE.sub("", sentence)))
+        if colon and first in VERBS:
+            head, body = sentence[: colon.end()], sentence[colon.end() :]
+            sentence, open_material = head + hide(body), True  # type: ignore[operator]
+        out.append(sentence)
+    return out
+
+
+def _join_hidden(sentence: str, more: str, hide: object) -> str:
+    match = re.search(r"\x00(\d+)\x00$", sentence)
+    assert match is not None
+    body = hide.__self__[int(match.group(1))] if False else None  # type: ignore[attr-defined]
+    del body
+    return sentence + " " + hide(more)  # type: ignore[operator]
+
+
+def _split_soft(sentence: str) -> list[tuple[str, bool]]:
+    pieces: list[tuple[str, bool]] = []
+    start, sequenced = 0, False
+    for match in _SOFT_SPLIT.finditer(sentence):
+        first = _first_word(sentence[match.end() :])
+        connector = match.group(0).strip().lower()
+        is_sequence = "then" in connector or "after" in connector
+        if connector == ",":
+            splits = first in VERBS
+        else:
+            splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
+        if not splits:
+            continue
+        pieces.append((sentence[start : match.start()], sequenced))
+        start, sequenced = match.end(), is_sequence
+    pieces.append((sentence[start:], sequenced))
+    return pieces
+
+
+def _references(masked: str, before: int) -> set[int]:
+    """Indices of the earlier parts that `masked` (quotes hidden) refers to."""
+    if before == 0:
+        return set()
+    deps: set[int] = set()
+    for match in _ORDINAL.finditer(masked):
+        number = _ORDINALS.get((match.group(1) or "").lower()) or int(match.group(2) or 0)
+        if 1 <= number <= before:
+            deps.add(number - 1)
+    for match in _PLURAL.finditer(masked):
+        word = (match.group(1) or "both").lower()
+        count = {"both": 2, "the two": 2, "the three": 3}.get(word, before)
+        deps.update(range(max(0, before - count), before))
+    if not deps and _PREVIOUS.search(masked):
+        deps.add(before - 1)
+    return deps
+
+
+def _first_word(text: str) -> str:
+    words = text.split(maxsplit=1)
+    return words[0].lower().strip(",:") if words else ""
+
+
+def _reveal(text: str, hidden: list[str], *, short: bool) -> str:
+    def put_back(match: re.Match[str]) -> str:
+        original = hidden[int(match.group(1))]
+        original = _HIDDEN.sub(put_back, original)
+        if short and len(original.split()) > MATERIAL_WORDS:
+            quote = original[0] if original[:1] in "'\"“" else ""
+            closing = {"“": "”"}.get(quote, quote)
+            return f"{quote}…{closing}"
+        return original
+
+    return _HIDDEN.sub(put_back, text).strip()

@@ -1,0 +1,128 @@
+"""The CSV analyst: real pandas over real files, questions in words, files kept in bounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mesh.agents.csv_analyst import CsvAnalyst
+from mesh.errors import AgentError
+from mesh.models import TaskRequest, TaskResult
+
+SALES = """date,region,product,units,unit_price,revenue
+2024-01-05,North,Widget,10,2.5,25
+2024-01-06,South,Gadget,3,10,30
+2024-01-07,North,Gadget,5,10,50
+2024-01-08,East,Widget,7,2.5,17.5
+2024-01-09,South,Widget,12,2.5,30
+2024-01-10,East,Gizmo,1,99,99
+"""
+
+
+@pytest.fixture
+def analyst(tmp_path: Path) -> CsvAnalyst:
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "sales.csv").write_text(SALES)
+    (root / "sub" / "euro.csv").write_text("city;price\nParis;3,5\nRome;2\n")
+    (tmp_path / "secret.csv").write_text("password\nhunter2\n")
+    return CsvAnalyst(root)
+
+
+def ask(analyst: CsvAnalyst, question: str, **kw: object) -> TaskResult:
+    return analyst(TaskRequest(task_id="t", description=question, **kw))  # type: ignore[arg-type]
+
+
+def test_total_by_group(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "total revenue by region in sales.csv")
+    assert result.data["result"] == [
+        {"region": "East", "total revenue": 116.5},
+        {"region": "North", "total revenue": 75},
+        {"region": "South", "total revenue": 60},
+    ]
+    assert "| East | 116.5 |" in result.output
+    assert result.data["csv"].splitlines()[0] == "region,total revenue"
+
+
+def test_average_per_group_matches_column_names_loosely(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "average unit price per product in sales.csv")
+    by_product = {r["product"]: r["average unit_price"] for r in result.data["result"]}
+    assert by_product == {"Gadget": 10, "Gizmo": 99, "Widget": 2.5}
+
+
+def test_filter_then_aggregate(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "total units where revenue > 28 in sales.csv")
+    assert result.data["value"] == 21
+    assert result.data["matching_rows"] == 4
+    counted = ask(analyst, "how many rows where region is north in sales.csv")
+    assert counted.data["value"] == 2
+    assert counted.output.startswith("2 of 6 rows where region = north")
+
+
+def test_which_group_wins(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "which region has the highest revenue in sales.csv")
+    assert result.output.startswith("East has the highest total revenue: 116.5")
+    cheapest = ask(analyst, "which product has the lowest average unit price in sales.csv")
+    assert cheapest.data["answer"] == "Widget"
+
+
+def test_top_n(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "top 2 products by revenue in sales.csv")
+    assert [r["product"] for r in result.data["result"]] == ["Gizmo", "Gadget"]
+    rows = ask(analyst, "top 2 rows by units in sales.csv")
+    assert [r["units"] for r in rows.data["result"]] == [12, 10]
+
+
+def test_max_names_the_row(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "max revenue in sales.csv")
+    assert result.data["value"] == 99
+    assert result.data["row"]["product"] == "Gizmo"
+
+
+def test_describe_without_a_question(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "describe sales.csv")
+    assert result.output.startswith("6 rows × 6 columns")
+    kinds = {c["name"]: c["type"] for c in result.data["columns"]}
+    assert kinds["revenue"] == "number" and kinds["region"] == "text"
+
+
+def test_semicolon_files_in_subfolders(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "describe sub/euro.csv")
+    assert result.data["rows"] == 2
+    assert [c["name"] for c in result.data["columns"]] == ["city", "price"]
+
+
+def test_table_from_inputs_description_or_upstream(analyst: CsvAnalyst) -> None:
+    assert ask(analyst, "total units", inputs={"csv": SALES}).data["value"] == 38
+    assert ask(analyst, "sum of b:\na,b\nx,1\ny,2").data["value"] == 3
+    fetched = TaskResult(task_id="t1", status="succeeded", output="...", data={"csv": SALES})
+    assert ask(analyst, "total units", upstream={"t1": fetched}).data["value"] == 38
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("median revenue in ../secret.csv", "outside the data folder"),
+        ("median revenue in missing.csv", "no CSV file 'missing.csv'"),
+        ("total region in sales.csv", "column 'region' holds text"),
+        ("total revenue", "no table to analyse"),
+        ("total revenue where region is", "could not read the condition"),
+    ],
+)
+def test_refusals_say_what_was_wrong(analyst: CsvAnalyst, question: str, message: str) -> None:
+    with pytest.raises(AgentError, match=message):
+        ask(analyst, question, inputs={} if "sales" in question or "csv" in question else {})
+
+
+def test_symlinks_out_of_the_root_are_refused(analyst: CsvAnalyst, tmp_path: Path) -> None:
+    (analyst.root / "link.csv").symlink_to(tmp_path / "secret.csv")
+    with pytest.raises(AgentError, match="outside the data folder"):
+        ask(analyst, "describe link.csv")
+
+
+def test_broken_csv_is_reported(analyst: CsvAnalyst) -> None:
+    with pytest.raises(AgentError, match="cannot read the table"):
+        ask(analyst, "describe", inputs={"csv": 'a,b\n1,2\n"unclosed,3\n'})
+    with pytest.raises(AgentError, match="repeats column names"):
+        ask(analyst, "describe", inputs={"csv": "a,a\n1,2\n"})

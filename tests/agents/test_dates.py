@@ -1,0 +1,110 @@
+"""The dates agent: differences, shifts, weekdays and leap years from plain words."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mesh.agents.dates import (
+    add_business_days,
+    add_months,
+    answer,
+    business_days_between,
+    handler,
+    parse_date,
+)
+from mesh.errors import AgentError
+from mesh.models import TaskRequest
+
+TODAY = date(2024, 6, 15)
+
+
+@pytest.mark.parametrize(
+    ("question", "output"),
+    [
+        (
+            "how many days between 2024-01-01 and 2024-03-01",
+            "60 days from 2024-01-01 to 2024-03-01 (2 months)",
+        ),
+        (
+            "business days from 1 March 2024 to 29 March 2024",
+            "20 business days from 2024-03-01 to 2024-03-29 (Monday to Friday, end date excluded)",
+        ),
+        ("what date is 90 days after 2024-02-10", "2024-05-10 (Friday) is 90 days after 2024-02-10"),
+        ("add 1 month to 2024-01-31", "2024-02-29 (Thursday) is 1 month after 2024-01-31"),
+        (
+            "10 business days before 2024-12-24",
+            "2024-12-10 (Tuesday) is 10 business days before 2024-12-24",
+        ),
+        ("March 1st, 2024 plus 3 weeks", "2024-03-22 (Friday) is 3 weeks after 2024-03-01"),
+        ("subtract 2 years from 29 February 2024", "2022-02-28 (Monday) is 2 years before 2024-02-29"),
+        ("what day of the week is 2025-12-25", "2025-12-25 is a Thursday"),
+        ("is 2100 a leap year", "2100 is not a leap year"),
+        ("is 2000 a leap year", "2000 is a leap year"),
+        (
+            "how many days until 2030-01-01",
+            "2,026 days from 2024-06-15 to 2030-01-01 (5 years, 6 months, 17 days)",
+        ),
+        ("what was the date 30 days ago from today", "2024-05-16 (Thursday) is 30 days before 2024-06-15"),
+    ],
+)
+def test_answers_date_questions(question: str, output: str) -> None:
+    assert answer(question, TODAY)[0] == output
+
+
+def test_difference_data_has_every_unit() -> None:
+    _, data = answer("days between 2024-01-01 and 2025-03-15", TODAY)
+    assert data["days"] == 439
+    assert (data["years"], data["months"], data["remaining_days"]) == (1, 2, 14)
+    assert data["value"] == 439
+
+
+def test_month_arithmetic_clamps_to_month_end() -> None:
+    assert add_months(date(2023, 1, 31), 1) == date(2023, 2, 28)
+    assert add_months(date(2024, 3, 31), -1) == date(2024, 2, 29)
+    assert add_months(date(2024, 12, 15), 1) == date(2025, 1, 15)
+
+
+def test_business_days_skip_weekends_both_ways() -> None:
+    friday = date(2024, 3, 1)
+    assert add_business_days(friday, 1) == date(2024, 3, 4)
+    assert add_business_days(date(2024, 3, 4), -1) == friday
+    assert business_days_between(friday, date(2024, 3, 4)) == 1
+    assert business_days_between(date(2024, 3, 4), friday) == -1
+    for days in range(0, 40):
+        start = date(2024, 1, 1)
+        assert business_days_between(start, add_business_days(start, days)) == days
+
+
+def test_handler_pins_today_from_inputs() -> None:
+    result = handler(
+        TaskRequest(task_id="t", description="what is the date tomorrow plus 1 day",
+                    inputs={"today": "2024-12-30"})
+    )
+    assert result.data["date"] == "2025-01-01"
+    assert result.agent == "dates"
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("days between 03/04/2024 and 2024-05-01", "ambiguous"),
+        ("what is 2024-02-30 plus 1 day", "not a real date"),
+        ("what is the weather like", "found no date question"),
+        ("add 2000000 days to 2024-01-01", "too far"),
+        ("add 9000 years to 2024-01-01", "leaves the years 1-9999"),
+        ("is it a leap year", "say which year"),
+    ],
+)
+def test_refuses_bad_dates_with_the_reason(question: str, message: str) -> None:
+    with pytest.raises(AgentError, match=message):
+        answer(question, TODAY)
+
+
+def test_parse_date_accepts_written_forms() -> None:
+    assert parse_date("1 March 2024") == date(2024, 3, 1)
+    assert parse_date("Sept 9, 2024") == date(2024, 9, 9)
+    assert parse_date("2024-3-5") == date(2024, 3, 5)
+    with pytest.raises(AgentError, match="not a date"):
+        parse_date("soon")

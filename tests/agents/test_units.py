@@ -1,0 +1,101 @@
+"""The units agent: exact conversions from plain words, and clear refusals."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+
+from mesh.agents.units import convert, format_quantity, handler, parse_conversion
+from mesh.errors import AgentError
+from mesh.models import TaskRequest, TaskResult
+
+
+def run(description: str, **kw: object) -> TaskResult:
+    return handler(TaskRequest(task_id="t", description=description, **kw))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "output"),
+    [
+        ("convert 5 miles to km", "5 mi = 8.04672 km"),
+        ("how many feet are in 3 meters", "3 m = 9.84251968504 ft"),
+        ("what is 100 °F in celsius", "100 °F = 37.7777777778 °C"),
+        ("-40 C to F", "-40 °C = -40 °F"),
+        ("how many ounces in a pound", "1 lb = 16 oz"),
+        ("500 MB to GiB", "500 MB = 0.465661287308 GiB"),
+        ("1,500 m in km", "1500 m = 1.5 km"),
+        ("20 degrees celsius to kelvin", "20 °C = 293.15 K"),
+        ("100 km/h to mph", "100 km/h = 62.1371192237 mph"),
+        ("3 cups to ml", "3 cup = 709.7647095 mL"),
+        ("1 kWh in joules", "1 kWh = 3600000 J"),
+    ],
+)
+def test_converts_requests_in_words(request_text: str, output: str) -> None:
+    assert run(request_text).output == output
+
+
+def test_linear_conversions_are_exact_and_round_trip() -> None:
+    there = convert(Fraction(7), "mi", "km")
+    assert there == Fraction("11.265408")
+    assert convert(there, "km", "mi") == 7
+    assert convert("0.1", "m", "cm") + convert("0.2", "m", "cm") == 30
+
+
+def test_result_carries_value_and_unit_for_the_next_task() -> None:
+    data = run("72 kg in pounds").data
+    assert data["unit"] == "lb"
+    assert data["value"] == pytest.approx(158.732828773)
+    assert data["from"] == {"value": 72.0, "unit": "kg"}
+    assert data["dimension"] == "mass"
+
+
+def test_takes_the_value_from_the_task_it_depends_on() -> None:
+    upstream = {
+        "t1": TaskResult(task_id="t1", status="succeeded", output="12 * 5 = 60", data={"value": 60})
+    }
+    result = run("convert the result from km to miles", upstream=upstream)
+    assert result.output == "60 km = 37.2822715342 mi"
+    chained = {"t1": TaskResult(task_id="t1", status="succeeded", data={"value": 2, "unit": "km"})}
+    assert run("convert it to m", upstream=chained).output == "2 km = 2000 m"
+
+
+def test_inputs_override_the_description() -> None:
+    result = run("ignored words", inputs={"value": "2", "from": "ft", "to": "in"})
+    assert result.output == "2 ft = 24 in"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "message"),
+    [
+        ("5 kg to m", "cannot convert kg (mass) to m (length)"),
+        ("1 mb to kB", "'mb' is ambiguous: write MB or Mbit"),
+        ("-500 C to K", "below absolute zero"),
+        ("convert the weather to sunshine", "found no conversion"),
+        ("convert the result to miles", "found no conversion"),
+    ],
+)
+def test_refuses_what_it_cannot_do_and_says_why(request_text: str, message: str) -> None:
+    with pytest.raises(AgentError, match=re.escape(message)):
+        run(request_text)
+
+
+def test_upstream_number_without_a_unit_asks_for_one() -> None:
+    upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output="= 60", data={})}
+    with pytest.raises(AgentError, match="has no unit"):
+        parse_conversion("convert the result to miles", upstream)
+
+
+def test_huge_numbers_are_refused_not_computed() -> None:
+    with pytest.raises(AgentError, match="too large"):
+        run("1e400 m to km")
+    with pytest.raises(AgentError, match="too long"):
+        run("1" * 80 + " m to km")
+
+
+def test_formats_without_float_noise() -> None:
+    assert format_quantity(Fraction(3, 10)) == "0.3"
+    assert format_quantity(Fraction(1, 3)) == "0.333333333333"
+    assert format_quantity(Fraction(10**20)) == "1e20"
+    assert format_quantity(Fraction(1, 10**9)) == "1e-9"
