@@ -18,7 +18,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Send
+from langgraph.types import Overwrite, Send, interrupt
 
 from mesh.bus import response_id
 from mesh.discovery import rank_candidates
@@ -96,18 +96,44 @@ def build_orchestrator(
             given = Plan.model_validate(given)
         check_plan(given.tasks, settings.max_tasks)
         emit({"kind": "plan", "plan": given})
-        dependants: dict[str, list[str]] = {t.id: [] for t in given.tasks}
-        for task in given.tasks:
-            for dep in task.depends_on:
-                dependants[dep].append(task.id)
         return {
+            **_stored(given),
             "plan": None,
-            "tasks": {t.id: t for t in given.tasks},
-            "dependants": dependants,
-            "rationale": given.rationale,
             "user": user,
             "run_id": _thread_id() or uuid.uuid4().hex,
         }
+
+    def review(state: MeshState) -> dict[str, Any]:
+        """Optional human approval of the plan: approve, edit or reject (resumed by Command)."""
+        if not state.get("review"):
+            return {}
+        emit = _emitter("review")
+        proposed = plan_of(state)
+        decision = interrupt({"kind": "approval", "plan": proposed.model_dump(mode="json")})
+        action = decision.get("action") if isinstance(decision, dict) else decision
+        if action == "approve":
+            emit({"kind": "approved"})
+            return {"review": False}
+        if action == "reject":
+            reason = (decision.get("reason") if isinstance(decision, dict) else None) or ""
+            emit({"kind": "rejected", "reason": reason})
+            answer = "The plan was rejected" + (f": {reason}" if reason else ".")
+            skipped = {
+                t.id: TaskResult(task_id=t.id, status="skipped", error="the plan was rejected")
+                for t in proposed.tasks
+            }
+            return {"review": False, "answer": answer, "results": skipped}
+        if action == "edit":
+            edited = Plan.model_validate(decision["plan"])
+            check_plan(edited.tasks, settings.max_tasks)
+            emit({"kind": "plan", "plan": edited, "edited": True})
+            return {**_stored(edited, replace=True), "review": False}
+        raise InputError(
+            f"unknown plan decision {decision!r}: use approve, reject or edit with a plan"
+        )
+
+    def after_review(state: MeshState) -> str:
+        return END if state.get("answer") else "discover"
 
     def discover(state: MeshState) -> dict[str, Any]:
         emit = _emitter("discover")
@@ -349,19 +375,37 @@ def build_orchestrator(
 
     graph = StateGraph(MeshState, input_schema=MeshInput)
     graph.add_node("plan", plan)
+    graph.add_node("review", review)
     graph.add_node("discover", discover)
     graph.add_node("dispatch", dispatch, input_schema=WorkerInput)
     graph.add_node("deliver", deliver, input_schema=DeliveryInput)
     graph.add_node("collect", collect)
     graph.add_node("synthesize", synthesize)
     graph.add_edge(START, "plan")
-    graph.add_edge("plan", "discover")
+    graph.add_edge("plan", "review")
+    graph.add_conditional_edges("review", after_review, ["discover", END])
     graph.add_conditional_edges("discover", route, ["dispatch", "synthesize"])
     graph.add_edge("dispatch", "collect")
     graph.add_edge("deliver", "collect")
     graph.add_conditional_edges("collect", route, ["dispatch", "deliver", "synthesize"])
     graph.add_edge("synthesize", END)
     return graph.compile(checkpointer=checkpointer, name="mesh")
+
+
+def _stored(plan: Plan, replace: bool = False) -> dict[str, Any]:
+    """The plan as state: tasks by id and each task's dependants, for O(wave) steps."""
+    dependants: dict[str, list[str]] = {t.id: [] for t in plan.tasks}
+    for task in plan.tasks:
+        for dep in task.depends_on:
+            dependants[dep].append(task.id)
+    tasks = {t.id: t for t in plan.tasks}
+    if replace:
+        return {
+            "tasks": Overwrite(tasks),
+            "dependants": Overwrite(dependants),
+            "rationale": plan.rationale,
+        }
+    return {"tasks": tasks, "dependants": dependants, "rationale": plan.rationale}
 
 
 def _response(request: Envelope, result: TaskResult) -> Envelope:

@@ -30,11 +30,13 @@ class MeshInput(TypedDict, total=False):
     request: str
     plan: Plan
     user: str
+    review: bool
 
 
 class MeshState(TypedDict, total=False):
     request: str
     plan: Plan | None  # input only: cleared once the plan is stored as `tasks`
+    review: bool
     user: str
     run_id: str
     rationale: str

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from mesh.audit import AuditLog
@@ -161,15 +162,60 @@ class Mesh:
         *,
         user: str | None = None,
         thread_id: str | None = None,
+        approve: bool = False,
     ) -> AsyncIterator[Event]:
-        """Progress events as the run goes, ending with a ``done`` event holding the result."""
+        """Progress events as the run goes, ending with a ``done`` event holding the result.
+
+        With `approve=True` the stream stops after planning with an ``approval`` event;
+        continue with `astream_resume(thread_id, decision)` or `resume_with`.
+        """
+        payload, size = self._payload(request, user)
+        if approve:
+            self._require_checkpointer("pause for approval")
+            payload["review"] = True
+        thread = thread_id or uuid.uuid4().hex
+        async for event in self._astream(payload, thread, size):
+            yield event
+
+    async def astream_resume(self, thread_id: str, decision: PlanDecision) -> AsyncIterator[Event]:
+        """Continue a run paused for approval, streaming its events."""
+        async for event in self._astream(Command(resume=_decision(decision)), thread_id, None):
+            yield event
+
+    def propose(
+        self, request: str | Plan, *, user: str | None = None, thread_id: str | None = None
+    ) -> Proposal:
+        """Plan `request` and stop for a human decision (see `resume_with`)."""
+        self._require_checkpointer("pause for approval")
+        payload, size = self._payload(request, user)
+        thread = thread_id or uuid.uuid4().hex
+        self.graph.invoke(
+            {**payload, "review": True}, self._config(thread, size), durability=self._durability
+        )
+        values = self.graph.get_state(self._config(thread, None)).values
+        return Proposal(thread_id=thread, plan=plan_of(values))
+
+    def resume_with(self, thread_id: str, decision: PlanDecision) -> RunResult:
+        """Decide on a proposed plan: "approve", "reject", or an edited `Plan`."""
+        self._require_checkpointer("resume a run")
+        snapshot = self.graph.get_state(self._config(thread_id, None))
+        if not snapshot.interrupts:
+            raise InputError(f"run {thread_id!r} is not waiting for a plan decision")
+        size = len(snapshot.values.get("tasks") or {}) or None
+        self.graph.invoke(
+            Command(resume=_decision(decision)),
+            self._config(thread_id, size),
+            durability=self._durability,
+        )
+        return self._result(thread_id)
+
+    def _payload(self, request: str | Plan, user: str | None) -> tuple[dict[str, Any], int | None]:
         if isinstance(request, Plan):
             checked = self._check_plan(request)
-            payload: dict[str, Any] = {"plan": checked, "user": self._user(user)}
-            size: int | None = len(checked.tasks)
-        else:
-            payload, size = {"request": check_request(request), "user": self._user(user)}, None
-        thread = thread_id or uuid.uuid4().hex
+            return {"plan": checked, "user": self._user(user)}, len(checked.tasks)
+        return {"request": check_request(request), "user": self._user(user)}, None
+
+    async def _astream(self, payload: Any, thread: str, size: int | None) -> AsyncIterator[Event]:
         config = self._config(thread, size)
         values: Any = None
         async for mode, chunk in self.graph.astream(
@@ -182,6 +228,16 @@ class Mesh:
             yield Event(
                 kind=data.pop("kind"), step=data.pop("step", ""), data=data, thread_id=thread
             )
+        if self._checkpointer is not None:
+            snapshot = self.graph.get_state(config)
+            if snapshot.interrupts:
+                yield Event(
+                    kind="approval",
+                    step="review",
+                    data={"plan": plan_of(snapshot.values).model_dump(mode="json")},
+                    thread_id=thread,
+                )
+                return
         result = self._result(thread, values)
         yield Event(
             kind="done",
@@ -265,6 +321,26 @@ class Mesh:
         return RunResult(
             answer=values["answer"], plan=plan, results=results, thread_id=thread_id, usage=usage
         )
+
+
+PlanDecision = Literal["approve", "reject"] | Plan | dict[str, Any]
+
+
+class Proposal(BaseModel):
+    """A plan waiting for a human decision."""
+
+    thread_id: str
+    plan: Plan
+
+
+def _decision(decision: PlanDecision) -> dict[str, Any]:
+    if isinstance(decision, Plan):
+        return {"action": "edit", "plan": decision.model_dump(mode="json")}
+    if isinstance(decision, dict):
+        return decision
+    if decision in ("approve", "reject"):
+        return {"action": decision}
+    raise InputError(f"unknown plan decision {decision!r}: use 'approve', 'reject' or a Plan")
 
 
 def _jsonable(value: Any) -> Any:
