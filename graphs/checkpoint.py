@@ -1,8 +1,9 @@
-"""Checkpointers: LangGraph's SQLite saver, usable from sync and async runs alike.
+"""Checkpointers: LangGraph's SQLite (default) or Postgres saver, for sync and async runs.
 
-`SqliteSaver` serves only sync runs and `AsyncSqliteSaver` is bound to one event loop,
-while the mesh is driven by `graph.invoke`, `Mesh.run` and `Mesh.astream` in any mix. The
-async methods here run the sync saver's (locked) calls in a worker thread.
+LangGraph's sync savers serve only sync runs, and the async ones are bound to one event
+loop, while the mesh is driven by `graph.invoke`, `Mesh.run` and `Mesh.astream` in any
+mix. `ThreadedAsync` gives a sync saver async methods that run its (locked) calls in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(allowed_msgpack_modules=[("mesh.models", n) for n in STATE_TYPES])
 
 
-class ThreadedSqliteSaver(SqliteSaver):
+class ThreadedAsync(BaseCheckpointSaver[Any]):
+    """Async checkpoint methods for a sync saver, each run in a worker thread."""
+
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return await asyncio.to_thread(self.get_tuple, config)
 
@@ -81,35 +84,47 @@ class ThreadedSqliteSaver(SqliteSaver):
         await asyncio.to_thread(self.delete_thread, thread_id)
 
 
+class ThreadedSqliteSaver(ThreadedAsync, SqliteSaver):
+    """SQLite saver for sync and async runs."""
+
+
 def make_checkpointer(home: Path, url: str | None) -> BaseCheckpointSaver[Any]:
     """SQLite under the mesh home by default; a `postgres://` URL selects Postgres."""
-    if url:
-        if url.startswith(("postgres://", "postgresql://")):
-            try:
-                from langgraph.checkpoint.postgres import PostgresSaver
-                from psycopg import Connection
-            except ImportError as exc:
-                raise ConfigError(
-                    "MESH_CHECKPOINT_URL is a Postgres URL but the Postgres saver is not"
-                    " installed: pip install langgraph-checkpoint-postgres 'psycopg[binary]'"
-                ) from exc
-            conn = Connection.connect(url, autocommit=True, prepare_threshold=0)
-            saver = PostgresSaver(conn, serde=serializer())
-            saver.setup()
-            return saver
-        if url.startswith("sqlite:///"):
-            home_db = Path(url.removeprefix("sqlite:///"))
-        else:
-            raise ConfigError(
-                f"MESH_CHECKPOINT_URL {url!r} is not understood: use postgres://user:pw@host/db"
-                " or sqlite:///path/to/file.sqlite, or unset it for SQLite under MESH_HOME"
-            )
-    else:
-        home_db = home / "checkpoints.sqlite"
-    home_db.parent.mkdir(parents=True, exist_ok=True)
-    conn_sqlite = sqlite3.connect(home_db, check_same_thread=False)
-    conn_sqlite.execute("PRAGMA journal_mode=WAL")
-    conn_sqlite.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
-    saver_sqlite = ThreadedSqliteSaver(conn_sqlite, serde=serializer())
-    saver_sqlite.setup()
-    return saver_sqlite
+    if url and url.startswith(("postgres://", "postgresql://")):
+        return _postgres(url)
+    if url and not url.startswith("sqlite:///"):
+        raise ConfigError(
+            f"MESH_CHECKPOINT_URL {url!r} is not understood: use postgresql://user@host/db"
+            " or sqlite:///path/to/file.sqlite, or unset it for SQLite under MESH_HOME"
+        )
+    db = Path(url.removeprefix("sqlite:///")) if url else home / "checkpoints.sqlite"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process crash
+    saver = ThreadedSqliteSaver(conn, serde=serializer())
+    saver.setup()
+    return saver
+
+
+def _postgres(url: str) -> BaseCheckpointSaver[Any]:
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Connection
+        from psycopg.rows import dict_row
+    except ImportError as exc:
+        raise ConfigError(
+            "MESH_CHECKPOINT_URL is a Postgres URL but the Postgres saver is not installed:"
+            " pip install 'agentic-mesh[postgres]'"
+        ) from exc
+
+    class ThreadedPostgresSaver(ThreadedAsync, PostgresSaver):
+        """Postgres saver for sync and async runs."""
+
+    try:
+        conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    except Exception as exc:
+        raise ConfigError(f"cannot connect to the checkpoint database {url!r}: {exc}") from exc
+    saver = ThreadedPostgresSaver(conn, serde=serializer())
+    saver.setup()
+    return saver
