@@ -78,3 +78,14 @@ def test_policy_check_explains_the_decision(home: Path) -> None:
     assert denied.returncode == 1 and "deny by default" in denied.stdout
     allowed = mesh_cli(home, "policy", "check", "local", "agent:calculator", "dispatch")
     assert allowed.returncode == 0 and allowed.stdout.startswith("allow")
+
+
+def test_named_thread_can_be_read_back_with_resume(home: Path) -> None:
+    done = mesh_cli(home, "run", "What is 2 + 3?", "--thread", "named-1", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["thread_id"] == "named-1"
+    again = mesh_cli(home, "resume", "named-1", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["answer"] == json.loads(done.stdout)["answer"]
+    missing = mesh_cli(home, "resume", "no-such-thread")
+    assert missing.returncode == 2 and "no run with thread id" in missing.stderr
