@@ -151,7 +151,7 @@ def _value(text: str) -> tuple[str, int]:
     for word in words:
         gap = text[taken[-1].end() : word.start()] if taken else text[: word.start()]
         bare = word[0].rstrip(".").lower()
-        if taken and (bare in _STOP or not gap.isspace() or not word[0][0].isalpha()):
+        if bare in _STOP or (taken and (not gap.isspace() or not word[0][0].isalpha())):
             break
         if not taken and not gap.isspace() and gap:
             break

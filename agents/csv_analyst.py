@@ -11,6 +11,7 @@ units > 10") and "top N … by COLUMN". With none of these it describes the tabl
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -124,8 +125,10 @@ def read_table(text: str, where: str) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AgentError(f"cannot read the table in {where} as CSV: {first}") from None
+    header = next(csv.reader(io.StringIO(body.split("\n", 1)[0]), delimiter=sep), [])
+    names = [h.strip() for h in header]
+    dupes = sorted({c for c in names if names.count(c) > 1})
     frame.columns = [str(c).strip() for c in frame.columns]
-    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if dupes:
         raise AgentError(f"the table in {where} repeats column names {dupes}")
     return frame
@@ -274,6 +277,8 @@ def _scalar(frame: pd.DataFrame, column: str, aggregate: str) -> Any:
     if aggregate == "count":
         return len(frame) if not column else int(frame[column].notna().sum())
     series = _numeric(frame, column, aggregate)
+    if aggregate == "sum":
+        return _py(series.sum())
     if series.dropna().empty:
         raise AgentError(f"no values in column {column!r} to take the {aggregate} of")
     if aggregate == "mode":

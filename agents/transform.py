@@ -168,12 +168,13 @@ def transform(description: str, text: str) -> tuple[str, dict[str, Any]]:
                 " (where age > 30), sort by a field, rename a field, or format it"
             )
         output = json.dumps(value, indent=2, ensure_ascii=False)
-        return output, {"format": "json", "json": output, "steps": [f"{source} → json"]}
+        data = {"format": "json", "json": output, "steps": [f"{source} → json"]}
+        return output, data | ({"records": len(value)} if isinstance(value, list) else {})
     records = to_records(value) if source == "json" else value
     records, steps = _apply(instruction, records, steps)
     if target == "csv":
         output = write_csv(records)
-        data: dict[str, Any] = {"format": "csv", "csv": output}
+        data = {"format": "csv", "csv": output}
     else:
         output = json.dumps(records, indent=2, ensure_ascii=False)
         data = {"format": "json", "json": output}

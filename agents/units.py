@@ -15,127 +15,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from mesh.agents._units_data import SI_UNITS, TEMPERATURES, UNITS
 from mesh.errors import AgentError
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 SIGNIFICANT_DIGITS = 12
 MAX_NUMBER_CHARS = 60
-
-# dimension -> (canonical symbol, exact factor to the SI unit, aliases). Matching is
-# case-sensitive first (MB vs Mbit), then case-insensitive when that is unambiguous.
-_F = Fraction
-_UNITS: dict[str, list[tuple[str, Fraction, list[str]]]] = {
-    "length": [
-        ("m", _F(1), ["m", "meter", "meters", "metre", "metres"]),
-        ("km", _F(1000), ["km", "kilometer", "kilometers", "kilometre", "kilometres"]),
-        ("cm", _F(1, 100), ["cm", "centimeter", "centimeters", "centimetre", "centimetres"]),
-        ("mm", _F(1, 1000), ["mm", "millimeter", "millimeters", "millimetre", "millimetres"]),
-        ("µm", _F(1, 10**6), ["µm", "um", "micrometer", "micrometers", "micron", "microns"]),
-        ("nm", _F(1, 10**9), ["nm", "nanometer", "nanometers", "nanometre", "nanometres"]),
-        ("mi", _F("1609.344"), ["mi", "mile", "miles"]),
-        ("yd", _F("0.9144"), ["yd", "yard", "yards"]),
-        ("ft", _F("0.3048"), ["ft", "foot", "feet", "'"]),
-        ("in", _F("0.0254"), ["in", "inch", "inches", '"']),
-        ("nmi", _F(1852), ["nmi", "nautical mile", "nautical miles"]),
-        ("au", _F(149597870700), ["au", "astronomical unit", "astronomical units"]),
-        ("ly", _F(9460730472580800), ["ly", "light year", "light years", "light-year"]),
-    ],
-    "mass": [
-        ("kg", _F(1), ["kg", "kilogram", "kilograms", "kilo", "kilos"]),
-        ("g", _F(1, 1000), ["g", "gram", "grams", "gramme", "grammes"]),
-        ("mg", _F(1, 10**6), ["mg", "milligram", "milligrams"]),
-        ("µg", _F(1, 10**9), ["µg", "ug", "microgram", "micrograms"]),
-        ("t", _F(1000), ["t", "tonne", "tonnes", "metric ton", "metric tons"]),
-        ("lb", _F("0.45359237"), ["lb", "lbs", "pound", "pounds"]),
-        ("oz", _F("0.028349523125"), ["oz", "ounce", "ounces"]),
-        ("st", _F("6.35029318"), ["st", "stone", "stones"]),
-        ("short ton", _F("907.18474"), ["ton", "tons", "short ton", "short tons"]),
-    ],
-    "time": [
-        ("s", _F(1), ["s", "sec", "secs", "second", "seconds"]),
-        ("ms", _F(1, 1000), ["ms", "millisecond", "milliseconds"]),
-        ("min", _F(60), ["min", "mins", "minute", "minutes"]),
-        ("h", _F(3600), ["h", "hr", "hrs", "hour", "hours"]),
-        ("day", _F(86400), ["d", "day", "days"]),
-        ("week", _F(604800), ["wk", "week", "weeks"]),
-        ("year", _F(31557600), ["yr", "yrs", "year", "years", "julian year"]),
-    ],
-    "volume": [
-        ("L", _F(1, 1000), ["l", "L", "liter", "liters", "litre", "litres"]),
-        ("mL", _F(1, 10**6), ["ml", "mL", "milliliter", "milliliters", "millilitre"]),
-        ("cL", _F(1, 10**5), ["cl", "cL", "centiliter", "centiliters", "centilitre"]),
-        ("m³", _F(1), ["m3", "m³", "cubic meter", "cubic meters", "cubic metre"]),
-        ("cm³", _F(1, 10**6), ["cm3", "cm³", "cc", "cubic centimeter", "cubic centimeters"]),
-        ("gal", _F("0.003785411784"), ["gal", "gallon", "gallons", "us gallon", "us gallons"]),
-        ("imp gal", _F("0.00454609"), ["imperial gallon", "imperial gallons", "imp gal"]),
-        ("qt", _F("0.000946352946"), ["qt", "quart", "quarts"]),
-        ("pt", _F("0.000473176473"), ["pt", "pint", "pints"]),
-        ("cup", _F("0.0002365882365"), ["cup", "cups"]),
-        ("fl oz", _F("0.0000295735295625"), ["fl oz", "fluid ounce", "fluid ounces"]),
-        ("tbsp", _F("0.00001478676478125"), ["tbsp", "tablespoon", "tablespoons"]),
-        ("tsp", _F("0.00000492892159375"), ["tsp", "teaspoon", "teaspoons"]),
-    ],
-    "area": [
-        ("m²", _F(1), ["m2", "m²", "sq m", "square meter", "square meters", "square metre"]),
-        ("km²", _F(10**6), ["km2", "km²", "sq km", "square kilometer", "square kilometers"]),
-        ("cm²", _F(1, 10**4), ["cm2", "cm²", "sq cm", "square centimeter"]),
-        ("ha", _F(10**4), ["ha", "hectare", "hectares"]),
-        ("acre", _F("4046.8564224"), ["acre", "acres"]),
-        ("ft²", _F("0.09290304"), ["ft2", "ft²", "sq ft", "square foot", "square feet"]),
-        ("in²", _F("0.00064516"), ["in2", "in²", "sq in", "square inch", "square inches"]),
-        ("mi²", _F("2589988.110336"), ["mi2", "mi²", "sq mi", "square mile", "square miles"]),
-    ],
-    "speed": [
-        ("m/s", _F(1), ["m/s", "meters per second", "metres per second"]),
-        ("km/h", _F(5, 18), ["km/h", "kph", "kmh", "kmph", "kilometers per hour"]),
-        ("mph", _F("0.44704"), ["mph", "mi/h", "miles per hour"]),
-        ("kn", _F(1852, 3600), ["kn", "kt", "knot", "knots"]),
-        ("ft/s", _F("0.3048"), ["ft/s", "fps", "feet per second"]),
-    ],
-    "data": [
-        ("B", _F(1), ["B", "byte", "bytes"]),
-        ("bit", _F(1, 8), ["bit", "bits"]),
-        ("kB", _F(1000), ["kB", "KB", "kilobyte", "kilobytes"]),
-        ("MB", _F(10**6), ["MB", "megabyte", "megabytes"]),
-        ("GB", _F(10**9), ["GB", "gigabyte", "gigabytes"]),
-        ("TB", _F(10**12), ["TB", "terabyte", "terabytes"]),
-        ("KiB", _F(2**10), ["KiB", "kibibyte", "kibibytes"]),
-        ("MiB", _F(2**20), ["MiB", "mebibyte", "mebibytes"]),
-        ("GiB", _F(2**30), ["GiB", "gibibyte", "gibibytes"]),
-        ("TiB", _F(2**40), ["TiB", "tebibyte", "tebibytes"]),
-        ("kbit", _F(125), ["kbit", "kilobit", "kilobits"]),
-        ("Mbit", _F(125000), ["Mbit", "Mb", "megabit", "megabits"]),
-        ("Gbit", _F(125 * 10**6), ["Gbit", "Gb", "gigabit", "gigabits"]),
-    ],
-    "energy": [
-        ("J", _F(1), ["J", "joule", "joules"]),
-        ("kJ", _F(1000), ["kJ", "kilojoule", "kilojoules"]),
-        ("cal", _F("4.184"), ["cal", "calorie", "calories"]),
-        ("kcal", _F(4184), ["kcal", "kilocalorie", "kilocalories", "Cal"]),
-        ("Wh", _F(3600), ["Wh", "watt hour", "watt hours"]),
-        ("kWh", _F(3600000), ["kWh", "kilowatt hour", "kilowatt hours"]),
-        ("BTU", _F("1055.05585262"), ["BTU", "btu", "btus"]),
-    ],
-    "power": [
-        ("W", _F(1), ["W", "watt", "watts"]),
-        ("kW", _F(1000), ["kW", "kilowatt", "kilowatts"]),
-        ("MW", _F(10**6), ["MW", "megawatt", "megawatts"]),
-        ("hp", _F("745.69987158227022"), ["hp", "horsepower"]),
-    ],
-    "pressure": [
-        ("Pa", _F(1), ["Pa", "pascal", "pascals"]),
-        ("kPa", _F(1000), ["kPa", "kilopascal", "kilopascals"]),
-        ("bar", _F(10**5), ["bar", "bars"]),
-        ("atm", _F(101325), ["atm", "atmosphere", "atmospheres"]),
-        ("psi", _F("6894.757293168361"), ["psi"]),
-        ("mmHg", _F("133.322387415"), ["mmHg", "mmhg"]),
-    ],
-}
-_TEMPERATURES = {
-    "°C": ["°c", "c", "celsius", "centigrade", "degrees celsius", "degree celsius", "deg c"],
-    "°F": ["°f", "f", "fahrenheit", "degrees fahrenheit", "degree fahrenheit", "deg f"],
-    "K": ["k", "kelvin", "kelvins", "degrees kelvin"],
-}
 
 
 class Unit:
@@ -151,12 +36,12 @@ class Unit:
 def _build_aliases() -> tuple[dict[str, Unit], dict[str, list[Unit]]]:
     exact: dict[str, Unit] = {}
     folded: dict[str, list[Unit]] = {}
-    for dimension, units in _UNITS.items():
+    for dimension, units in UNITS.items():
         for symbol, factor, aliases in units:
             unit = Unit(dimension, symbol, factor)
             for alias in aliases:
                 exact[alias] = unit
-    for symbol, aliases in _TEMPERATURES.items():
+    for symbol, aliases in TEMPERATURES.items():
         unit = Unit("temperature", symbol, Fraction(1))
         for alias in aliases:
             exact[alias] = unit
@@ -311,6 +196,27 @@ def parse_conversion(
     )
 
 
+_SI_QUESTION = re.compile(r"\bSI\s+(?:base\s+|derived\s+)?unit\s+(?:of|for)\s+([a-z ]+)", re.I)
+
+
+def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
+    """The answer to "what is the SI unit of mass?" and the like, or None if not asked."""
+    match = _SI_QUESTION.search(text)
+    if not match:
+        return None
+    words = match[1].lower().split()
+    quantity = next(
+        (" ".join(words[:n]) for n in (3, 2, 1) if " ".join(words[:n]) in SI_UNITS), None
+    )
+    if quantity is None:
+        known = ", ".join(sorted(SI_UNITS))
+        raise AgentError(f"I know the SI units of: {known}; not of {match[1].strip()!r}")
+    name, symbol, kind = SI_UNITS[quantity]
+    what = "an SI base unit" if kind == "base" else f"a derived unit, {kind}"
+    output = f"The SI unit of {quantity} is the {name} ({symbol}), {what}."
+    return output, {"quantity": quantity, "unit": symbol, "name": name, "kind": kind}
+
+
 UNITS_CARD = AgentCard(
     name="units",
     description=(
@@ -334,7 +240,13 @@ UNITS_CARD = AgentCard(
                 "72 kg in pounds",
                 "convert the result from km to miles",
             ],
-        )
+        ),
+        Skill(
+            name="si-units",
+            description="The SI unit of a physical quantity: mass, length, time, force, energy…",
+            tags=["si", "units", "physics"],
+            examples=["what is the SI unit of mass", "SI unit of force"],
+        ),
     ],
 )
 
@@ -342,6 +254,11 @@ UNITS_CARD = AgentCard(
 def handler(req: TaskRequest) -> TaskResult:
     """Convert `inputs` {value, from, to}, or the conversion the description asks for."""
     given: dict[str, Any] = req.inputs
+    asked = None if {"value", "from", "to"} <= given.keys() else si_unit(req.description)
+    if asked:
+        return TaskResult(
+            task_id=req.task_id, status="succeeded", agent="units", output=asked[0], data=asked[1]
+        )
     if {"value", "from", "to"} <= given.keys():
         value = parse_number(str(given["value"]))
         src, dst = find_unit(str(given["from"])), find_unit(str(given["to"]))

@@ -291,13 +291,13 @@ WEB_READER_CARD = AgentCard(
         Skill(
             name="extract-text",
             description=(
-                "Fetch the page at an http(s) URL and extract its main text, title and links,"
+                "Fetch the web page at a link (URL) and extract its main text, title and links,"
                 " without scripts, menus or footers."
             ),
             tags=["web", "url", "html", "extract", "read"],
             examples=[
                 "extract the text from https://example.org/article.html",
-                "fetch http://127.0.0.1:8000/report.html",
+                "fetch https://example.org/report.html",
                 "read the web page at https://example.org and list its links",
             ],
         ),

@@ -123,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<28}{res['structure']:>10.1%}{res['tasks']:>8.1%}{res['deps']:>8.1%}")
     base = results["baseline: sentence split"]["structure"]
     if base:
-        print(
-            f"structure ratio offline / sentence split: {results['offline planner']['structure'] / base:.2f}x"
-        )  # noqa: E501
+        ratio = results["offline planner"]["structure"] / base
+        print(f"structure ratio offline / sentence split: {ratio:.2f}x")
     with tempfile.TemporaryDirectory() as home, Mesh.local(home) as mesh:
         agent_acc, skill_acc, total = capability(mesh, rows)
+        print("registered agents:", ", ".join(c.name for c in mesh.registry.list()))
     print(f"capability via discovery on {total} tasks of well-split requests:"
           f" agent {agent_acc:.1%}, skill {skill_acc:.1%}")  # fmt: skip
     fast, slow = per_request_ms(sentences, rows), per_request_ms(offline, rows)

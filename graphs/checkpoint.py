@@ -27,12 +27,19 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from mesh.errors import ConfigError
 
-STATE_TYPES = ("Plan", "Task", "TaskResult", "TaskRequest", "Envelope")
+STATE_TYPES = [
+    ("mesh.models", "Plan"),
+    ("mesh.models", "Task"),
+    ("mesh.models", "TaskResult"),
+    ("mesh.models", "TaskRequest"),
+    ("mesh.models", "Envelope"),
+    ("mesh.usage", "Usage"),
+]
 
 
 def serializer() -> JsonPlusSerializer:
     """Checkpoint serde that revives exactly the mesh's state models, nothing else."""
-    return JsonPlusSerializer(allowed_msgpack_modules=[("mesh.models", n) for n in STATE_TYPES])
+    return JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
 
 
 class ThreadedAsync(BaseCheckpointSaver[Any]):

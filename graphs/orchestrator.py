@@ -18,15 +18,17 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.config import get_config, get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Overwrite, Send, interrupt
+from langgraph.types import Command, Overwrite, Send, interrupt
 
 from mesh.bus import response_id
 from mesh.discovery import rank_candidates
-from mesh.errors import InputError
+from mesh.errors import BudgetExceeded, InputError, ModelError, PlanError
+from mesh.genai import plan_change
 from mesh.graphs.runtime import Services
 from mesh.graphs.state import DeliveryInput, MeshInput, MeshState, WorkerInput, plan_of
 from mesh.graphs.worker import run_task
-from mesh.models import Envelope, Plan, Task, TaskResult, check_plan
+from mesh.models import Decision, Envelope, Plan, Task, TaskResult, check_plan
+from mesh.usage import Budget, UsageMeter
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -83,15 +85,20 @@ def build_orchestrator(
     settings = services.settings
     width = settings.max_wave
 
+    def meter_of(state: MeshState) -> UsageMeter:
+        """This run's model usage, carried in the state so a resumed run keeps counting."""
+        return UsageMeter(Budget.from_settings(settings), state.get("usage"))
+
     def plan(state: MeshState) -> dict[str, Any]:
         emit = _emitter("plan")
+        meter = meter_of(state)
         user = state.get("user") or settings.default_user
         given = state.get("plan")
         if given is None:
             request = (state.get("request") or "").strip()
             if not request:
                 raise InputError("the request is empty: say what you want done")
-            given = services.planner.plan(request, user)
+            given = services.planner.plan(request, user, meter=meter)
         else:
             given = Plan.model_validate(given)
         check_plan(given.tasks, settings.max_tasks)
@@ -101,6 +108,7 @@ def build_orchestrator(
             "plan": None,
             "user": user,
             "run_id": _thread_id() or uuid.uuid4().hex,
+            "usage": meter.usage,
         }
 
     def review(state: MeshState) -> dict[str, Any]:
@@ -139,14 +147,24 @@ def build_orchestrator(
         emit = _emitter("discover")
         candidates: dict[str, list[str]] = {}
         failed: dict[str, TaskResult] = {}
+        done = state.get("results") or {}  # after a replan: the kept results
+        screened: dict[str, list[Decision]] = {}  # gate 4's decisions, audited in one batch
         for task in state["tasks"].values():
+            if task.id in done:
+                continue
+            # gate 4: discovery offers only agents the requester may engage, audited
+            engage = services.policy.engageable(state["user"], services.agents)
             matches, reason = rank_candidates(
                 services.registry,
                 task,
                 k=settings.candidates,
                 min_score=settings.min_score,
-                runnable=services.agents,
+                runnable=engage,
             )
+            matches = [m for m in matches if engage.allows(m.card.name)]  # a pinned agent too
+            screened[task.id] = list(engage.decisions.values())
+            if not matches:
+                reason = engage.refusal() or reason
             candidates[task.id] = [m.card.name for m in matches]
             emit(
                 {
@@ -165,11 +183,19 @@ def build_orchestrator(
             )
             if reason:
                 failed[task.id] = TaskResult(task_id=task.id, status="failed", error=reason)
+        services.audit.decisions_by_task(state["run_id"], screened)
         tasks = state["tasks"]
-        roots = [t.id for t in tasks.values() if not t.depends_on and t.id not in failed]
-        _, skipped = advance(tasks, state["dependants"], failed, list(failed))
+        known = {**done, **failed}
+        _, skipped = advance(tasks, state["dependants"], known, list(failed))
+        known.update(skipped)
+        ready = [
+            t.id
+            for t in tasks.values()
+            if t.id not in known
+            and all(d in known and known[d].status == "succeeded" for d in t.depends_on)
+        ]
         _report(emit, {**failed, **skipped})
-        return {"candidates": candidates, "results": {**failed, **skipped}, "ready": roots}
+        return {"candidates": candidates, "results": {**failed, **skipped}, "ready": ready}
 
     def dispatch(job: WorkerInput) -> dict[str, Any]:
         emit = _emitter("dispatch")
@@ -279,6 +305,23 @@ def build_orchestrator(
         for envelope in outbox:
             if envelope.id in mailbox or envelope.id in filed:
                 continue  # a rerun of a parked task repeats its earlier messages
+            proof = services.policy.authenticate(envelope)  # signed by its claimed sender?
+            services.audit.decision(proof, state["run_id"], envelope.task_id or "")
+            if not proof.allowed:
+                emit(
+                    {
+                        "kind": "policy_denied",
+                        "task_id": envelope.task_id,
+                        "agent": envelope.sender,
+                        "user": state["user"],
+                        "reason": proof.reason,
+                    }
+                )
+                if envelope.kind == "request":  # the asking task gets a refusal, not silence
+                    error = f"message refused: {proof.reason}"
+                    refusal = TaskResult(task_id=envelope.id, status="failed", error=error)
+                    filed[response_id(envelope.id)] = _response(envelope, refusal)
+                continue
             if envelope.kind == "publish":
                 decision = services.policy.check(
                     f"agent:{envelope.sender}", f"topic:{envelope.topic}", "publish"
@@ -363,15 +406,54 @@ def build_orchestrator(
                 run_id=state["run_id"],
             )
             sends.append(Send("dispatch", job))
-        return sends or "synthesize"
+        if sends:
+            return sends
+        failed = any(r.status == "failed" for r in results.values())
+        return (
+            "replan" if failed and state.get("replans", 0) < settings.max_replans else "synthesize"
+        )
+
+    def replan(state: MeshState) -> Command[str]:
+        """Tasks failed beyond retries and reassignment: ask the planner for a revised plan."""
+        emit = _emitter("replan")
+        meter = meter_of(state)
+        old, results = plan_of(state), state.get("results") or {}
+        failure = "; ".join(
+            f"{r.task_id}: {r.error}" for r in results.values() if r.status == "failed"
+        )
+        count = state.get("replans", 0) + 1
+        try:
+            new = services.planner.replan(
+                state.get("request") or "", old, results, failure, meter=meter
+            )
+            check_plan(new.tasks, settings.max_tasks)
+        except (PlanError, BudgetExceeded, ModelError) as exc:
+            emit({"kind": "replan_failed", "reason": str(exc)})
+            return Command(update={"replans": count, "usage": meter.usage}, goto="synthesize")
+        change = plan_change(old, new)
+        emit({"kind": "replanned", "summary": change.summary, "change": change, "plan": new})
+        kept = {
+            i: results[i] for i in change.kept if i in results and results[i].status == "succeeded"
+        }
+        update = {
+            **_stored(new, replace=True),
+            "results": Overwrite(kept),
+            "candidates": Overwrite({}),
+            "parked": [],
+            "deliveries": [],
+            "replans": count,
+            "usage": meter.usage,
+        }
+        return Command(update=update, goto="discover")
 
     def synthesize(state: MeshState) -> dict[str, Any]:
         emit = _emitter("synthesize")
+        meter = meter_of(state)
         answer = services.synthesizer.synthesize(
-            state.get("request") or "", plan_of(state), state.get("results") or {}
+            state.get("request") or "", plan_of(state), state.get("results") or {}, meter=meter
         )
         emit({"kind": "answer", "answer": answer})
-        return {"answer": answer}
+        return {"answer": answer, "usage": meter.usage}
 
     graph = StateGraph(MeshState, input_schema=MeshInput)
     graph.add_node("plan", plan)
@@ -380,14 +462,15 @@ def build_orchestrator(
     graph.add_node("dispatch", dispatch, input_schema=WorkerInput)
     graph.add_node("deliver", deliver, input_schema=DeliveryInput)
     graph.add_node("collect", collect)
+    graph.add_node("replan", replan, destinations=("discover", "synthesize"))
     graph.add_node("synthesize", synthesize)
     graph.add_edge(START, "plan")
     graph.add_edge("plan", "review")
     graph.add_conditional_edges("review", after_review, ["discover", END])
-    graph.add_conditional_edges("discover", route, ["dispatch", "synthesize"])
+    graph.add_conditional_edges("discover", route, ["dispatch", "replan", "synthesize"])
     graph.add_edge("dispatch", "collect")
     graph.add_edge("deliver", "collect")
-    graph.add_conditional_edges("collect", route, ["dispatch", "deliver", "synthesize"])
+    graph.add_conditional_edges("collect", route, ["dispatch", "deliver", "replan", "synthesize"])
     graph.add_edge("synthesize", END)
     return graph.compile(checkpointer=checkpointer, name="mesh")
 

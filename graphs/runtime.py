@@ -14,16 +14,34 @@ from mesh.models import Plan, TaskResult
 from mesh.policy import Policy
 from mesh.registry import Registry
 from mesh.settings import Settings
+from mesh.usage import UsageMeter
 
 AGENT_THREADS = 64
 
 
 class Planner(Protocol):
-    def plan(self, request: str, user: str) -> Plan: ...
+    def plan(self, request: str, user: str, *, meter: UsageMeter | None = None) -> Plan: ...
+
+    def replan(
+        self,
+        request: str,
+        plan: Plan,
+        results: dict[str, TaskResult],
+        failure: str | None = None,
+        *,
+        meter: UsageMeter | None = None,
+    ) -> Plan: ...
 
 
 class Synthesizer(Protocol):
-    def synthesize(self, request: str, plan: Plan, results: dict[str, TaskResult]) -> str: ...
+    def synthesize(
+        self,
+        request: str,
+        plan: Plan,
+        results: dict[str, TaskResult],
+        *,
+        meter: UsageMeter | None = None,
+    ) -> str: ...
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypedDict
 from langgraph.channels import DeltaChannel, Topic
 
 from mesh.models import Envelope, Plan, Task, TaskResult
+from mesh.usage import Usage
 
 
 def merge(state: dict[str, Any], writes: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -50,6 +51,8 @@ class MeshState(TypedDict, total=False):
     ready: list[str]
     parked: list[str]
     deliveries: list[DeliveryInput]
+    replans: int
+    usage: Usage
     answer: str
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from mesh.bus import AwaitingReplies, Channel
 from mesh.errors import MeshError
 from mesh.graphs.runtime import Services
+from mesh.identity import run_as
 from mesh.models import Envelope, Task, TaskRequest, TaskResult
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,11 @@ def run_task(
             request._channel = channel
             emit({"kind": "task_started", "task_id": task.id, "agent": agent, "attempt": attempts})
             try:
-                future = services.pool.submit(runner.call, request, settings.task_timeout)
+                call = run_as(f"agent:{agent}", runner.call)  # the agent acts as itself
+                future = services.pool.submit(call, request, settings.task_timeout)
                 result = future.result(timeout=settings.task_timeout)
             except AwaitingReplies:
-                return Outcome(None, agent, channel.outbox, channel.asked)
+                return Outcome(None, agent, _signed(services, agent, channel), channel.asked)
             except Exception as exc:
                 error = _describe(agent, exc, settings.task_timeout)
                 errors.append(error)
@@ -99,7 +101,9 @@ def run_task(
             if result.status == "succeeded":
                 _learn(services, task, agent, True)
                 return Outcome(
-                    result.model_copy(update={"attempts": attempts}), agent, channel.outbox
+                    result.model_copy(update={"attempts": attempts}),
+                    agent,
+                    _signed(services, agent, channel),
                 )
             errors.append(result.error or f"agent {agent!r} reported failure")
         _learn(services, task, agent, False)
@@ -112,6 +116,11 @@ def run_task(
         error=reason,
     )
     return Outcome(failed)
+
+
+def _signed(services: Services, agent: str, channel: Channel) -> list[Envelope]:
+    """Sign what the agent sent with the key of the agent that ran, whatever it claims."""
+    return [services.policy.identity.sign(e, agent) for e in channel.outbox]
 
 
 def _describe(agent: str, exc: BaseException, timeout: float) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from mesh.errors import AuditError
 from mesh.models import AuditRecord, Decision
 
 GENESIS = "0" * 64
+AUDITOR = "mesh:audit"
+_TRIGGERS = ("audit_no_update", "audit_no_delete")
 _FIELDS = ("seq", "ts", "principal", "action", "obj", "decision", "reason", "run_id", "task_id")
 
 _SCHEMA = """
@@ -42,6 +45,10 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
 
+Entry = tuple[str, str, str, str, str, str, str]
+"""principal, action, object, decision, reason, run id, task id"""
+
+
 def record_hash(fields: dict[str, object], prev_hash: str) -> str:
     body = json.dumps([fields[f] for f in _FIELDS], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
@@ -55,10 +62,31 @@ class AuditLog:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # survives a process crash
+            missing = self._missing_triggers()
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise AuditError(f"cannot open the audit log {path}: {exc}") from exc
         self._lock = threading.Lock()
+        if missing:
+            # someone dropped the guards; they are back now, and the log says so
+            self.record(
+                AUDITOR,
+                "integrity",
+                "audit",
+                "deny",
+                f"the append-only triggers {missing} were missing and have been recreated:"
+                " run `mesh audit verify` and compare the head you exported",
+            )
+
+    def _missing_triggers(self) -> list[str]:
+        names = {
+            row[0]
+            for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+        }
+        table = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='audit'"
+        ).fetchone()
+        return [t for t in _TRIGGERS if t not in names] if table else []
 
     def record(
         self,
@@ -70,44 +98,77 @@ class AuditLog:
         run_id: str = "",
         task_id: str = "",
     ) -> AuditRecord:
+        return self.record_many([(principal, action, obj, decision, reason, run_id, task_id)])[0]
+
+    def record_many(self, entries: Sequence[Entry]) -> list[AuditRecord]:
+        """Append records in one transaction: all of them or, on an error, none."""
+        if not entries:
+            return []
+        out: list[AuditRecord] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 row = self._db.execute(
                     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
-                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-                fields: dict[str, object] = {
-                    "seq": seq,
-                    "ts": datetime.now(UTC).isoformat(),
-                    "principal": principal,
-                    "action": action,
-                    "obj": obj,
-                    "decision": decision,
-                    "reason": reason,
-                    "run_id": run_id,
-                    "task_id": task_id,
-                }
-                digest = record_hash(fields, prev)
-                self._db.execute(
-                    "INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*fields.values(), prev, digest),
-                )
+                seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+                rows = []
+                for principal, action, obj, decision, reason, run_id, task_id in entries:
+                    seq += 1
+                    fields: dict[str, object] = {
+                        "seq": seq,
+                        "ts": datetime.now(UTC).isoformat(),
+                        "principal": principal,
+                        "action": action,
+                        "obj": obj,
+                        "decision": decision,
+                        "reason": reason,
+                        "run_id": run_id,
+                        "task_id": task_id,
+                    }
+                    digest = record_hash(fields, prev)
+                    rows.append((*fields.values(), prev, digest))
+                    out.append(AuditRecord(**fields, prev_hash=prev, hash=digest))  # type: ignore[arg-type]
+                    prev = digest
+                self._db.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return AuditRecord(**fields, prev_hash=prev, hash=digest)  # type: ignore[arg-type]
+        return out
 
     def decision(self, d: Decision, run_id: str = "", task_id: str = "") -> AuditRecord:
-        return self.record(
-            d.subject,
-            d.action,
-            d.obj,
-            "allow" if d.allowed else "deny",
-            d.reason,
-            run_id,
-            task_id,
+        return self.decisions([d], run_id, task_id)[0]
+
+    def decisions(
+        self, ds: Iterable[Decision], run_id: str = "", task_id: str = ""
+    ) -> list[AuditRecord]:
+        """Record gate decisions, allowed or denied, with the rule that decided each."""
+        return self.record_many(
+            [
+                (
+                    d.subject,
+                    d.action,
+                    d.obj,
+                    "allow" if d.allowed else "deny",
+                    d.reason,
+                    run_id,
+                    task_id,
+                )
+                for d in ds
+            ]
+        )
+
+    def decisions_by_task(
+        self, run_id: str, by_task: Mapping[str, Iterable[Decision]]
+    ) -> list[AuditRecord]:
+        """Many tasks' decisions (e.g. one discovery step's) in one transaction."""
+        return self.record_many(
+            [
+                (d.subject, d.action, d.obj, "allow" if d.allowed else "deny", d.reason, run_id, t)
+                for t, ds in by_task.items()
+                for d in ds
+            ]
         )
 
     def records(self, limit: int | None = None, **equals: str) -> list[AuditRecord]:
@@ -134,25 +195,39 @@ class AuditLog:
         """Recompute the chain; (ok, message naming the first bad record)."""
         prev, expected_seq, count = GENESIS, 1, 0
         with self._lock:
-            rows = self._db.execute("SELECT * FROM audit ORDER BY rowid").fetchall()
-        for row in rows:
-            fields = dict(zip(_FIELDS, row[:9], strict=True))
-            stored_prev, stored_hash = row[9], row[10]
-            seq = fields["seq"]
-            if seq != expected_seq:
-                return (
-                    False,
-                    f"record {seq}: expected record {expected_seq} here (deleted or reordered)",
-                )
-            if stored_prev != prev:
-                return False, f"record {seq}: its previous-hash does not match record {seq - 1}"
-            if record_hash(fields, prev) != stored_hash:
-                return False, f"record {seq}: its contents do not match its hash (edited)"
-            prev, expected_seq, count = stored_hash, expected_seq + 1, count + 1
+            try:
+                cursor = self._db.execute("SELECT * FROM audit ORDER BY rowid")
+                for row in cursor:
+                    problem = _check_row(row, prev, expected_seq)
+                    if problem:
+                        return False, problem
+                    prev, expected_seq, count = row[10], expected_seq + 1, count + 1
+            except sqlite3.DatabaseError as exc:
+                return False, f"the audit log cannot be read: {exc}"
         if expected_head is not None and prev != expected_head:
-            return False, f"chain head {prev[:12]}… is not the expected {expected_head[:12]}…"
+            return False, (
+                f"chain head {prev[:12]}… after {count} records is not the expected"
+                f" {expected_head[:12]}…: records were removed from the end or the whole"
+                " chain was rewritten"
+            )
         return True, f"{count} records, chain intact, head {prev}"
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _check_row(row: Sequence[object], prev: str, expected_seq: int) -> str | None:
+    fields = dict(zip(_FIELDS, row[:9], strict=True))
+    stored_prev, stored_hash = row[9], row[10]
+    seq = fields["seq"]
+    if seq != expected_seq:
+        return (
+            f"record {seq}: found where record {expected_seq} should be (record"
+            f" {expected_seq} was deleted, or records were renumbered or reordered)"
+        )
+    if stored_prev != prev:
+        return f"record {seq}: its previous-hash does not match record {expected_seq - 1}"
+    if record_hash(fields, prev) != stored_hash:
+        return f"record {seq}: its contents do not match its hash (edited or moved)"
+    return None

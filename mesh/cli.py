@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,66 +46,53 @@ def _print_result(result: RunResult, as_json: bool) -> None:
 def cmd_ui(args: argparse.Namespace) -> int:
     from mesh.ui.app import serve
 
-    serve(_mesh(args), host=args.host, port=args.port)
+    serve(_mesh(args), host=args.host, port=args.port, auth_file=args.auth)
     return 0
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
-    from mesh.registry import parse_card
+    from mesh import registry_cli
 
-    m = _mesh(args)
-    registry = m.registry
-    if args.action == "list":
-        cards = registry.list()
-        if args.json:
-            print(json.dumps([c.model_dump(mode="json") for c in cards], indent=2))
-        for card in [] if args.json else cards:
-            print(f"{card.name:<20} {card.state.value:<10} {card.description}")
-    elif args.action == "search":
-        matches = registry.search(args.query, k=args.k)
-        if args.json:
-            print(json.dumps([mt.model_dump(mode="json") for mt in matches], indent=2))
-        for mt in [] if args.json else matches:
-            skill = mt.skill.name if mt.skill else "-"
-            print(f"{mt.score:.3f}  {mt.card.name:<20} {skill:<24} {mt.card.description}")
-    elif args.action == "show":
-        print(registry.get(args.name).model_dump_json(indent=2))
-    elif args.action == "register":
-        card = parse_card(_read(args.file))
-        registry.register(card)
-        print(f"registered {card.name}")
-    elif args.action == "import":
-        cards = []
-        for number, line in enumerate(_read(args.file).splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                cards.append(parse_card(line))
-            except InputError as exc:
-                raise InputError(f"{args.file}, line {number}: {exc}") from exc
-        registry.register_many(cards)
-        print(f"imported {len(cards)} agents")
-    elif args.action == "remove":
-        registry.deregister(args.name)
-        print(f"removed {args.name}")
+    return registry_cli.run(_mesh(args).registry, args)
+
+
+def cmd_agents_serve(args: argparse.Namespace) -> int:
+    from mesh.agent_server import serve_builtin
+
+    serve_builtin(
+        args.name, home=args.home, host=args.host, port=args.port, token_file=args.token_file
+    )
     return 0
 
 
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+def _home(args: argparse.Namespace) -> Path:
+    from mesh.settings import Settings
+
+    return Path(args.home) if args.home else Settings().home
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    m = _mesh(args)
-    audit = m.audit
+    from mesh.audit import AuditLog
+
+    path = _home(args) / "audit.sqlite"
+    if not path.is_file():
+        raise InputError(f"no audit log at {path}: give the mesh's --home (or set MESH_HOME)")
+    audit = AuditLog(path)  # only the log: verifying must not start (and write) a mesh
     if args.action == "verify":
         ok, message = audit.verify(args.head)
         print(message)
         return 0 if ok else 1
-    filters = {k: v for k, v in (("principal", args.principal), ("decision", args.decision)) if v}
+    if args.action == "head":
+        print(audit.head())
+        return 0
+    wanted = (
+        ("principal", args.principal),
+        ("decision", args.decision),
+        ("action", args.act),
+        ("obj", args.obj),
+        ("run_id", args.run),
+    )
+    filters = {k: v for k, v in wanted if v}
     for rec in audit.records(limit=args.n, **filters):
         print(
             f"{rec.seq:>6} {rec.ts} {rec.decision:<5} {rec.principal} {rec.action} {rec.obj}"
@@ -116,17 +102,22 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
-    m = _mesh(args)
-    policy = m.policy
+    from mesh.policy import Policy
+
+    policy = Policy.at(_home(args) / "policy")  # only the policy files, not a whole mesh
     if args.action == "check":
         decision = policy.check(args.sub, args.obj, args.act)
         print(f"{'allow' if decision.allowed else 'deny'}: {decision.reason}")
         return 0 if decision.allowed else 1
+    rule = f"p, {args.sub}, {args.obj}, {args.act}, {args.effect}"
     if args.action == "add":
-        (policy.allow if args.effect == "allow" else policy.deny)(args.sub, args.obj, args.act)
+        add = policy.allow if args.effect == "allow" else policy.deny
+        changed = add(args.sub, args.obj, args.act)
+        print(f"added {rule}" if changed else f"already there: {rule}")
+    elif not policy.remove(args.sub, args.obj, args.act, args.effect):
+        raise InputError(f"no rule '{rule}' in {policy.policy_path}: nothing was removed")
     else:
-        policy.remove(args.sub, args.obj, args.act, args.effect)
-    print(f"{args.action}ed {args.effect} {args.sub} {args.obj} {args.act}")
+        print(f"removed {rule}")
     return 0
 
 
@@ -150,29 +141,34 @@ def parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the chat UI")
     ui.add_argument("--host", default=None)
     ui.add_argument("--port", type=int, default=None)
+    ui.add_argument("--auth", help="users file (name:password lines); each user is a principal")
     ui.set_defaults(func=cmd_ui)
 
     agents = sub.add_parser("agents", help="the agent registry")
     a = agents.add_subparsers(dest="action", required=True)
-    a.add_parser("list").add_argument("--json", action="store_true")
-    s = a.add_parser("search")
-    s.add_argument("query")
-    s.add_argument("--k", type=int, default=5)
-    s.add_argument("--json", action="store_true")
-    a.add_parser("show").add_argument("name")
-    a.add_parser("register").add_argument("file", help="a card as JSON")
-    a.add_parser("import").add_argument("file", help="cards as JSON lines")
-    a.add_parser("remove").add_argument("name")
+    from mesh.registry_cli import add_arguments as add_agent_commands
+
+    add_agent_commands(a)
+    serve = a.add_parser("serve", help="serve a built-in agent over HTTP (A2A card + JSON-RPC)")
+    serve.add_argument("name")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--token-file", help="file holding the bearer token callers must send")
+    serve.set_defaults(func=cmd_agents_serve)
     agents.set_defaults(func=cmd_agents, json=False)
 
     audit = sub.add_parser("audit", help="the audit log")
     au = audit.add_subparsers(dest="action", required=True)
     au.add_parser("verify").add_argument("--head", help="expected chain head hash")
+    au.add_parser("head", help="print the chain head, to keep where the log's writer cannot")
     tail = au.add_parser("tail")
     tail.add_argument("-n", type=int, default=20)
     tail.add_argument("--principal")
     tail.add_argument("--decision", choices=["allow", "deny"])
-    audit.set_defaults(func=cmd_audit, head=None)
+    tail.add_argument("--action", dest="act", help="dispatch, discover, request, register …")
+    tail.add_argument("--obj", help="e.g. agent:calculator")
+    tail.add_argument("--run", help="a run's thread id")
+    audit.set_defaults(func=cmd_audit, head=None, act=None, obj=None, run=None)
 
     policy = sub.add_parser("policy", help="the access policy")
     po = policy.add_subparsers(dest="action", required=True)

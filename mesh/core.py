@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,8 +28,9 @@ from mesh.graphs.checkpoint import make_checkpointer
 from mesh.graphs.orchestrator import build_orchestrator, steps_for
 from mesh.graphs.runtime import AGENT_THREADS, Services
 from mesh.graphs.state import plan_of
+from mesh.identity import ORCHESTRATOR, Keyring, acting_as, check_user
 from mesh.models import AgentCard, Event, Plan, RunResult, check_plan
-from mesh.policy import Policy
+from mesh.policy import Policy, registry_gate
 from mesh.registry import Registry, parse_card
 from mesh.settings import Settings
 from mesh.usage import Budget, RunMeters
@@ -58,15 +60,15 @@ class Mesh:
         `durable=False` runs without a checkpointer: faster, but a crashed run is lost
         and `resume` is unavailable.
         """
+        from mesh.registry import embedding_from_settings
         from mesh.vectorstore.client import make_client
-        from mesh.vectorstore.embeddings import MiniLMEmbedding
 
         settings = settings or Settings()
         if home is not None:
             settings = settings.model_copy(update={"home": Path(home)})
         home_path = settings.home
         home_path.mkdir(parents=True, exist_ok=True)
-        embedding = MiniLMEmbedding()
+        embedding = embedding_from_settings(settings.embeddings)
         client = make_client(home_path, settings.chroma_url)
         registry = Registry(client, embedding)
         meters = RunMeters(Budget.from_settings(settings))
@@ -78,14 +80,18 @@ class Mesh:
             planner=make_planner(settings, registry, meters),
             synthesizer=make_synthesizer(settings, meters),
         )
+        registry.write_hook = registry_gate(
+            services.policy, services.audit, registry, settings.default_user
+        )
         saver = make_checkpointer(home_path, settings.checkpoint_url) if durable else None
         mesh = cls(services, saver)
         mesh._meters = meters
         if builtin_agents:
             from mesh.agents import builtin_agents as load_builtins
 
-            for card, handler in load_builtins(client, embedding):
-                mesh.add_agent(card, handler)
+            with acting_as(ORCHESTRATOR):
+                for card, handler in load_builtins(client, embedding):
+                    mesh.add_agent(card, handler)
         return mesh
 
     @property
@@ -103,6 +109,19 @@ class Mesh:
     @property
     def audit(self) -> AuditLog:
         return self._services.audit
+
+    @property
+    def identity(self) -> Keyring:
+        """Agents' secrets: `issue(name)` gives a remote agent the key it signs with."""
+        return self._services.policy.identity
+
+    def acting_as(self, principal: str) -> AbstractContextManager[str]:
+        """Registry writes in this block act as `principal` (default: the local owner).
+
+        ``with m.acting_as("alice"): m.registry.register(card)`` needs alice to hold a
+        publisher role; ``acting_as("agent:weather")`` may update only weather's card.
+        """
+        return acting_as(principal)
 
     @property
     def agents(self) -> list[str]:
@@ -273,9 +292,7 @@ class Mesh:
     def _user(self, user: str | None) -> str:
         if user is None:
             return self.settings.default_user
-        if not user.strip() or user != user.strip():
-            raise InputError(f"user {user!r} is not a valid principal: give a non-empty name")
-        return user
+        return check_user(user)
 
     def _check_plan(self, plan: Plan | dict[str, Any]) -> Plan:
         checked = plan if isinstance(plan, Plan) else Plan.model_validate(plan)

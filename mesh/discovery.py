@@ -1,7 +1,9 @@
 """Discovery: which agents may do a task, best first, kept for fallback.
 
-Semantic search over the registry, then the filters a run needs: the agent is available,
-can run here (has a handler or a remote endpoint), and scores above the floor.
+The registry ranks available agents for the task's need (see :mod:`mesh.ranking`);
+discovery keeps those that score above the floor and can run here. `runnable` is asked
+only about agents above the floor, best first, until `k` are found: it may be a policy
+gate that decides and audits each agent it is asked about.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Container
 
 from mesh.models import Match, Task
 from mesh.registry import Registry
+
+SEARCH_DEPTH = 3  # matches fetched per candidate wanted, so unrunnable ones can be skipped
 
 
 def rank_candidates(
@@ -26,14 +30,27 @@ def rank_candidates(
             return [], f"the plan pins agent {task.agent!r}, which is not registered"
         card = registry.get(task.agent)
         return [Match(card=card, skill=None, score=1.0)], None
-    found = registry.search(task.need, k=k * 2)
-    usable = [m for m in found if m.card.name in runnable]
-    good = [m for m in usable if m.score >= min_score][:k]
+    found = registry.search(task.need, k=max(k * SEARCH_DEPTH, 10))
+    good: list[Match] = []
+    skipped: list[str] = []
+    for match in found:
+        if match.score < min_score or len(good) == k:
+            break
+        if match.card.name in runnable:
+            good.append(match)
+        else:
+            skipped.append(match.card.name)
     if good:
         return good, None
     if not found:
         return [], f"no available agent is registered that could do {task.need!r}"
-    best = usable[0] if usable else found[0]
+    if skipped:
+        return [], (
+            f"the agents that match {task.need!r} ({', '.join(skipped)}) cannot run here:"
+            " add a handler with Mesh.add_agent(card, handler) or give the card a remote"
+            " endpoint"
+        )
+    best = found[0]
     return [], (
         f"no agent matches {task.need!r} well enough: the best, {best.card.name!r}, scores"
         f" {best.score:.2f}, below MESH_MIN_SCORE={min_score:g}; register an agent for it"

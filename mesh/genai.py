@@ -1,57 +1,47 @@
 """GenAI service: writes plans and final answers.
 
-With no model configured the offline planner and the template synthesiser serve, so
-the mesh does its main job on a fresh machine with no key. The offline planner is
-deterministic and simple on purpose:
+`make_planner` and `make_synthesizer` pick the model when one is configured
+(`mesh.llm_planner`, `mesh.llm`) and otherwise the offline planner and the template
+synthesiser, so the mesh does its main job on a fresh machine with no key. The offline
+planner reads the request by rules (`mesh.offline`: parts, order, references) and is
+deterministic; discovery then picks an agent for each part's capability.
 
-- a request is split into parts at sentence ends, at "then" / "after that" / "and then",
-  and at "and" / "also" / ";" when what follows starts a new instruction (a verb such as
-  "count" or "compute", or a question word);
-- quoted text is never split;
-- "then", "after that", "finally" and references to an earlier result ("the result",
-  "that", "it", "the answer") make a part depend on the part before it;
-- each part becomes a task whose capability is its own text; discovery picks the agent.
-
-It does not resolve references further back than the previous part, nor understand
-nested clauses; configure an LLM for those.
+Both planners can `replan`: given the plan, its results and the failure, they write a
+revised plan for the remaining work in which succeeded tasks are kept unchanged;
+`plan_change` says what changed, for the user to see.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from mesh.errors import ConfigError, InputError, PlanError
 from mesh.models import Plan, Task, TaskResult
+from mesh.offline import parse_request, split_request
 from mesh.settings import Settings
 
 if TYPE_CHECKING:
+    from mesh.llm import LLMSynthesizer
+    from mesh.llm_planner import LLMPlanner
     from mesh.registry import Registry
     from mesh.usage import RunMeters
 
-MAX_REQUEST_CHARS = 20_000
+__all__ = [
+    "OfflinePlanner",
+    "PlanChange",
+    "TemplateSynthesizer",
+    "check_request",
+    "make_planner",
+    "make_synthesizer",
+    "parse_request",
+    "plan_change",
+    "split_request",
+    "wants_llm",
+]
 
-_INSTRUCTION_WORDS = {
-    "add", "analyse", "analyze", "answer", "ask", "calculate", "check", "compare", "compute",
-    "convert", "count", "create", "define", "describe", "divide", "draft", "evaluate",
-    "explain", "extract", "find", "get", "give", "how", "list", "look", "measure",
-    "multiply", "name", "search", "show", "solve", "subtract", "sum", "summarise",
-    "summarize", "tell", "translate", "what", "what's", "whats", "when", "where", "which",
-    "who", "why", "work", "write",
-}  # fmt: skip
-_SEQUENCE = re.compile(r"^(then|after that|afterwards|finally|next)\b[,:]?\s*", re.IGNORECASE)
-_REFERENCE = re.compile(
-    r"\b(the|that|this|its) (result|answer|output|number|value|sum|total|summary)\b"
-    r"|\b(it|that|them)\b\s*[.?!]?$|\bprevious\b",
-    re.IGNORECASE,
-)
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”")
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"'“])")
-_SOFT_SPLIT = re.compile(
-    r"\s*;\s*|,?\s+(?:and then|then|after that|and also|also|and)\s+", re.IGNORECASE
-)
+MAX_REQUEST_CHARS = 20_000
 
 
 def check_request(request: str) -> str:
@@ -69,60 +59,23 @@ def check_request(request: str) -> str:
     return text
 
 
-def split_request(request: str) -> list[tuple[str, bool]]:
-    """Parts of a request in order, each with whether it follows from the part before."""
-    quotes: list[str] = []
-
-    def hide(match: re.Match[str]) -> str:
-        quotes.append(match.group(0))
-        return f"\x00{len(quotes) - 1}\x00"
-
-    masked = _QUOTED.sub(hide, request)
-    parts: list[tuple[str, bool]] = []
-    for sentence in _SENTENCE_END.split(masked):
-        pieces = _split_soft(sentence)
-        for index, (piece, sequenced) in enumerate(pieces):
-            text = re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], piece).strip()
-            text = text.strip(" ,;")
-            if not text:
-                continue
-            follows = sequenced or (index == 0 and bool(_SEQUENCE.match(text)))
-            text = _SEQUENCE.sub("", text).strip() or text
-            follows = follows or bool(parts and _REFERENCE.search(text))
-            parts.append((text, follows and bool(parts)))
-    return parts
-
-
-def _split_soft(sentence: str) -> list[tuple[str, bool]]:
-    pieces: list[tuple[str, bool]] = []
-    start, sequenced = 0, False
-    for match in _SOFT_SPLIT.finditer(sentence):
-        rest = sentence[match.end() :]
-        first = rest.split(maxsplit=1)[0].lower().strip(",:") if rest.strip() else ""
-        connector = match.group(0).strip().lower()
-        is_sequence = "then" in connector or "after" in connector
-        if not (is_sequence or connector == ";" or first in _INSTRUCTION_WORDS):
-            continue
-        pieces.append((sentence[start : match.start()], sequenced))
-        start, sequenced = match.end(), is_sequence
-    pieces.append((sentence[start:], sequenced))
-    return pieces
-
-
 class OfflinePlanner:
     """Deterministic planner from the request's own wording; see the module docstring."""
 
     def plan(self, request: str, user: str = "local", **_: Any) -> Plan:
         text = check_request(request)
-        parts = split_request(text)
+        parts = parse_request(text)
         if not parts:
             raise PlanError(f"could not find any instruction in {text!r}: rephrase the request")
-        tasks = []
-        for index, (part, follows) in enumerate(parts, start=1):
-            depends = [f"t{index - 1}"] if follows and index > 1 else []
-            tasks.append(
-                Task(id=f"t{index}", description=part, capability=part, depends_on=depends)
+        tasks = [
+            Task(
+                id=f"t{index}",
+                description=part.text,
+                capability=part.capability,
+                depends_on=[f"t{d + 1}" for d in part.depends_on],
             )
+            for index, part in enumerate(parts, start=1)
+        ]
         return Plan(tasks=tasks, rationale="offline planner: split on instructions and order words")
 
     def replan(
@@ -171,23 +124,18 @@ class OfflinePlanner:
 
 
 def _offline_revision(task: Task) -> list[Task]:
-    parts = split_request(task.description)
+    parts = parse_request(task.description)
     if len(parts) > 1:
-        out: list[Task] = []
-        for index, (part, follows) in enumerate(parts, start=1):
-            deps = list(task.depends_on) if index == 1 else []
-            if follows and out:
-                deps.append(out[-1].id)
-            out.append(
-                Task(
-                    id=f"{task.id}.{index}",
-                    description=part,
-                    capability=part,
-                    depends_on=deps,
-                    inputs=task.inputs,
-                )
+        return [
+            Task(
+                id=f"{task.id}.{index}",
+                description=part.text,
+                capability=part.capability,
+                depends_on=[*task.depends_on, *(f"{task.id}.{d + 1}" for d in part.depends_on)],
+                inputs=task.inputs,
             )
-        return out
+            for index, part in enumerate(parts, start=1)
+        ]
     if task.capability and task.capability.strip() != task.description.strip():
         return [task.model_copy(update={"id": f"{task.id}.r", "capability": task.description})]
     return []
@@ -245,7 +193,7 @@ def wants_llm(settings: Settings) -> bool:
 
 def make_planner(
     settings: Settings, registry: Registry | None = None, meters: RunMeters | None = None
-) -> Any:
+) -> OfflinePlanner | LLMPlanner:
     """The LLM planner when a model is configured (see `wants_llm`), else the offline one."""
     if not wants_llm(settings):
         return OfflinePlanner()
@@ -255,7 +203,9 @@ def make_planner(
     return LLMPlanner(make_chat_model(settings), registry, settings, meters)
 
 
-def make_synthesizer(settings: Settings, meters: RunMeters | None = None) -> Any:
+def make_synthesizer(
+    settings: Settings, meters: RunMeters | None = None
+) -> TemplateSynthesizer | LLMSynthesizer:
     """The model writes the answer when configured; the template otherwise."""
     if not wants_llm(settings):
         return TemplateSynthesizer()

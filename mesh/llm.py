@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 
 from mesh.errors import BudgetExceeded, ConfigError, ModelError
+from mesh.genai import TemplateSynthesizer
 from mesh.models import Plan, TaskResult
 from mesh.settings import Settings
 from mesh.usage import RunMeters, UsageMeter
@@ -226,10 +227,13 @@ class LLMSynthesizer:
     """The final answer written by the model from the task results, with provenance."""
 
     def __init__(
-        self, model: BaseChatModel, fallback: Any, meters: RunMeters | None = None
+        self,
+        model: BaseChatModel,
+        fallback: TemplateSynthesizer | None = None,
+        meters: RunMeters | None = None,
     ) -> None:
         self.model = model
-        self.fallback = fallback
+        self.fallback = fallback or TemplateSynthesizer()
         self.meters = meters or RunMeters()
 
     def synthesize(

@@ -5,8 +5,9 @@ The prompt carries a capability catalogue: the agents discovery finds for the re
 answers in the `Plan` JSON schema, through ``response_format`` (``json_schema``) or a
 forced tool call (``function_calling``). Its reply is read strictly and must pass the
 same checks as any plan (shape, ids, dependencies, cycles, size, pinned agents known);
-when it does not, the problem goes back to the model, at most `llm_max_repairs` times,
-then a `PlanError` names the last problem.
+when it does not, the problem goes back to the model, at most `llm_max_repairs` times
+(each announced to streaming UIs as a ``plan_repair`` event), then a `PlanError` names
+the last problem.
 
 `replan` receives the failure of a run and writes a revised plan for the remaining
 work: succeeded tasks stay exactly as they were (so their results are kept), failed
@@ -145,8 +146,9 @@ class LLMPlanner:
         queries = [request] if request.strip() else []
         queries += [t.need for t in unfinished]
         why = failure or "; ".join(
-            f"{t.id}: {(results.get(t.id) or TaskResult(task_id=t.id, status='failed')).error}"
+            f"{t.id}: {results[t.id].error}"
             for t in unfinished
+            if t.id in results and results[t.id].error
         )
         messages: list[BaseMessage] = [
             SystemMessage(SYSTEM),
@@ -248,6 +250,8 @@ class LLMPlanner:
                 return plan
             except (ValueError, PlanError) as exc:
                 problem = describe_problem(exc)
+            if attempt + 1 < tries:
+                _announce({"kind": "plan_repair", "attempt": attempt + 1, "problem": problem})
             messages = [
                 *messages,
                 AIMessage(raw_text(raw)[:4000] or "(nothing)"),
@@ -260,6 +264,17 @@ class LLMPlanner:
             f" last problem: {problem}. Use a stronger model, raise MESH_LLM_MAX_REPAIRS, or set"
             " MESH_PLANNER=offline"
         )
+
+
+def _announce(event: dict[str, Any]) -> None:
+    """Tell a streaming UI that the plan goes back to the model; nothing outside a graph."""
+    from langgraph.config import get_stream_writer
+
+    try:
+        write = get_stream_writer()
+    except RuntimeError:
+        return
+    write({"step": "plan", **event})
 
 
 def _status(results: dict[str, TaskResult], task_id: str) -> str | None:

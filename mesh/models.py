@@ -261,6 +261,7 @@ class Decision(BaseModel):
     obj: str
     action: str
     reason: str
+    rules: list[str] = Field(default_factory=list)  # the policy lines that matched
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -292,6 +293,7 @@ class Envelope(_Model):
     payload: dict[str, Any] = Field(default_factory=dict)
     task_id: str | None = None
     ts: str = Field(default_factory=lambda: datetime.now(UTC).isoformat())
+    signature: str = ""  # HMAC by the sender's key (mesh.identity); the gate checks it
 
 
 class Event(BaseModel):

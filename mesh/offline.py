@@ -2,15 +2,17 @@
 
 Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``):
 
-- split at sentence ends, at numbered items ("1) ... 2) ..." when the request starts
+- split at sentence ends (also right after a quote when an instruction follows), at
+  numbered items ("1) ... 2) ..." when the request starts
   with one), at ";", at "then" / "after that" / "and then" / "and after that", and at
   "and" / "also" / "," when what follows starts a new instruction (a verb such as
   "count" or "compute"; after "and", also a question word);
 - never inside quotes, nor in the material after an instruction's colon ("Summarize:
   ...") up to a sentence that starts with "Then" / "Next" / "Finally";
 - a part depends on the part before it when it starts with "then", "after that",
-  "next", "finally", or refers to "the result", "the answer", "it", "its", "that
-  number", "the previous ...";
+  "next", "finally", or refers to "the result", "the answer", "its", "that number",
+  "the previous ...", or has "it" / "them" / "that" as the object of its verb
+  ("multiply it by 2") or last word;
 - "the first/second/... result" and "step 2" point at that part; "both results", "the
   two answers" at the two parts before; "all the results", "these results" at every
   earlier part;
@@ -21,6 +23,7 @@ Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
@@ -53,12 +56,17 @@ _PLURAL = re.compile(
     rf"\b(both|the two|the three|all(?: the)?|these|those|the) {_NOUNS}s\b|\bboth of them\b",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”")
+_QUOTED = re.compile(r"(?<!\w)'.+?'(?!\w)|\"[^\"]*\"|“[^”]*”|‘.+?’(?!\w)", re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"'“\x00])")
 _SOFT_SPLIT = re.compile(
     r"\s*;\s*|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
     re.IGNORECASE,
 )
+_LEAD_ONLY = re.compile(
+    r"^(?:and )?(?:then|after that|afterwards|finally|next|also|plus|first(?: of all)?|firstly)$"
+)
+_AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
+_OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
 _LIST_START = re.compile(r"^\(?1[.)]\s+")
 _LIST_ITEM = re.compile(r"(?<=[.?!;:,])\s+\(?\d{1,2}[.)]\s+")
 _COLON = re.compile(r":\s+")
@@ -79,11 +87,12 @@ def parse_request(request: str) -> list[Part]:
         hidden.append(text)
         return f"\x00{len(hidden) - 1}\x00"
 
-    masked = _QUOTED.sub(lambda m: hide(m.group(0)), request.strip())
+    text = request.replace("\x00", " ").strip()  # NUL marks hidden spans below
+    masked = _QUOTED.sub(lambda m: hide(m.group(0)), text)
     items = [masked]
     if _LIST_START.match(masked):
         items = _LIST_ITEM.split(_LIST_START.sub("", masked))
-    sentences = [s for item in items for s in _SENTENCE_END.split(item)]
+    sentences = [s for item in items for s in _sentences(item)]
     parts: list[Part] = []
     for sentence in _keep_material(sentences, hide):
         for index, (piece, sequenced) in enumerate(_split_soft(sentence)):
@@ -92,7 +101,7 @@ def parse_request(request: str) -> list[Part]:
                 continue
             lead = _SEQUENCE.match(piece)
             sequenced = sequenced or (index == 0 and lead is not None)
-            piece = _SEQUENCE.sub("", piece, count=1)
+            piece = _SEQUENCE.sub("", piece, count=1).strip() or piece
             piece = _FILLER.sub("", piece, count=1).strip() or piece
             deps = _references(piece, len(parts))
             if sequenced and parts:
@@ -112,30 +121,34 @@ def split_request(request: str) -> list[tuple[str, bool]]:
     return [(part.text, bool(part.depends_on)) for part in parse_request(request)]
 
 
-def _keep_material(sentences: list[str], hide: object) -> list[str]:
-    """Join the sentences after "Instruction: ..." to it and hide that material."""
+def _sentences(text: str) -> list[str]:
+    """Split at sentence ends, and after a quote when a capitalised instruction follows."""
+    out: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        start = 0
+        for match in _AFTER_QUOTE.finditer(sentence):
+            if _first_word(sentence[match.end() :]) in INSTRUCTION_WORDS:
+                out.append(sentence[start : match.start()])
+                start = match.end()
+        out.append(sentence[start:])
+    return out
+
+
+def _keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]:
+    """Hide the material after "Instruction: ..." and join the sentences that follow it."""
     out: list[str] = []
     open_material = False
     for sentence in sentences:
         if open_material and not _SEQUENCE.match(sentence):
-            out[-1] = out[-1][:-1] + sentence if False else _join_hidden(out[-1], sentence, hide)
+            out[-1] = f"{out[-1]} {hide(sentence)}"
             continue
-        open_material = False
         colon = _COLON.search(sentence)
         first = _first_word(_FILLER.sub("", _SEQUENCE.sub("", sentence)))
-        if colon and first in VERBS:
-            head, body = sentence[: colon.end()], sentence[colon.end() :]
-            sentence, open_material = head + hide(body), True  # type: ignore[operator]
+        open_material = bool(colon) and first in VERBS
+        if colon and open_material:
+            sentence = sentence[: colon.end()] + hide(sentence[colon.end() :])
         out.append(sentence)
     return out
-
-
-def _join_hidden(sentence: str, more: str, hide: object) -> str:
-    match = re.search(r"\x00(\d+)\x00$", sentence)
-    assert match is not None
-    body = hide.__self__[int(match.group(1))] if False else None  # type: ignore[attr-defined]
-    del body
-    return sentence + " " + hide(more)  # type: ignore[operator]
 
 
 def _split_soft(sentence: str) -> list[tuple[str, bool]]:
@@ -146,7 +159,8 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         connector = match.group(0).strip().lower()
         is_sequence = "then" in connector or "after" in connector
         if connector == ",":
-            splits = first in VERBS
+            lead = sentence[start : match.start()].strip().lower()
+            splits = first in VERBS and not _LEAD_ONLY.match(lead)
         else:
             splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
         if not splits:
@@ -170,7 +184,8 @@ def _references(masked: str, before: int) -> set[int]:
         word = (match.group(1) or "both").lower()
         count = {"both": 2, "the two": 2, "the three": 3}.get(word, before)
         deps.update(range(max(0, before - count), before))
-    if not deps and _PREVIOUS.search(masked):
+    pronoun_object = _OBJECT_PRONOUN.match(masked) and _first_word(masked) in VERBS
+    if not deps and (_PREVIOUS.search(masked) or pronoun_object):
         deps.add(before - 1)
     return deps
 
@@ -185,8 +200,8 @@ def _reveal(text: str, hidden: list[str], *, short: bool) -> str:
         original = hidden[int(match.group(1))]
         original = _HIDDEN.sub(put_back, original)
         if short and len(original.split()) > MATERIAL_WORDS:
-            quote = original[0] if original[:1] in "'\"“" else ""
-            closing = {"“": "”"}.get(quote, quote)
+            quote = original[0] if original[:1] in "'\"“‘" else ""
+            closing = {"“": "”", "‘": "’"}.get(quote, quote)
             return f"{quote}…{closing}"
         return original
 

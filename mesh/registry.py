@@ -1,188 +1,281 @@
-"""The registry: agent cards in Chroma, searchable by meaning, one record per skill.
+"""The registry: agent cards in Chroma, found by what they can do, learning from every run.
 
-A card is indexed whole and per skill, so a query can match one skill of a broad agent.
-Writes are computed in full (validation, embeddings) before anything touches the store,
-then land in one upsert: a bad card or a failing embedding leaves nothing behind.
-Outcomes of past runs live in a second collection and nudge later rankings.
+A card is stored as one vector for the whole card, one per skill and one per example, so
+a query can match one skill of a broad agent. Chroma is the store of record
+(:mod:`mesh.registry_store`); an in-memory index (:mod:`mesh.registry_index`) mirrors it
+so filters cost microseconds and ranking can combine dense, lexical and learned evidence
+(:mod:`mesh.ranking`).
+
+Writes are all-or-nothing: validation, the write hook and the embeddings all run before
+the store is touched, a store failure part-way through is rolled back, and memory
+changes only after the store accepted the write.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import ValidationError as PydanticValidationError
 
-from mesh.errors import AgentNotFound, InputError, RegistryError
-from mesh.models import AgentCard, AgentState, Match, Skill
+from mesh.errors import AgentNotFound, InputError, MeshError, RegistryError
+from mesh.models import AgentCard, AgentState, Match
+from mesh.outcomes import OutcomeStore
+from mesh.ranking import (
+    Query,
+    RankingWeights,
+    Scored,
+    apply_outcomes,
+    best_per_agent,
+    candidate_units,
+    score_units,
+)
+from mesh.registry_index import EXACT_ROWS, Record, RegistryIndex, records
+from mesh.registry_store import (
+    PAGE,
+    CardStore,
+    Put,
+    embedding_from_settings,
+    parse_card,
+    parse_version,
+    release_memory,
+)
 
-AGENTS = "mesh_agents"
-OUTCOMES = "mesh_outcomes"
-OVERFETCH = 8
-OUTCOME_NEIGHBOURS = 8
-OUTCOME_MIN_SIMILARITY = 0.75
-OUTCOME_WEIGHT = 0.2
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 4000
+MAX_K = 1000
+QUERY_CACHE = 512
 
 WriteHook = Callable[[str, AgentCard | None, str], None]
-"""Called as hook(action, card, name) before a write; raise to refuse it."""
+"""Called as hook(action, card, name) before a write; raise to refuse it.
 
-
-def card_text(card: AgentCard) -> str:
-    tags = f" Tags: {', '.join(card.tags)}." if card.tags else ""
-    return f"{card.name}: {card.description}.{tags}"
-
-
-def skill_text(card: AgentCard, skill: Skill) -> str:
-    parts = [f"{skill.name.replace('_', ' ')}: {skill.description}"]
-    if skill.examples:
-        parts.append("Examples: " + "; ".join(skill.examples))
-    if skill.tags:
-        parts.append("Tags: " + ", ".join(skill.tags))
-    parts.append(f"(agent {card.name})")
-    return ". ".join(parts)
-
-
-def parse_card(raw: Any) -> AgentCard:
-    """A card from a dict or JSON text, with an InputError naming each bad field."""
-    try:
-        if isinstance(raw, str | bytes):
-            return AgentCard.model_validate_json(raw)
-        return AgentCard.model_validate(raw)
-    except PydanticValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'card'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InputError(f"invalid agent card: {problems}") from exc
+Actions: "register", "update", "heartbeat", "remove".
+"""
 
 
 class Registry:
-    """Register, look up and search agent cards. Thread-safe; persisted in Chroma."""
+    """Register, update, look up and search agent cards. Thread-safe; persisted in Chroma.
 
-    def __init__(self, client: Any, embedding_function: Any) -> None:
-        self._client = client
-        self._embed = embedding_function
+    ``namespace`` prefixes the two collections (``<namespace>_agents`` and
+    ``<namespace>_outcomes``), so several meshes can share one Chroma server.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        embedding_function: Any,
+        *,
+        namespace: str = "mesh",
+        weights: RankingWeights | None = None,
+        exact_rows: int = EXACT_ROWS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         from mesh.vectorstore.client import get_collection
 
-        self._agents = get_collection(client, AGENTS, embedding_function)
-        self._outcomes = get_collection(client, OUTCOMES, embedding_function)
-        self._lock = threading.RLock()
-        self._cards: dict[str, AgentCard] = {}
+        self._client = client
+        self._clock = clock
+        self._embed = embedding_function
+        self._embed_query = getattr(embedding_function, "embed_query", embedding_function)
+        self._agents = get_collection(client, f"{namespace}_agents", embedding_function)
+        self._outcomes = get_collection(client, f"{namespace}_outcomes", embedding_function)
+        self.weights = weights or RankingWeights()
+        self.exact_rows = exact_rows
         self.write_hook: WriteHook | None = None
-        self._reload()
+        self._lock = threading.RLock()
+        self._query_cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        try:
+            batch = int(client.get_max_batch_size())
+        except Exception:
+            batch = PAGE
+        self._store = CardStore(self._agents, batch)
+        self._index = RegistryIndex()
+        self._learned = OutcomeStore(self._outcomes)
+        self._load()
 
-    def _reload(self) -> None:
-        got = self._agents.get(where={"kind": "card"}, include=["metadatas"])
-        self._cards = {
-            m["agent"]: AgentCard.model_validate_json(str(m["card"]))
-            for m in got["metadatas"] or []
-        }
+    # -- loading --------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Rebuild the index from the store; re-index cards whose records are incomplete."""
+        stored = self._store.read_all()
+        cards: list[tuple[AgentCard, list[Record], float]] = []
+        repair: list[AgentCard] = []
+        for rid, meta in stored.cards.items():
+            try:
+                card = AgentCard.model_validate_json(str(meta["card"]))
+            except (KeyError, PydanticValidationError) as exc:
+                log.warning("skipping unreadable card record %s (%s): re-register it", rid, exc)
+                continue
+            recs = records(card)
+            if all(stored.position.get(r.id, -1) >= 0 for r in recs):
+                cards.append((card, recs, float(meta.get("heartbeat") or self._clock())))
+            else:
+                repair.append(card)
+        index = RegistryIndex()
+        if cards:
+            index.reserve(sum(len(recs) for _, recs, _ in cards), stored.vectors.shape[1])
+        known: set[str] = set()
+        for card, recs, beat in cards:
+            index.add(card, recs, stored.vectors[[stored.position[r.id] for r in recs]], beat)
+            known.update(r.id for r in recs)
+        del stored.vectors
+        self._index = index
+        if len(stored.position) > PAGE:
+            release_memory()
+        if repair:
+            log.info("re-indexing %d agent cards stored by an older version", len(repair))
+            self._write(repair, action=None)
+            known.update(r.id for card in repair for r in records(card))
+        self._store.delete([rid for rid in stored.position if rid not in known])
+
+    def refresh(self) -> None:
+        """Re-read the store, e.g. after another process changed it."""
+        with self._lock:
+            self._load()
+            self._learned = OutcomeStore(self._outcomes)
+
+    # -- writes ---------------------------------------------------------------------------
 
     def register(self, card: AgentCard | dict[str, Any] | str) -> AgentCard:
-        """Add or replace a card; all-or-nothing."""
+        """Add a card, or replace the card of that name whatever its version; all-or-nothing."""
         return self.register_many([card])[0]
 
     def register_many(
         self, cards: Iterable[AgentCard | dict[str, Any] | str]
     ) -> builtins.list[AgentCard]:
+        """Add or replace many cards in one all-or-nothing write."""
         parsed = [c if isinstance(c, AgentCard) else parse_card(c) for c in cards]
         names = [c.name for c in parsed]
         if len(set(names)) != len(names):
-            raise InputError(f"the batch names an agent twice: {names}; register each once")
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise InputError(f"the batch names agents more than once: {twice}; register each once")
         for card in parsed:
-            if self.write_hook:
-                self.write_hook("register", card, card.name)
-        ids: list[str] = []
-        docs: list[str] = []
-        metas: list[dict[str, Any]] = []
-        for card in parsed:
-            for rid, doc, meta in self._records(card):
-                ids.append(rid)
-                docs.append(doc)
-                metas.append(meta)
-        try:
-            vectors = self._embed(docs)
-        except Exception as exc:
-            raise RegistryError(
-                f"could not embed the cards, nothing was registered: {exc}"
-            ) from exc
-        with self._lock:
-            stale = self._stale_ids(parsed, set(ids))
-            try:
-                self._agents.upsert(ids=ids, embeddings=vectors, documents=docs, metadatas=metas)
-            except Exception as exc:
-                raise RegistryError(f"the store refused the cards: {exc}") from exc
-            if stale:
-                self._agents.delete(ids=stale)
-            for card in parsed:
-                self._cards[card.name] = card
+            parse_version(card)
+        self._write(parsed, action="register")
         return parsed
 
-    def _records(self, card: AgentCard) -> list[tuple[str, str, dict[str, Any]]]:
-        base = {
-            "agent": card.name,
-            "owner": card.owner,
-            "state": card.state.value,
-            "tags": "," + ",".join(card.tags) + ",",
-            "heartbeat": time.time(),
-        }
-        records = [
-            (
-                f"{card.name}::card",
-                card_text(card),
-                {**base, "kind": "card", "skill": "", "card": card.model_dump_json()},
+    def update(self, card: AgentCard | dict[str, Any] | str) -> AgentCard:
+        """Replace a registered card with a newer version of it (the version must increase)."""
+        new = card if isinstance(card, AgentCard) else parse_card(card)
+        old = self.get(new.name)
+        if parse_version(new) <= parse_version(old):
+            raise InputError(
+                f"agent {new.name!r}: version {new.version!r} does not increase on the"
+                f" registered {old.version!r}; raise the version to update"
             )
-        ]
-        for skill in card.skills:
-            records.append(
-                (
-                    f"{card.name}::skill::{skill.name}",
-                    skill_text(card, skill),
-                    {**base, "kind": "skill", "skill": skill.name},
-                )
-            )
-        return records
-
-    def _stale_ids(self, cards: list[AgentCard], keep: set[str]) -> list[str]:
-        stale: list[str] = []
-        for card in cards:
-            old = self._cards.get(card.name)
-            if old is None:
-                continue
-            stale += [rid for rid, _, _ in self._records(old) if rid not in keep]
-        return stale
+        self._write([new], action="update")
+        return new
 
     def deregister(self, name: str) -> None:
+        """Remove an agent, its records and what runs taught about it."""
         card = self.get(name)
         if self.write_hook:
             self.write_hook("remove", card, name)
         with self._lock:
-            self._agents.delete(where={"agent": name})
-            self._cards.pop(name, None)
+            self._store.remove(self._current(name))
+            self._index.remove(name)
+            self._learned.forget(name)
+
+    def heartbeat(self, name: str, state: AgentState | str | None = None) -> AgentCard:
+        """The agent is alive (optionally now busy, draining, available or offline).
+
+        A card with ``heartbeat_ttl`` that misses its heartbeat for longer than that is
+        offline, so out of discovery, until the next heartbeat.
+        """
+        self.get(name)
+        new_state = None if state is None else _state(state)
+        with self._lock:
+            entry = self._index.agents[name]
+            new = entry.card.model_copy(update={"state": new_state or entry.card.state})
+            if self.write_hook:
+                self.write_hook("heartbeat", new, name)
+            now = self._clock()
+            self._store.set_card(new, records(new)[0], now)
+            entry.card = new
+            self._index.set_state(entry, new.state, now)
+        return self.get(name)
+
+    def _write(self, cards: list[AgentCard], action: str | None) -> None:
+        if action and self.write_hook:
+            for card in cards:
+                self.write_hook(action, card, card.name)
+        recs = [records(card) for card in cards]
+        vectors = self._embed_documents([r.text for rs in recs for r in rs])
+        now = self._clock()
+        new: list[Put] = []
+        at = 0
+        for card, rs in zip(cards, recs, strict=True):
+            new.append((card, rs, vectors[at : at + len(rs)], now))
+            at += len(rs)
+        with self._lock:
+            old = [self._current(c.name) for c in cards if c.name in self._index.agents]
+            self._store.put(new, old)
+            for card, rs, vecs, beat in new:
+                self._index.add(card, rs, vecs, beat)
+
+    def _current(self, name: str) -> Put:
+        """What the store holds for `name`, as memory knows it (to restore it if need be)."""
+        entry = self._index.agents[name]
+        return (entry.card, records(entry.card), self._index.vectors(entry.rows), entry.last_beat)
+
+    def _embed_documents(self, texts: builtins.list[str]) -> builtins.list[Any]:
+        try:
+            vectors = list(self._embed(texts))
+        except MeshError:
+            raise
+        except Exception as exc:
+            raise RegistryError(
+                f"could not embed the cards ({type(exc).__name__}: {exc}); nothing was registered"
+            ) from exc
+        if len(vectors) != len(texts):
+            raise RegistryError(
+                f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts;"
+                " nothing was registered"
+            )
+        return [np.asarray(v, dtype=np.float32) for v in vectors]
+
+    # -- reads ----------------------------------------------------------------------------
 
     def get(self, name: str) -> AgentCard:
-        card = self._cards.get(name)
-        if card is None:
-            with self._lock:
-                self._reload()
-            card = self._cards.get(name)
-        if card is None:
-            known = ", ".join(sorted(self._cards)) or "none"
-            raise AgentNotFound(f"no agent named {name!r} is registered (registered: {known})")
-        return card
+        """The card, with its state as discovery sees it (offline once its heartbeat lapsed)."""
+        entry = self._index.agents.get(name)
+        if entry is None:
+            known = sorted(self._index.agents)
+            shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "") or "none"
+            raise AgentNotFound(f"no agent named {name!r} is registered (registered: {shown})")
+        state = self._index.effective_state(entry, self._clock())
+        card = entry.card
+        return card if state == card.state else card.model_copy(update={"state": state})
 
-    def list(self) -> list[AgentCard]:
-        return sorted(self._cards.values(), key=lambda c: c.name)
+    def list(self, *, state: AgentState | str | None = None) -> builtins.list[AgentCard]:
+        cards = [self.get(n) for n in sorted(self._index.agents)]
+        return cards if state is None else [c for c in cards if c.state == _state(state)]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._cards
+        return name in self._index.agents
 
     def __len__(self) -> int:
-        return len(self._cards)
+        return len(self._index.agents)
+
+    @property
+    def size(self) -> dict[str, int]:
+        agents, skills, vectors = self._index.size
+        return {
+            "agents": agents,
+            "skills": skills,
+            "vectors": vectors,
+            "outcomes": len(self._learned),
+        }
+
+    # -- search ---------------------------------------------------------------------------
 
     def search(
         self,
@@ -192,93 +285,162 @@ class Registry:
         state: str | AgentState | None = AgentState.AVAILABLE,
         tags: Iterable[str] = (),
         owner: str | None = None,
+        capability: str | None = None,
+        input_mode: str | None = None,
+        output_mode: str | None = None,
     ) -> builtins.list[Match]:
-        """Agents ranked for `query`: best skill similarity plus what past runs taught.
+        """Agents ranked for `query`, best first, each with its best skill and a score in [0, 1].
 
-        Filters are applied to an over-fetched candidate set in Python: Chroma's own
-        `where` scans the filtered records and grows with the collection.
+        Filters: ``state`` (default available; None for any; an agent whose heartbeat
+        lapsed is offline), ``tags`` (all of them, on the card or a skill), ``owner``,
+        ``capability`` (a skill name or skill tag), ``input_mode``/``output_mode`` (a MIME
+        type the skill accepts or produces; ``image/*`` on the skill matches ``image/png``).
         """
-        if not query or not query.strip():
-            raise InputError("search query is empty: describe what the agent should do")
-        if k < 1:
-            raise InputError(f"k must be at least 1, got {k}")
-        total = self._agents.count()
-        if total == 0:
-            return []
-        vector = self._embed([query])
-        hits = self._agents.query(
-            query_embeddings=vector,
-            n_results=min(total, max(k * OVERFETCH, 20)),
-            include=["metadatas", "distances"],
-        )
-        wanted_tags = set(tags)
-        best: dict[str, tuple[float, str]] = {}
-        for meta, dist in zip(hits["metadatas"][0], hits["distances"][0], strict=True):
-            name = str(meta["agent"])
-            card = self._cards.get(name)
-            if card is None or not self._passes(card, state, wanted_tags, owner):
-                continue
-            score = max(0.0, 1.0 - float(dist))
-            if name not in best or score > best[name][0]:
-                best[name] = (score, str(meta.get("skill") or ""))
-        boosts = self._outcome_boosts(vector, set(best))
-        ranked = sorted(
-            ((min(1.0, max(0.0, s + boosts.get(n, 0.0))), n, sk) for n, (s, sk) in best.items()),
-            reverse=True,
-        )
-        matches: builtins.list[Match] = []
-        for score, name, skill_name in ranked[:k]:
-            card = self._cards[name]
-            skill = next((s for s in card.skills if s.name == skill_name), None)
-            matches.append(Match(card=card, skill=skill, score=round(score, 4)))
-        return matches
+        text, vector = self._prepare(query, k)
+        with self._lock:
+            scored = self._rank(
+                text, vector, k, state, tags, owner, capability, input_mode, output_mode
+            )
+            return [self._match(s) for s in scored[:k]]
 
-    @staticmethod
-    def _passes(
-        card: AgentCard,
+    def explain(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        state: str | AgentState | None = AgentState.AVAILABLE,
+        tags: Iterable[str] = (),
+        owner: str | None = None,
+        capability: str | None = None,
+        input_mode: str | None = None,
+        output_mode: str | None = None,
+    ) -> builtins.list[dict[str, Any]]:
+        """What `search` would return, with the evidence behind each agent's score."""
+        text, vector = self._prepare(query, k)
+        with self._lock:
+            scored = self._rank(
+                text, vector, k, state, tags, owner, capability, input_mode, output_mode
+            )
+            return [
+                {
+                    "agent": s.name,
+                    "skill": self._skill_name(s),
+                    "score": round(s.score, 4),
+                    "evidence": {f: round(v, 4) for f, v in s.features.items()},
+                }
+                for s in scored[:k]
+            ]
+
+    def _prepare(self, query: Any, k: Any) -> tuple[str, npt.NDArray[np.float32]]:
+        """The checked query text and its vector (embedded before taking the lock)."""
+        text = _check_query(query)
+        if not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InputError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
+        return text, self._vector(text)
+
+    def _rank(
+        self,
+        text: str,
+        vector: npt.NDArray[np.float32],
+        k: int,
         state: str | AgentState | None,
-        tags: set[str],
+        tags: Iterable[str],
         owner: str | None,
-    ) -> bool:
-        if state is not None and card.state != AgentState(state):
-            return False
-        if owner is not None and card.owner != owner:
-            return False
-        card_tags = (
-            set(card.tags).union(*(s.tags for s in card.skills)) if card.skills else set(card.tags)
+        capability: str | None,
+        input_mode: str | None,
+        output_mode: str | None,
+    ) -> builtins.list[Scored]:
+        """Every candidate agent scored, best first; the caller holds the lock."""
+        wanted = None if state is None else _state(state)
+        index = self._index
+        if not index.agents:
+            return []
+        tags = [tags] if isinstance(tags, str) else list(tags)
+        q = Query(vector=vector, terms=index.lexical.query_terms(text), k=k)
+        agents_ok = index.agent_mask(state=wanted, owner=owner, tags=tags, now=self._clock())
+        units_ok = index.unit_mask(
+            agents_ok, capability=capability, input_mode=input_mode, output_mode=output_mode
         )
-        return tags <= card_tags
+        if not units_ok.any():
+            return []
+        rows_ok = index.row_mask(agents_ok, units_ok)
+        w = self.weights
+        evidence = self._learned.evidence(vector, w.outcome_threshold)
+        learned = self._learned.agents_near(evidence)
+        units, coverage = candidate_units(
+            index, q, units_ok, rows_ok, learned, self._ann, self.exact_rows
+        )
+        best = best_per_agent(score_units(index, q, units, coverage, w))
+        return apply_outcomes(best, evidence, w)
+
+    def _ann(self, vector: npt.NDArray[np.float32], n: int) -> Sequence[str]:
+        hits = self._agents.query(query_embeddings=[vector], n_results=n, include=[])
+        return list(hits["ids"][0])
+
+    def _vector(self, text: str) -> npt.NDArray[np.float32]:
+        with self._lock:
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                self._query_cache.move_to_end(text)
+                return cached
+        try:
+            vector = np.asarray(self._embed_query([text])[0], dtype=np.float32)
+        except MeshError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"could not embed the query ({type(exc).__name__}: {exc})") from exc
+        with self._lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def _skill_name(self, s: Scored) -> str | None:
+        return self._index.agents[s.name].skills[s.skill] if s.skill >= 0 else None
+
+    def _match(self, s: Scored) -> Match:
+        card = self.get(s.name)
+        skill = card.skills[s.skill] if s.skill >= 0 else None
+        return Match(card=card, skill=skill, score=round(s.score, 4))
+
+    # -- learning -------------------------------------------------------------------------
 
     def record_outcome(self, query: str, agent: str, success: bool) -> None:
         """Remember how `agent` did on `query`; similar later queries are ranked by it."""
-        if not query.strip():
-            raise InputError("outcome query is empty")
-        self._outcomes.add(
-            ids=[uuid.uuid4().hex],
-            documents=[query],
-            metadatas=[{"agent": agent, "success": bool(success), "ts": time.time()}],
-        )
-
-    def _outcome_boosts(self, vector: Any, names: set[str]) -> dict[str, float]:
-        if not names:
-            return {}
-        count = self._outcomes.count()
-        if count == 0:
-            return {}
-        hits = self._outcomes.query(
-            query_embeddings=vector,
-            n_results=min(count, OUTCOME_NEIGHBOURS),
-            include=["metadatas", "distances"],
-        )
-        boosts: dict[str, float] = {}
-        for meta, dist in zip(hits["metadatas"][0], hits["distances"][0], strict=True):
-            similarity = 1.0 - float(dist)
-            name = str(meta["agent"])
-            if similarity < OUTCOME_MIN_SIMILARITY or name not in names:
-                continue
-            sign = 1.0 if meta["success"] else -1.0
-            boosts[name] = boosts.get(name, 0.0) + sign * OUTCOME_WEIGHT * similarity
-        return {n: max(-OUTCOME_WEIGHT * 2, min(OUTCOME_WEIGHT * 2, b)) for n, b in boosts.items()}
+        text = _check_query(query, what="outcome query")
+        if agent not in self._index.agents:
+            raise AgentNotFound(
+                f"cannot record an outcome for {agent!r}: no such agent is registered"
+            )
+        vector = self._vector(text)
+        with self._lock:
+            try:
+                self._learned.record(text, vector, agent, bool(success))
+            except Exception as exc:
+                raise RegistryError(f"the store refused the outcome for {agent!r}: {exc}") from exc
 
     def dump(self) -> str:
         return json.dumps([c.model_dump(mode="json") for c in self.list()], indent=2)
+
+
+def _state(value: AgentState | str) -> AgentState:
+    try:
+        return AgentState(value)
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in AgentState)
+        raise InputError(f"state {value!r} is not one of: {allowed}") from exc
+
+
+def _check_query(query: Any, what: str = "search query") -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise InputError(f"{what} is empty: describe what the agent should do")
+    text = " ".join(query.split())
+    if len(text) > MAX_QUERY_CHARS:
+        raise InputError(
+            f"{what} has {len(text)} characters, over {MAX_QUERY_CHARS}: describe the task"
+            " briefly (the details go in the task's inputs)"
+        )
+    return text
+
+
+__all__ = ["Registry", "WriteHook", "embedding_from_settings", "parse_card", "parse_version"]

@@ -16,6 +16,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None, description="a `chroma run` server; embedded if unset"
     )
+    embeddings: str | None = Field(
+        default=None,
+        description="module:attribute of a LangChain Embeddings (class or no-argument"
+        " factory) to use instead of the offline MiniLM, e.g. langchain_openai:OpenAIEmbeddings",
+    )
     checkpoint_url: str | None = Field(
         default=None,
         description="postgres://... for the Postgres saver; SQLite under home if unset",
@@ -27,8 +32,8 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "MESH_OPENAI_BASE_URL")
     )
-    llm_temperature: float = 0.0
-    llm_timeout: float = 60.0
+    llm_temperature: float = Field(default=0.0, ge=0, le=2)
+    llm_timeout: float = Field(default=60.0, gt=0, description="seconds per model request")
     planner: Literal["auto", "llm", "offline"] = Field(
         default="auto", description="auto: the LLM when one is configured, else offline"
     )

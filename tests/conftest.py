@@ -10,6 +10,16 @@ import pytest
 from mesh import Mesh
 
 
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own key, server or mesh home must never leak into a test run."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "MESH_")):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "mesh-home"

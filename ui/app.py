@@ -1,96 +1,95 @@
-"""The Gradio chat on the mesh: streams each step as it happens, then the answer.
+"""The Gradio app on the mesh: Chat, Marketplace, and Policy & Audit tabs.
 
-Gradio is imported here only, so the rest of the mesh works without a UI stack loaded.
+`build_app(mesh)` builds it; `serve(mesh, host, port, auth_file=...)` serves it on
+127.0.0.1 unless told otherwise. With a users file, Gradio asks for a login and each
+user acts as the policy principal of the same name; without one, everything runs as the
+mesh's default user. Gradio is imported only under `mesh.ui`, so the rest of the mesh
+works without a UI stack loaded. The app serves no files of its own beyond Gradio's:
+the mesh home is on Gradio's blocked list in case anything ever points there.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
 
 import gradio as gr
 
 from mesh.core import Mesh
-from mesh.errors import MeshError
-from mesh.models import Event
+from mesh.ui.auth import authenticator, load_users
+from mesh.ui.chat import chat_tab, user_of
+from mesh.ui.marketplace import marketplace_tab
+from mesh.ui.policy_tab import policy_tab
 
 TITLE = "Agentic Mesh"
 DESCRIPTION = (
-    "Ask for anything the registered agents can do; the mesh plans, finds agents by"
-    " meaning, checks the policy and runs them. Try: *What is 17 * 23?*"
+    "Ask for anything the registered agents can do: the mesh plans the work, finds agents"
+    " by meaning, checks the policy, runs them and shows you each step."
 )
+CSS = """
+.mk-card {border: 1px solid #d1d5db; border-radius: 10px; padding: 10px 14px; margin: 8px 0;}
+.mk-head small {color: #6b7280}
+.mk-score {float: right; font-size: 12px; color: #2563eb}
+.mk-tag {display: inline-block; background: #eef2ff; color: #3730a3; border-radius: 9px;
+         padding: 0 8px; margin: 2px 4px 2px 0; font-size: 12px}
+.mk-skills {margin: 6px 0 0 0; font-size: 13px}
+.mk-best {background: #fef9c3}
+.mk-weak {opacity: 0.55}
+.mk-available {color: #16a34a} .mk-offline {color: #dc2626} .mk-busy, .mk-draining {color: #d97706}
+.mesh-dag-empty {color: #6b7280; padding: 12px}
+"""
 
 
-def describe(event: Event) -> str | None:
-    """One line of progress for an event, or None for events the chat does not show."""
-    d = event.data
-    if event.kind == "step":
-        return f"**{event.step}**"
-    if event.kind == "plan":
-        tasks = d["plan"]["tasks"]
-        return "plan: " + "; ".join(
-            f"`{t['id']}` {t['description']}"
-            + (f" (after {', '.join(t['depends_on'])})" if t["depends_on"] else "")
-            for t in tasks
-        )
-    if event.kind == "discovered":
-        found = ", ".join(f"{c['agent']} ({c['score']:.2f})" for c in d["candidates"])
-        return f"`{d['task_id']}` → {found or 'no agent: ' + str(d['reason'])}"
-    if event.kind == "task_started":
-        return f"`{d['task_id']}` running on **{d['agent']}** (attempt {d['attempt']})"
-    if event.kind == "retry":
-        return f"`{d['task_id']}` retrying: {d['error']}"
-    if event.kind == "reassigned":
-        return f"`{d['task_id']}` reassigned to **{d['agent']}**"
-    if event.kind == "policy_denied":
-        return f"`{d['task_id']}` ⛔ policy denied {d['user']} → {d['agent']}"
-    if event.kind == "task_finished":
-        r = d["result"]
-        detail = r["output"] if r["status"] == "succeeded" else r["error"]
-        return f"`{r['task_id']}` {r['status']}: {detail}"
-    return None
-
-
-async def chat(message: str, history: list[dict[str, Any]], mesh: Mesh) -> AsyncIterator[str]:
-    lines: list[str] = []
-    try:
-        async for event in mesh.astream(message):
-            if event.kind == "answer":
-                progress = "\n".join(f"- {line}" for line in lines)
-                yield f"{progress}\n\n---\n\n{event.data['answer']}"
-                return
-            line = describe(event)
-            if line and not (event.kind == "step" and lines and lines[-1] == line):
-                lines.append(line)
-                yield "\n".join(f"- {entry}" for entry in lines)
-    except MeshError as exc:
-        yield f"**Error:** {exc}"
+def who(request: gr.Request, mesh: Mesh) -> str:
+    user = user_of(request)
+    if user:
+        return f"{DESCRIPTION}\n\nSigned in as **{user}**; the policy decides what you may do."
+    return f"{DESCRIPTION}\n\nRunning as **{mesh.settings.default_user}** (no login)."
 
 
 def build_app(mesh: Mesh) -> gr.Blocks:
-    async def respond(message: str, history: list[dict[str, Any]]) -> AsyncIterator[str]:
-        async for text in chat(message, history, mesh):
-            yield text
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.Markdown(f"# {TITLE}")
+        header = gr.Markdown(DESCRIPTION, elem_id="identity")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat_tab(mesh)
+            with gr.Tab("Marketplace", id="marketplace"):
+                marketplace_tab(mesh)
+            with gr.Tab("Policy & Audit", id="policy") as policy:
+                policy_tab(mesh, policy)
 
-    with gr.Blocks(title=TITLE) as app:
-        gr.ChatInterface(
-            respond,
-            title=TITLE,
-            description=DESCRIPTION,
-            examples=[
-                "What is 17 * 23?",
-                "Compute 2**10 and count the words in 'the quick brown fox jumps'",
-                "How many planets are in the solar system?",
-            ],
-            api_name="chat",
-        )
+        def identity(request: gr.Request) -> str:
+            return who(request, mesh)
+
+        app.load(identity, None, header, api_visibility="private")
     return app
 
 
-def serve(mesh: Mesh, host: str | None = None, port: int | None = None) -> None:
+def launch_options(mesh: Mesh, auth_file: str | Path | None = None) -> dict[str, object]:
+    """What `serve` passes to Gradio's launch besides host and port."""
+    options: dict[str, object] = {
+        "show_error": True,
+        "css": CSS,
+        "blocked_paths": [str(mesh.settings.home.resolve())],
+        "footer_links": ["api"],
+    }
+    if auth_file:
+        options["auth"] = authenticator(load_users(auth_file))
+        options["auth_message"] = "Sign in: your user name is your principal in the mesh's policy."
+    return options
+
+
+def serve(
+    mesh: Mesh,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    auth_file: str | Path | None = None,
+) -> None:
+    options = launch_options(mesh, auth_file)
     app = build_app(mesh)
     app.queue().launch(
         server_name=host or mesh.settings.ui_host,
         server_port=port or mesh.settings.ui_port,
-        show_error=True,
+        **options,
     )

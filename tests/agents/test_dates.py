@@ -31,14 +31,20 @@ TODAY = date(2024, 6, 15)
             "business days from 1 March 2024 to 29 March 2024",
             "20 business days from 2024-03-01 to 2024-03-29 (Monday to Friday, end date excluded)",
         ),
-        ("what date is 90 days after 2024-02-10", "2024-05-10 (Friday) is 90 days after 2024-02-10"),
+        (
+            "what date is 90 days after 2024-02-10",
+            "2024-05-10 (Friday) is 90 days after 2024-02-10",
+        ),
         ("add 1 month to 2024-01-31", "2024-02-29 (Thursday) is 1 month after 2024-01-31"),
         (
             "10 business days before 2024-12-24",
             "2024-12-10 (Tuesday) is 10 business days before 2024-12-24",
         ),
         ("March 1st, 2024 plus 3 weeks", "2024-03-22 (Friday) is 3 weeks after 2024-03-01"),
-        ("subtract 2 years from 29 February 2024", "2022-02-28 (Monday) is 2 years before 2024-02-29"),
+        (
+            "subtract 2 years from 29 February 2024",
+            "2022-02-28 (Monday) is 2 years before 2024-02-29",
+        ),
         ("what day of the week is 2025-12-25", "2025-12-25 is a Thursday"),
         ("is 2100 a leap year", "2100 is not a leap year"),
         ("is 2000 a leap year", "2000 is a leap year"),
@@ -46,7 +52,10 @@ TODAY = date(2024, 6, 15)
             "how many days until 2030-01-01",
             "2,026 days from 2024-06-15 to 2030-01-01 (5 years, 6 months, 17 days)",
         ),
-        ("what was the date 30 days ago from today", "2024-05-16 (Thursday) is 30 days before 2024-06-15"),
+        (
+            "what was the date 30 days ago from today",
+            "2024-05-16 (Thursday) is 30 days before 2024-06-15",
+        ),
     ],
 )
 def test_answers_date_questions(question: str, output: str) -> None:
@@ -79,8 +88,11 @@ def test_business_days_skip_weekends_both_ways() -> None:
 
 def test_handler_pins_today_from_inputs() -> None:
     result = handler(
-        TaskRequest(task_id="t", description="what is the date tomorrow plus 1 day",
-                    inputs={"today": "2024-12-30"})
+        TaskRequest(
+            task_id="t",
+            description="what is the date tomorrow plus 1 day",
+            inputs={"today": "2024-12-30"},
+        )
     )
     assert result.data["date"] == "2025-01-01"
     assert result.agent == "dates"

@@ -99,3 +99,24 @@ def test_formats_without_float_noise() -> None:
     assert format_quantity(Fraction(1, 3)) == "0.333333333333"
     assert format_quantity(Fraction(10**20)) == "1e20"
     assert format_quantity(Fraction(1, 10**9)) == "1e-9"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        (
+            "Give me the SI unit of mass.",
+            "The SI unit of mass is the kilogram (kg), an SI base unit.",
+        ),
+        ("Tell me the SI unit of energy", "the joule (J), a derived unit, N·m."),
+        ("what is the SI unit for electric current?", "the ampere (A), an SI base unit."),
+        ("SI unit of weight", "the newton (N), a derived unit, kg·m/s² (weight is a force)."),
+    ],
+)
+def test_names_si_units(question: str, answer: str) -> None:
+    assert run(question).output.endswith(answer)
+
+
+def test_unknown_si_quantity_lists_the_known_ones() -> None:
+    with pytest.raises(AgentError, match="I know the SI units of: acceleration"):
+        run("what is the SI unit of happiness")

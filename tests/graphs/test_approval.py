@@ -18,7 +18,7 @@ def test_propose_then_approve_runs_the_plan(mesh: Mesh) -> None:
         "Compute 2**10",
         "count the words in 'the quick brown fox jumps'",
     ]
-    assert mesh.audit.records() == [], "nothing may be dispatched before approval"
+    assert mesh.audit.records(run_id=proposal.thread_id) == [], "nothing before approval"
     result = mesh.resume_with(proposal.thread_id, "approve")
     assert "1024" in result.answer and result.ok
 
@@ -36,7 +36,7 @@ def test_a_rejected_plan_runs_nothing_and_accounts_for_every_task(mesh: Mesh) ->
     result = mesh.resume_with(proposal.thread_id, {"action": "reject", "reason": "too costly"})
     assert result.answer == "The plan was rejected: too costly"
     assert {r.status for r in result.results.values()} == {"skipped"}
-    assert mesh.audit.records() == []
+    assert mesh.audit.records(run_id=proposal.thread_id) == []
 
 
 def test_bad_decisions_are_refused(mesh: Mesh) -> None:

@@ -221,7 +221,7 @@ def test_acceptance_mesh_run_repairs_a_malformed_plan_and_answers_391(
     offline = cli(home, {}, "run", "What is 17 * 23?", "--json")
     assert offline.returncode == 0, offline.stderr
     answered = json.loads(offline.stdout)
-    assert "391" in answered["answer"] and answered["usage"] is None
+    assert "391" in answered["answer"] and answered["usage"]["calls"] == 0
     assert len(server.seen) == 3, "no model is configured: the server is not called"
 
 
@@ -233,3 +233,16 @@ def test_cli_stops_cleanly_when_the_call_budget_is_spent(server: Any, home: Path
     assert "budget of 1 (MESH_LLM_MAX_CALLS)" in done.stderr
     assert "Traceback" not in done.stderr
     assert len(server.seen) == 1
+
+
+async def test_a_streamed_run_shows_the_plan_going_back_to_the_model(
+    server: Any, home: Path
+) -> None:
+    server.push(Step(text='{"tasks": '))
+    with Mesh.local(home, settings=settings_for(server)) as m:
+        events = [event async for event in m.astream("What is 17 * 23?")]
+    (repair,) = [e for e in events if e.kind == "plan_repair"]
+    assert repair.step == "plan" and "not valid JSON" in repair.data["problem"]
+    assert events[-1].kind == "done"
+    result = events[-1].data["result"]
+    assert "391" in result["answer"] and result["usage"]["calls"] == 3

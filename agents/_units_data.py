@@ -1,0 +1,157 @@
+"""The units agent's tables: exact factors of every unit it knows, and SI units by quantity.
+
+Linear units are exact fractions of their dimension's SI unit (1 mile is exactly
+1609.344 m by the 1959 international agreement; 1 lb is exactly 0.45359237 kg).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+# dimension -> (canonical symbol, exact factor to the SI unit, aliases). Matching is
+# case-sensitive first (MB vs Mbit), then case-insensitive when that is unambiguous.
+_F = Fraction
+UNITS: dict[str, list[tuple[str, Fraction, list[str]]]] = {
+    "length": [
+        ("m", _F(1), ["m", "meter", "meters", "metre", "metres"]),
+        ("km", _F(1000), ["km", "kilometer", "kilometers", "kilometre", "kilometres"]),
+        ("cm", _F(1, 100), ["cm", "centimeter", "centimeters", "centimetre", "centimetres"]),
+        ("mm", _F(1, 1000), ["mm", "millimeter", "millimeters", "millimetre", "millimetres"]),
+        ("µm", _F(1, 10**6), ["µm", "um", "micrometer", "micrometers", "micron", "microns"]),
+        ("nm", _F(1, 10**9), ["nm", "nanometer", "nanometers", "nanometre", "nanometres"]),
+        ("mi", _F("1609.344"), ["mi", "mile", "miles"]),
+        ("yd", _F("0.9144"), ["yd", "yard", "yards"]),
+        ("ft", _F("0.3048"), ["ft", "foot", "feet", "'"]),
+        ("in", _F("0.0254"), ["in", "inch", "inches", '"']),
+        ("nmi", _F(1852), ["nmi", "nautical mile", "nautical miles"]),
+        ("au", _F(149597870700), ["au", "astronomical unit", "astronomical units"]),
+        ("ly", _F(9460730472580800), ["ly", "light year", "light years", "light-year"]),
+    ],
+    "mass": [
+        ("kg", _F(1), ["kg", "kilogram", "kilograms", "kilo", "kilos"]),
+        ("g", _F(1, 1000), ["g", "gram", "grams", "gramme", "grammes"]),
+        ("mg", _F(1, 10**6), ["mg", "milligram", "milligrams"]),
+        ("µg", _F(1, 10**9), ["µg", "ug", "microgram", "micrograms"]),
+        ("t", _F(1000), ["t", "tonne", "tonnes", "metric ton", "metric tons"]),
+        ("lb", _F("0.45359237"), ["lb", "lbs", "pound", "pounds"]),
+        ("oz", _F("0.028349523125"), ["oz", "ounce", "ounces"]),
+        ("st", _F("6.35029318"), ["st", "stone", "stones"]),
+        ("short ton", _F("907.18474"), ["ton", "tons", "short ton", "short tons"]),
+    ],
+    "time": [
+        ("s", _F(1), ["s", "sec", "secs", "second", "seconds"]),
+        ("ms", _F(1, 1000), ["ms", "millisecond", "milliseconds"]),
+        ("min", _F(60), ["min", "mins", "minute", "minutes"]),
+        ("h", _F(3600), ["h", "hr", "hrs", "hour", "hours"]),
+        ("day", _F(86400), ["d", "day", "days"]),
+        ("week", _F(604800), ["wk", "week", "weeks"]),
+        ("year", _F(31557600), ["yr", "yrs", "year", "years", "julian year"]),
+    ],
+    "volume": [
+        ("L", _F(1, 1000), ["l", "L", "liter", "liters", "litre", "litres"]),
+        ("mL", _F(1, 10**6), ["ml", "mL", "milliliter", "milliliters", "millilitre"]),
+        ("cL", _F(1, 10**5), ["cl", "cL", "centiliter", "centiliters", "centilitre"]),
+        ("m³", _F(1), ["m3", "m³", "cubic meter", "cubic meters", "cubic metre"]),
+        ("cm³", _F(1, 10**6), ["cm3", "cm³", "cc", "cubic centimeter", "cubic centimeters"]),
+        ("gal", _F("0.003785411784"), ["gal", "gallon", "gallons", "us gallon", "us gallons"]),
+        ("imp gal", _F("0.00454609"), ["imperial gallon", "imperial gallons", "imp gal"]),
+        ("qt", _F("0.000946352946"), ["qt", "quart", "quarts"]),
+        ("pt", _F("0.000473176473"), ["pt", "pint", "pints"]),
+        ("cup", _F("0.0002365882365"), ["cup", "cups"]),
+        ("fl oz", _F("0.0000295735295625"), ["fl oz", "fluid ounce", "fluid ounces"]),
+        ("tbsp", _F("0.00001478676478125"), ["tbsp", "tablespoon", "tablespoons"]),
+        ("tsp", _F("0.00000492892159375"), ["tsp", "teaspoon", "teaspoons"]),
+    ],
+    "area": [
+        ("m²", _F(1), ["m2", "m²", "sq m", "square meter", "square meters", "square metre"]),
+        ("km²", _F(10**6), ["km2", "km²", "sq km", "square kilometer", "square kilometers"]),
+        ("cm²", _F(1, 10**4), ["cm2", "cm²", "sq cm", "square centimeter"]),
+        ("ha", _F(10**4), ["ha", "hectare", "hectares"]),
+        ("acre", _F("4046.8564224"), ["acre", "acres"]),
+        ("ft²", _F("0.09290304"), ["ft2", "ft²", "sq ft", "square foot", "square feet"]),
+        ("in²", _F("0.00064516"), ["in2", "in²", "sq in", "square inch", "square inches"]),
+        ("mi²", _F("2589988.110336"), ["mi2", "mi²", "sq mi", "square mile", "square miles"]),
+    ],
+    "speed": [
+        ("m/s", _F(1), ["m/s", "meters per second", "metres per second"]),
+        ("km/h", _F(5, 18), ["km/h", "kph", "kmh", "kmph", "kilometers per hour"]),
+        ("mph", _F("0.44704"), ["mph", "mi/h", "miles per hour"]),
+        ("kn", _F(1852, 3600), ["kn", "kt", "knot", "knots"]),
+        ("ft/s", _F("0.3048"), ["ft/s", "fps", "feet per second"]),
+    ],
+    "data": [
+        ("B", _F(1), ["B", "byte", "bytes"]),
+        ("bit", _F(1, 8), ["bit", "bits"]),
+        ("kB", _F(1000), ["kB", "KB", "kilobyte", "kilobytes"]),
+        ("MB", _F(10**6), ["MB", "megabyte", "megabytes"]),
+        ("GB", _F(10**9), ["GB", "gigabyte", "gigabytes"]),
+        ("TB", _F(10**12), ["TB", "terabyte", "terabytes"]),
+        ("KiB", _F(2**10), ["KiB", "kibibyte", "kibibytes"]),
+        ("MiB", _F(2**20), ["MiB", "mebibyte", "mebibytes"]),
+        ("GiB", _F(2**30), ["GiB", "gibibyte", "gibibytes"]),
+        ("TiB", _F(2**40), ["TiB", "tebibyte", "tebibytes"]),
+        ("kbit", _F(125), ["kbit", "kilobit", "kilobits"]),
+        ("Mbit", _F(125000), ["Mbit", "Mb", "megabit", "megabits"]),
+        ("Gbit", _F(125 * 10**6), ["Gbit", "Gb", "gigabit", "gigabits"]),
+    ],
+    "energy": [
+        ("J", _F(1), ["J", "joule", "joules"]),
+        ("kJ", _F(1000), ["kJ", "kilojoule", "kilojoules"]),
+        ("cal", _F("4.184"), ["cal", "calorie", "calories"]),
+        ("kcal", _F(4184), ["kcal", "kilocalorie", "kilocalories", "Cal"]),
+        ("Wh", _F(3600), ["Wh", "watt hour", "watt hours"]),
+        ("kWh", _F(3600000), ["kWh", "kilowatt hour", "kilowatt hours"]),
+        ("BTU", _F("1055.05585262"), ["BTU", "btu", "btus"]),
+    ],
+    "power": [
+        ("W", _F(1), ["W", "watt", "watts"]),
+        ("kW", _F(1000), ["kW", "kilowatt", "kilowatts"]),
+        ("MW", _F(10**6), ["MW", "megawatt", "megawatts"]),
+        ("hp", _F("745.69987158227022"), ["hp", "horsepower"]),
+    ],
+    "pressure": [
+        ("Pa", _F(1), ["Pa", "pascal", "pascals"]),
+        ("kPa", _F(1000), ["kPa", "kilopascal", "kilopascals"]),
+        ("bar", _F(10**5), ["bar", "bars"]),
+        ("atm", _F(101325), ["atm", "atmosphere", "atmospheres"]),
+        ("psi", _F("6894.757293168361"), ["psi"]),
+        ("mmHg", _F("133.322387415"), ["mmHg", "mmhg"]),
+    ],
+}
+TEMPERATURES = {
+    "°C": ["°c", "c", "celsius", "centigrade", "degrees celsius", "degree celsius", "deg c"],
+    "°F": ["°f", "f", "fahrenheit", "degrees fahrenheit", "degree fahrenheit", "deg f"],
+    "K": ["k", "kelvin", "kelvins", "degrees kelvin"],
+}
+
+SI_UNITS = {
+    "length": ("metre", "m", "base"),
+    "distance": ("metre", "m", "base"),
+    "mass": ("kilogram", "kg", "base"),
+    "time": ("second", "s", "base"),
+    "electric current": ("ampere", "A", "base"),
+    "current": ("ampere", "A", "base"),
+    "temperature": ("kelvin", "K", "base"),
+    "thermodynamic temperature": ("kelvin", "K", "base"),
+    "amount of substance": ("mole", "mol", "base"),
+    "luminous intensity": ("candela", "cd", "base"),
+    "force": ("newton", "N", "kg·m/s²"),
+    "weight": ("newton", "N", "kg·m/s² (weight is a force)"),
+    "energy": ("joule", "J", "N·m"),
+    "work": ("joule", "J", "N·m"),
+    "heat": ("joule", "J", "N·m"),
+    "power": ("watt", "W", "J/s"),
+    "pressure": ("pascal", "Pa", "N/m²"),
+    "frequency": ("hertz", "Hz", "1/s"),
+    "electric charge": ("coulomb", "C", "A·s"),
+    "charge": ("coulomb", "C", "A·s"),
+    "voltage": ("volt", "V", "W/A"),
+    "electric potential": ("volt", "V", "W/A"),
+    "resistance": ("ohm", "Ω", "V/A"),
+    "area": ("square metre", "m²", "m·m"),
+    "volume": ("cubic metre", "m³", "m·m·m"),
+    "speed": ("metre per second", "m/s", "m/s"),
+    "velocity": ("metre per second", "m/s", "m/s"),
+    "acceleration": ("metre per second squared", "m/s²", "m/s²"),
+    "density": ("kilogram per cubic metre", "kg/m³", "kg/m³"),
+}

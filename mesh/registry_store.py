@@ -1,0 +1,253 @@
+"""The registry's Chroma side: card records in and out, all-or-nothing, and card parsing.
+
+Chroma has no transactions. A write here is a sequence of batched upserts and deletes;
+if any fails, what was written is deleted and what it replaced is put back from the
+caller's copy, so the store ends as it began. Only if that repair fails too does the
+error say the store may hold part of the write (registering again is idempotent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from packaging.version import InvalidVersion, Version
+from pydantic import ValidationError as PydanticValidationError
+
+from mesh.errors import ConfigError, InputError, MeshError, RegistryError
+from mesh.models import AgentCard
+from mesh.registry_index import CARD, Record
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 2  # bump when record texts change: stored cards are re-embedded on load
+PAGE = 5000
+KINDS = {0: "card", 1: "skill", 2: "example"}
+
+_FIXES = {
+    "missing": "add it",
+    "extra_forbidden": "remove it (a card has: name, description, version, owner, skills,"
+    " endpoint, tags, state, heartbeat_ttl, metadata)",
+    "string_too_short": "give it a non-empty value",
+    "string_too_long": "shorten it",
+    "enum": "use one of the listed values",
+    "greater_than": "use a positive number of seconds",
+    "list_type": "give a JSON list",
+    "string_type": "give a string",
+    "dict_type": "give a JSON object",
+    "json_invalid": "fix the JSON syntax at the position shown",
+}
+
+
+@dataclass
+class Stored:
+    """What the store holds: each id's row in `vectors` (-1: written by an older layout),
+    and the metadata of card records."""
+
+    position: dict[str, int]
+    vectors: npt.NDArray[np.float32]
+    cards: dict[str, dict[str, Any]]
+
+
+Put = tuple[AgentCard, list[Record], Sequence[Any] | npt.NDArray[np.float32], float]
+"""A card, its records, one vector per record, and its last heartbeat."""
+
+
+def parse_card(raw: Any) -> AgentCard:
+    """A card from a dict or JSON text, with an InputError naming each bad field and its fix."""
+    try:
+        if isinstance(raw, str | bytes):
+            return AgentCard.model_validate_json(raw)
+        return AgentCard.model_validate(raw)
+    except PydanticValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "card"
+            fix = _FIXES.get(e["type"])
+            problems.append(f"{where}: {e['msg']}" + (f" ({fix})" if fix else ""))
+        raise InputError(f"invalid agent card: {'; '.join(problems)}") from exc
+
+
+def parse_version(card: AgentCard) -> Version:
+    try:
+        return Version(card.version)
+    except InvalidVersion as exc:
+        raise InputError(
+            f"agent {card.name!r}: version {card.version!r} is not a version number; use"
+            " one such as 1.2.0"
+        ) from exc
+
+
+def embedding_from_settings(spec: str | None) -> Any:
+    """The embedding function a setting names: MiniLM offline by default, or any LangChain
+    ``Embeddings`` given as ``module:attribute`` (a class or a factory called without
+    arguments), e.g. ``MESH_EMBEDDINGS=langchain_openai:OpenAIEmbeddings``.
+    """
+    from mesh.vectorstore.embeddings import MiniLMEmbedding, langchain_embedding_function
+
+    if not spec or spec.strip().lower() in ("minilm", "default"):
+        return MiniLMEmbedding()
+    module_name, _, attr = spec.strip().partition(":")
+    if not module_name or not attr:
+        raise ConfigError(
+            f"MESH_EMBEDDINGS={spec!r} is not 'module:attribute': use e.g."
+            " 'langchain_openai:OpenAIEmbeddings', or unset it for the offline MiniLM"
+        )
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"MESH_EMBEDDINGS={spec!r}: cannot import {attr!r} from {module_name!r} ({exc});"
+            " install the package or fix the name"
+        ) from exc
+    try:
+        embeddings = factory()
+    except Exception as exc:
+        raise ConfigError(
+            f"MESH_EMBEDDINGS={spec!r}: calling {attr}() failed ({exc}); it must build a"
+            " LangChain Embeddings without arguments (configure it by its own env vars)"
+        ) from exc
+    try:
+        return langchain_embedding_function(embeddings)
+    except MeshError as exc:
+        raise ConfigError(f"MESH_EMBEDDINGS={spec!r}: {exc}") from exc
+
+
+def release_memory() -> None:
+    """Hand the heap freed after a bulk load back to the OS (glibc keeps it otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def metadata(card: AgentCard, rec: Record, beat: float) -> dict[str, Any]:
+    """What a record carries: its agent and kind; the card record also the card itself."""
+    meta: dict[str, Any] = {
+        "agent": card.name,
+        "kind": KINDS[rec.kind],
+        "skill": card.skills[rec.skill].name if rec.skill >= 0 else "",
+        "schema": SCHEMA,
+    }
+    if rec.kind == CARD:
+        meta |= {
+            "card": card.model_dump_json(),
+            "heartbeat": beat,
+            "state": card.state.value,
+            "owner": card.owner,
+            "version": card.version,
+        }
+    return meta
+
+
+class CardStore:
+    """The agents collection, written in batches the server accepts, rolled back on failure."""
+
+    def __init__(self, collection: Any, batch: int) -> None:
+        self.collection = collection
+        self.batch = max(1, batch)
+
+    def read_all(self) -> Stored:
+        """Every record, read in pages into one matrix (a dict of 150k arrays costs 3x more)."""
+        total = self.collection.count()
+        stored = Stored(position={}, vectors=np.zeros((0, 0), dtype=np.float32), cards={})
+        offset = 0
+        while offset < total:
+            page = self.collection.get(
+                include=["embeddings", "metadatas"], limit=PAGE, offset=offset
+            )
+            if not page["ids"]:
+                break
+            block = np.asarray(page["embeddings"], dtype=np.float32)
+            if not stored.vectors.size:
+                stored.vectors = np.zeros((total, block.shape[1]), dtype=np.float32)
+            stored.vectors[offset : offset + len(block)] = block
+            for i, (rid, meta) in enumerate(zip(page["ids"], page["metadatas"], strict=True)):
+                meta = meta or {}
+                if meta.get("schema") == SCHEMA:
+                    stored.position[rid] = offset + i
+                else:
+                    stored.position[rid] = -1
+                if meta.get("kind") == "card":
+                    stored.cards[rid] = meta
+            offset += len(page["ids"])
+        return stored
+
+    def put(self, new: list[Put], old: list[Put]) -> None:
+        """Write `new` and drop the records of `old` it no longer has; all or nothing."""
+        keep = {r.id for _, recs, _, _ in new for r in recs}
+        stale = [r.id for _, recs, _, _ in old for r in recs if r.id not in keep]
+        try:
+            self._upsert(new)
+            self._delete(stale)
+        except Exception as exc:
+            self._restore(old, keep)
+            raise RegistryError(
+                f"the store refused the write of {len(new)} card(s) ({exc}); it was rolled"
+                " back, nothing was registered"
+            ) from exc
+
+    def remove(self, old: Put) -> None:
+        ids = [r.id for r in old[1]]
+        try:
+            self._delete(ids)
+        except Exception as exc:
+            self._restore([old], set(ids))
+            raise RegistryError(
+                f"the store refused to remove {old[0].name!r} ({exc}); nothing was removed"
+            ) from exc
+
+    def set_card(self, card: AgentCard, card_record: Record, beat: float) -> None:
+        """Replace the card record's metadata (state, heartbeat); its vector is unchanged."""
+        try:
+            self.collection.update(
+                ids=[card_record.id], metadatas=[metadata(card, card_record, beat)]
+            )
+        except Exception as exc:
+            raise RegistryError(f"the store refused the update of {card.name!r}: {exc}") from exc
+
+    def delete(self, ids: list[str]) -> None:
+        self._delete(ids)
+
+    def _upsert(self, puts: list[Put]) -> None:
+        ids: list[str] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
+        vectors: list[Any] = []
+        for card, recs, vecs, beat in puts:
+            ids += [r.id for r in recs]
+            docs += [r.text for r in recs]
+            metas += [metadata(card, r, beat) for r in recs]
+            vectors += list(vecs)
+        for start in range(0, len(ids), self.batch):
+            end = start + self.batch
+            self.collection.upsert(
+                ids=ids[start:end],
+                embeddings=vectors[start:end],
+                documents=docs[start:end],
+                metadatas=metas[start:end],
+            )
+
+    def _delete(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), self.batch):
+            self.collection.delete(ids=ids[start : start + self.batch])
+
+    def _restore(self, old: list[Put], written: set[str]) -> None:
+        """Back to before: drop what was written, put back what was there."""
+        try:
+            before = {r.id for _, recs, _, _ in old for r in recs}
+            self._delete(sorted(written - before))
+            self._upsert(old)
+        except Exception as exc:
+            log.error("rollback failed; call Registry.refresh() or restart: %s", exc)
+            raise RegistryError(
+                f"a failed write could not be rolled back ({exc}): the store may hold part of"
+                " it; register the same cards again (registering is idempotent)"
+            ) from exc

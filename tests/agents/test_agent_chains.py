@@ -1,0 +1,68 @@
+"""The new built-in agents inside a real mesh: planned, discovered and chained by results."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from mesh import Mesh
+
+SALES = "region,product,revenue\nNorth,Widget,25\nSouth,Gadget,30\nNorth,Gadget,50\nEast,Gizmo,9\n"
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "sales.csv").write_text(SALES)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_three_agents_with_a_dependency(mesh: Mesh, site: str) -> None:
+    result = mesh.run(
+        f"Fetch {site}/sales.csv, then find which region has the highest revenue"
+        " and convert 5 miles to km"
+    )
+    agents = {task_id: r.agent for task_id, r in result.results.items()}
+    assert agents == {"t1": "web-reader", "t2": "csv-analyst", "t3": "units"}
+    assert result.plan.task("t2").depends_on == ["t1"]
+    assert result.results["t2"].data["answer"] == "North"
+    assert result.results["t2"].data["value"] == 75
+    assert result.results["t3"].output == "5 mi = 8.04672 km"
+    assert result.ok
+
+
+def test_a_number_flows_from_the_calculator_to_the_units_agent(mesh: Mesh) -> None:
+    result = mesh.run("Compute 12 * 5 then convert the result from km to miles")
+    assert [r.agent for r in result.results.values()] == ["calculator", "units"]
+    assert result.results["t2"].output == "60 km = 37.2822715342 mi"
+
+
+def test_independent_questions_go_to_their_own_agents(mesh: Mesh) -> None:
+    result = mesh.run(
+        "How many days between 2024-01-01 and 2024-03-01? Convert 72 kg to pounds."
+        " Convert this CSV to JSON: a,b\n1,2"
+    )
+    assert [r.agent for r in result.results.values()] == ["dates", "units", "transform"]
+    assert result.results["t1"].data["days"] == 60
+
+
+def test_a_failed_fetch_skips_what_depends_on_it(mesh: Mesh) -> None:
+    result = mesh.run("Fetch http://127.0.0.1:9/sales.csv then compute the total revenue by region")
+    assert result.results["t1"].status == "failed"
+    assert "cannot connect to http://127.0.0.1:9/sales.csv" in (result.results["t1"].error or "")
+    assert result.results["t2"].status == "skipped"

@@ -1,0 +1,94 @@
+"""The transform agent: JSON ⇄ CSV and record reshaping, values kept exactly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from mesh.agents.transform import handler, read_csv, write_csv
+from mesh.errors import AgentError
+from mesh.models import TaskRequest, TaskResult
+
+PEOPLE = "name,age,city\nAnn,31,Paris\nBob,25,\nCy,40,Oslo"
+
+
+def run(description: str, **kw: object) -> TaskResult:
+    return handler(TaskRequest(task_id="t", description=description, **kw))  # type: ignore[arg-type]
+
+
+def test_csv_to_json_types_numbers_and_empty_cells() -> None:
+    result = run(f"convert this CSV to JSON:\n{PEOPLE}")
+    assert json.loads(result.output) == [
+        {"name": "Ann", "age": 31, "city": "Paris"},
+        {"name": "Bob", "age": 25, "city": None},
+        {"name": "Cy", "age": 40, "city": "Oslo"},
+    ]
+    assert result.data["records"] == 3
+
+
+def test_leading_zeros_and_long_digit_strings_stay_text() -> None:
+    records = read_csv("zip,id\n01234,123456789012345678901234\n")
+    assert records == [{"zip": "01234", "id": "123456789012345678901234"}]
+
+
+def test_json_to_csv_keeps_nested_values_as_json() -> None:
+    data = [{"name": "Ann", "tags": ["a", "b"]}, {"name": "Bob", "admin": True}]
+    result = run(f"convert to CSV: {json.dumps(data)}")
+    rows = list(csv.reader(io.StringIO(result.output)))
+    assert rows == [["name", "tags", "admin"], ["Ann", '["a", "b"]', ""], ["Bob", "", "true"]]
+    assert result.data["csv"].strip() == result.output
+
+
+def test_select_sort_filter_rename_limit() -> None:
+    picked = run(f"keep only name and age, sorted by age descending, as JSON:\n{PEOPLE}")
+    assert json.loads(picked.output) == [
+        {"name": "Cy", "age": 40},
+        {"name": "Ann", "age": 31},
+        {"name": "Bob", "age": 25},
+    ]
+    filtered = run(f"filter the records where age > 30 and output CSV:\n{PEOPLE}")
+    assert filtered.output.splitlines() == ["name,age,city", "Ann,31,Paris", "Cy,40,Oslo"]
+    renamed = run('rename name to full_name: [{"name": "Ann", "age": 1}]')
+    assert json.loads(renamed.output) == [{"full_name": "Ann", "age": 1}]
+    first = run(f"first 1 record as JSON:\n{PEOPLE}")
+    assert len(json.loads(first.output)) == 1
+    dropped = run(f"drop city and output CSV:\n{PEOPLE}")
+    assert dropped.output.splitlines()[0] == "name,age"
+
+
+def test_round_trip_is_lossless() -> None:
+    records = read_csv(PEOPLE)
+    assert read_csv(write_csv(records)) == records
+
+
+def test_works_on_the_upstream_result() -> None:
+    upstream = {
+        "t1": TaskResult(task_id="t1", status="succeeded", data={"csv": "region,total\nEast,1.5\n"})
+    }
+    result = run("convert the result to JSON", upstream=upstream)
+    assert json.loads(result.output) == [{"region": "East", "total": 1.5}]
+
+
+def test_pretty_prints_json() -> None:
+    result = run('format this JSON: {"a":{"b":[1,2]}}')
+    assert result.output == json.dumps({"a": {"b": [1, 2]}}, indent=2)
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ('convert to CSV: {"a": 1', "not valid JSON: Expecting ',' delimiter at line 1"),
+        ("convert to CSV: [1, 2, 3]", "must be an array of objects"),
+        ("convert to json:\na,b\n1,2,3", "CSV line 2 has 3 cells but the header has 2"),
+        ("convert to json:\na,a\n1,2", "unique, non-empty column names"),
+        ('transform {"a": 1}', "say what to do with the JSON"),
+        ("convert it to JSON", "no data to transform"),
+        (f"sort by colour as JSON:\n{PEOPLE}", "say which field to sort by"),
+    ],
+)
+def test_bad_data_is_refused_with_the_reason(description: str, message: str) -> None:
+    with pytest.raises(AgentError, match=message):
+        run(description)

@@ -1,0 +1,297 @@
+"""Discovery: ranking quality on the labelled set, learning from outcomes, candidate choice.
+
+The quality tests use the dev split only (tests/data/queries_dev.jsonl); the held-out
+split is for bench/discovery_eval.py's report and is never tuned on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+import pytest
+from chromadb.config import Settings
+
+from mesh import Mesh
+from mesh.discovery import rank_candidates
+from mesh.models import AgentCard, Plan, Skill, Task
+from mesh.ranking import RankingWeights
+from mesh.registry import Registry
+from mesh.vectorstore.embeddings import MiniLMEmbedding
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+DENSE_ONLY = {"lexical": 0.0, "names": 0.0, "success": 0.0, "failure": 0.0}
+
+
+def _jsonl(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def cards() -> list[AgentCard]:
+    return [AgentCard.model_validate(c) for c in _jsonl("agents.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def dev() -> list[dict[str, Any]]:
+    return _jsonl("queries_dev.jsonl")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("discovery")
+    return chromadb.PersistentClient(str(path), settings=Settings(anonymized_telemetry=False))
+
+
+@pytest.fixture(scope="module")
+def emb() -> MiniLMEmbedding:
+    return MiniLMEmbedding()
+
+
+def _registry(client: Any, emb: MiniLMEmbedding, ns: str, cards: list[AgentCard], **w: float):
+    reg = Registry(client, emb, namespace=ns, weights=RankingWeights(**w))
+    reg.register_many(cards)
+    return reg
+
+
+def _top1(reg: Registry, queries: list[dict[str, Any]]) -> float:
+    hits = sum(reg.search(q["query"], k=1, state=None)[0].card.name == q["agent"] for q in queries)
+    return hits / len(queries)
+
+
+def test_the_labelled_set_is_large_overlapping_and_split_cleanly(
+    cards: list[AgentCard], dev: list[dict[str, Any]]
+) -> None:
+    held = _jsonl("queries_heldout.jsonl")
+    names = {c.name for c in cards}
+    assert len(cards) >= 60 and len(dev) + len(held) >= 300
+    assert {q["agent"] for q in dev + held} == names, "every agent is asked for, no stray label"
+    assert not {q["query"] for q in dev} & {q["query"] for q in held}
+    assert not {q["intent"] for q in dev} & {q["intent"] for q in held}, "an ask stays in a split"
+    kinds = Counter(q["kind"] for q in dev + held)
+    assert {"para", "jargon", "indirect", "near", "recurring"} <= set(kinds)
+    shared = Counter(t for c in cards for t in set(c.tags))
+    assert sum(n >= 3 for n in shared.values()) >= 10, "capabilities overlap on purpose"
+
+
+def test_ranking_beats_dense_similarity_on_the_dev_split(
+    client: Any, emb: MiniLMEmbedding, cards: list[AgentCard], dev: list[dict[str, Any]]
+) -> None:
+    asks = [q for q in dev if q["kind"] != "recurring"]
+    dense = _top1(_registry(client, emb, "dense", cards, **DENSE_ONLY), asks)
+    full = _top1(_registry(client, emb, "full", cards, success=0.0, failure=0.0), asks)
+    assert full >= 0.75
+    assert full >= dense + 0.03, f"ranking {full:.3f} vs dense {dense:.3f}"
+
+
+def test_outcomes_teach_recurring_asks_without_hurting_the_others(
+    client: Any, emb: MiniLMEmbedding, cards: list[AgentCard], dev: list[dict[str, Any]]
+) -> None:
+    by_intent: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for q in dev:
+        by_intent[q["intent"]].append(q)
+    recurring = {i: qs for i, qs in by_intent.items() if len(qs) > 1}
+    fed = [qs[0] for qs in recurring.values()]
+    taught = [q for qs in recurring.values() for q in qs[1:]]
+    others = [q for qs in by_intent.values() if len(qs) == 1 for q in qs]
+    reg = _registry(client, emb, "learn", cards)
+    before_taught, before_others = _top1(reg, taught), _top1(reg, others)
+    for (
+        q
+    ) in fed:  # what the orchestrator reports: the wrong first pick failed, the right one did it
+        top = reg.search(q["query"], k=1)[0].card.name
+        if top != q["agent"]:
+            reg.record_outcome(q["query"], top, False)
+        reg.record_outcome(q["query"], q["agent"], True)
+    after_taught, after_others = _top1(reg, taught), _top1(reg, others)
+    assert after_taught >= before_taught + 0.10, (before_taught, after_taught)
+    assert after_others >= before_others - 0.01, (before_others, after_others)
+
+
+# -- rank_candidates ----------------------------------------------------------------------
+
+
+class Spy:
+    """A `runnable` container that records what it was asked, like the policy gate."""
+
+    def __init__(self, allowed: set[str]) -> None:
+        self.allowed, self.asked = allowed, []
+
+    def __contains__(self, name: object) -> bool:
+        self.asked.append(name)
+        return name in self.allowed
+
+
+@pytest.fixture
+def small(client: Any, emb: MiniLMEmbedding, request: pytest.FixtureRequest) -> Registry:
+    ns = "rc" + str(abs(hash(request.node.nodeid)))[:10]
+    reg = Registry(client, emb, namespace=ns)
+    reg.register_many(
+        [
+            AgentCard(
+                name="weather",
+                description="Weather forecasts",
+                skills=[Skill(name="forecast", description="rain and temperature forecast")],
+            ),
+            AgentCard(
+                name="climate",
+                description="Past weather records and climate averages",
+                skills=[Skill(name="history", description="how hot or wet it was")],
+            ),
+            AgentCard(name="payroll", description="Payslips and salary questions"),
+        ]
+    )
+    return reg
+
+
+def test_candidates_are_ranked_and_only_those_above_the_floor_are_checked(
+    small: Registry,
+) -> None:
+    spy = Spy({"weather", "climate", "payroll"})
+    task = Task(id="t", description="will it rain tomorrow in Lyon")
+    matches, reason = rank_candidates(small, task, k=3, min_score=0.2, runnable=spy)
+    assert reason is None and matches[0].card.name == "weather"
+    assert all(m.score >= 0.2 for m in matches)
+    assert "payroll" not in spy.asked, "an agent below the floor is never put to the gate"
+    assert spy.asked == [m.card.name for m in matches]
+
+
+def test_an_unrunnable_match_is_skipped_for_the_next(small: Registry) -> None:
+    spy = Spy({"climate"})
+    task = Task(id="t", description="will it rain tomorrow in Lyon")
+    matches, _ = rank_candidates(small, task, k=1, min_score=0.1, runnable=spy)
+    assert [m.card.name for m in matches] == ["climate"]
+    assert spy.asked == ["weather", "climate"]
+    none, reason = rank_candidates(small, task, k=1, min_score=0.1, runnable=Spy(set()))
+    assert none == [] and reason is not None and "cannot run here" in reason
+
+
+def test_reasons_when_nothing_qualifies(small: Registry) -> None:
+    task = Task(id="t", description="transpose a guitar chord chart")
+    matches, reason = rank_candidates(small, task, k=2, min_score=0.9, runnable={"weather"})
+    assert matches == [] and reason is not None
+    assert "below MESH_MIN_SCORE=0.9" in reason and "Task(agent=...)" in reason
+    pinned = Task(id="p", description="anything", agent="payroll")
+    matches, reason = rank_candidates(small, pinned, k=2, min_score=0.9, runnable=set())
+    assert [m.card.name for m in matches] == ["payroll"] and reason is None
+    ghost = Task(id="g", description="anything", agent="ghost")
+    assert rank_candidates(small, ghost, k=2, min_score=0.2, runnable=set()) == (
+        [],
+        "the plan pins agent 'ghost', which is not registered",
+    )
+    small.heartbeat("weather", state="offline")
+    small.heartbeat("climate", state="offline")
+    small.heartbeat("payroll", state="offline")
+    assert rank_candidates(small, task, k=2, min_score=0.2, runnable={"weather"})[1] == (
+        "no available agent is registered that could do 'transpose a guitar chord chart'"
+    )
+
+
+# -- in a running mesh --------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_forecasters(bare_mesh: Mesh) -> Iterator[Mesh]:
+    for name, blurb in (("forecast-a", "Weather forecasts"), ("forecast-b", "Weather outlooks")):
+        bare_mesh.add_agent(
+            AgentCard(
+                name=name,
+                description=blurb,
+                skills=[Skill(name="forecast", description="rain and temperature forecast")],
+            ),
+            lambda req, name=name: f"sunny, said {name}",
+        )
+    yield bare_mesh
+
+
+def test_a_draining_agent_gets_no_new_work_and_runs_teach_discovery(
+    two_forecasters: Mesh,
+) -> None:
+    m = two_forecasters
+    ask = "will it rain in Lyon tomorrow"
+    first = m.registry.search(ask, k=1)[0].card.name
+    other = "forecast-b" if first == "forecast-a" else "forecast-a"
+    m.registry.heartbeat(first, state="draining")
+    result = m.execute(Plan(tasks=[Task(id="t", description=ask)]))
+    assert result.results["t"].agent == other
+    m.registry.heartbeat(first, state="available")
+    assert m.registry.explain(ask, k=2)[0]["agent"] == other, "its success was recorded"
+
+
+# -- the pieces under the ranking ---------------------------------------------------------
+
+
+def test_the_projected_scan_finds_what_the_exact_scan_finds() -> None:
+    import numpy as np
+
+    from mesh.vector_table import FIT_MIN_ROWS, VectorTable
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(300, 128)).astype(np.float32)
+    data = centres[rng.integers(0, 300, 3 * FIT_MIN_ROWS // 2)]
+    data += 0.5 * rng.normal(size=data.shape).astype(np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    table = VectorTable()
+    for start in range(0, len(data), 1000):
+        table.extend(data[start : start + 1000])
+    assert table._basis is not None, "a big table is projected"
+    subset = np.flatnonzero(rng.random(len(data)) < 0.6)  # a filter passing 60 %
+    recall = []
+    for query in data[rng.choice(len(data), 30, replace=False)]:
+        exact = subset[np.argsort(-(data[subset] @ query))[:10]]
+        found = table.nearest(query, subset, 10)
+        assert set(found) <= set(subset.tolist()), "never a row outside the filter"
+        recall.append(len(set(found) & set(exact)) / 10)
+    assert np.mean(recall) >= 0.9
+
+
+def test_lexical_weights_rare_words_and_forgets_removed_units() -> None:
+    from mesh.lexical import LexicalIndex, tokenize
+
+    assert tokenize("Translations of the translator's pricing") == [
+        "transl",
+        "transl",
+        "pric",
+    ]
+    index = LexicalIndex()
+    index.add(0, "warehouse stock levels by SKU")
+    index.add(1, "stock prices of listed companies")
+    index.add(2, "weather forecast")
+    terms = index.query_terms("stock on hand for SKU 4471")
+    assert terms["sku"] > terms["stock"], "the rarer word weighs more"
+    cover = index.coverage(terms, 3)
+    assert cover[0] > cover[1] > 0 and cover[2] == 0
+    for unit in range(3, 2100):
+        index.add(unit, f"filler text {unit}")
+    for unit in range(3, 2100):
+        index.remove(unit)
+    stale = index.coverage(index.query_terms("filler"), 2100) > 0
+    assert len(index) == 3 and 0 < stale.sum() <= 1000, "removed units are compacted in bulk"
+    assert list(index.coverage(terms, 3)) == list(cover), "the live units are untouched"
+
+
+def test_outcome_evidence_needs_similarity_and_nets_successes_against_failures(
+    client: Any, emb: MiniLMEmbedding
+) -> None:
+    from mesh.outcomes import OutcomeStore
+    from mesh.vectorstore.client import get_collection
+
+    store = OutcomeStore(get_collection(client, "unit_outcomes", emb))
+    ask, near, far = (
+        np.asarray(v) for v in emb(["reset my password", "I forgot my password", "weather in Rome"])
+    )
+    store.record("reset my password", ask, "access", True)
+    store.record("reset my password", ask, "access", True)
+    store.record("reset my password", ask, "access", False)
+    store.record("reset my password", ask, "helpdesk", False)
+    evidence = store.evidence(near, 0.5)
+    assert 0 < evidence["access"][0] < 1 and evidence["access"][1] == 0, "2 wins, 1 loss: net win"
+    assert evidence["helpdesk"][1] > 0
+    assert store.evidence(far, 0.5) == {}
+    store.forget("access")
+    assert set(store.evidence(near, 0.5)) == {"helpdesk"} and len(store) == 1

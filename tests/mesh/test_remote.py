@@ -1,0 +1,372 @@
+"""Remote agents over HTTP: a second process serves an agent, the mesh runs tasks on it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mesh import AgentCard, Mesh, Skill
+from mesh.agent_server import agent_app, check_exposure
+from mesh.agents.calculator import CALCULATOR_CARD
+from mesh.errors import AgentError, ConfigError, InputError
+from mesh.models import TaskRequest
+from mesh.remote import RemoteAgent, add_remote_agent, fetch_card, from_a2a_card, to_a2a_card
+from mesh.settings import Settings
+
+MESH_BIN = str(Path(sys.executable).with_name("mesh"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_card(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"{url}/.well-known/agent.json", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"no agent card at {url} after {seconds}s")
+
+
+@contextmanager
+def process(args: list[str], url: str) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_card(url, proc)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@contextmanager
+def running(app: Any) -> Iterator[str]:
+    """Serve an ASGI app for real on a loopback port, in a thread."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def quick(home: Path) -> Iterator[Mesh]:
+    settings = Settings(retry_backoff=0.01, task_timeout=30)
+    with Mesh.local(home, settings=settings, builtin_agents=False) as m:
+        yield m
+
+
+def test_two_processes_a_served_builtin_answers_through_the_mesh(
+    tmp_path: Path, quick: Mesh
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = [MESH_BIN, "--home", str(tmp_path / "server-home"), "agents", "serve", "calculator"]
+    with process([*args, "--port", str(port)], url):
+        card = add_remote_agent(quick, url)
+        assert card.endpoint == f"{url}/a2a"
+        assert [s.name for s in card.skills] == [s.name for s in CALCULATOR_CARD.skills]
+        assert quick.registry.search("multiply two numbers", k=1)[0].card.name == "calculator"
+        result = quick.run("What is 17 * 23?")
+    (only,) = result.results.values()
+    assert only.status == "succeeded"
+    assert only.agent == "calculator"
+    assert only.output == "17 * 23 = 391"
+    assert only.data == {"expression": "17 * 23", "value": 391}
+
+
+SLOW_AGENT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from mesh.agent_server import serve_agent
+    from mesh.models import AgentCard, Skill
+
+    marker = Path(sys.argv[2])
+
+    def handler(req):
+        marker.write_text(req.task_id)
+        time.sleep(120)
+        return "too late"
+
+    card = AgentCard(
+        name="slow-adder",
+        description="Adds up a list of numbers",
+        skills=[Skill(name="add-up", description="add up a list of numbers",
+                      examples=["add up the numbers 1 2 3"])],
+    )
+    serve_agent(card, handler, port=int(sys.argv[1]))
+    """
+)
+
+
+def backup_card() -> AgentCard:
+    return AgentCard(
+        name="backup-adder",
+        description="Adds numbers together, a local fallback",
+        skills=[Skill(name="sum", description="sum numbers", examples=["sum 1 2 3"])],
+    )
+
+
+async def run_and_kill(
+    mesh: Mesh, proc: subprocess.Popen[bytes], marker: Path, request: str
+) -> list[Any]:
+    events = []
+    async for event in mesh.astream(request):
+        events.append(event)
+        if (
+            event.kind == "task_started"
+            and event.data["agent"] == "slow-adder"
+            and proc.poll() is None
+        ):
+            for _ in range(600):
+                if marker.exists():
+                    break
+                await asyncio.sleep(0.05)
+            proc.kill()
+    return events
+
+
+def test_a_remote_agent_that_dies_mid_task_fails_the_task_with_the_reason(
+    tmp_path: Path, quick: Mesh
+) -> None:
+    port, marker = free_port(), tmp_path / "started"
+    script = tmp_path / "slow_agent.py"
+    script.write_text(SLOW_AGENT)
+    url = f"http://127.0.0.1:{port}"
+    with process([sys.executable, str(script), str(port), str(marker)], url) as proc:
+        add_remote_agent(quick, url)
+        events = asyncio.run(run_and_kill(quick, proc, marker, "add up the numbers 1 2 3"))
+    (result,) = events[-1].data["result"]["results"].values()
+    assert result["status"] == "failed"
+    assert f"remote agent at {url}/a2a: the connection closed mid-task" in result["error"]
+    assert "is the agent running?" in result["error"]  # the retry found nothing listening
+    assert [e.kind for e in events].count("retry") == 1
+    assert marker.read_text() == result["task_id"]
+
+
+def test_a_remote_agent_that_dies_is_replaced_by_the_next_candidate(
+    tmp_path: Path, quick: Mesh
+) -> None:
+    port, marker = free_port(), tmp_path / "started"
+    script = tmp_path / "slow_agent.py"
+    script.write_text(SLOW_AGENT)
+    url = f"http://127.0.0.1:{port}"
+    quick.add_agent(backup_card(), lambda req: "6 (by the backup)")
+    with process([sys.executable, str(script), str(port), str(marker)], url) as proc:
+        add_remote_agent(quick, url)
+        events = asyncio.run(run_and_kill(quick, proc, marker, "add up the numbers 1 2 3"))
+    started = [e.data["agent"] for e in events if e.kind == "task_started"]
+    assert started[0] == "slow-adder" and started[-1] == "backup-adder"
+    assert any(e.kind == "reassigned" and e.data["agent"] == "backup-adder" for e in events)
+    (result,) = events[-1].data["result"]["results"].values()
+    assert result["status"] == "succeeded" and result["agent"] == "backup-adder"
+
+
+def test_card_round_trips_through_a2a_with_mesh_fields() -> None:
+    card = CALCULATOR_CARD.model_copy(update={"owner": "team-math", "metadata": {"tier": 1}})
+    doc = to_a2a_card(card, "http://h:1/a2a")
+    assert doc["url"] == "http://h:1/a2a" and doc["skills"][0]["id"] == "arithmetic"
+    back = from_a2a_card(doc, "http://h:1/.well-known/agent.json")
+    assert back.model_dump(exclude={"endpoint", "metadata"}) == card.model_dump(
+        exclude={"endpoint", "metadata"}
+    )
+    assert back.endpoint == "http://h:1/a2a"
+    assert back.metadata == {"tier": 1, "a2a_card": "http://h:1/.well-known/agent.json"}
+
+
+def test_foreign_a2a_names_are_made_into_mesh_names() -> None:
+    doc = {"name": "Currency Agent!", "description": "FX rates", "url": "/rpc", "skills": []}
+    card = from_a2a_card(doc, "http://fx.example:9/.well-known/agent.json")
+    assert card.name == "currency-agent" and card.endpoint == "http://fx.example:9/rpc"
+    with pytest.raises(InputError, match="lacks url"):
+        from_a2a_card({"name": "x", "description": "y"}, "http://h/card.json")
+    with pytest.raises(InputError, match="non-HTTP url"):
+        from_a2a_card({"name": "x", "description": "y", "url": "file:///x"}, "http://h/c.json")
+
+
+def request(text: str = "What is 6 * 7?", **kw: Any) -> TaskRequest:
+    return TaskRequest(task_id="t1", description=text, run_id="run-1", **kw)
+
+
+def test_token_protects_a_served_agent() -> None:
+    from mesh.agents.calculator import handler
+
+    with running(agent_app(CALCULATOR_CARD, handler, token="s3cret")) as url:
+        card = fetch_card(url)  # the card is public and says a token is needed
+        with pytest.raises(AgentError, match=r"refused the request \(401\)"):
+            RemoteAgent(card.endpoint, name="calculator")(request())
+        with pytest.raises(AgentError, match="401"):
+            RemoteAgent(card.endpoint, name="calculator", token="wrong")(request())
+        result = RemoteAgent(card.endpoint, name="calculator", token="s3cret")(request())
+        assert result.output == "6 * 7 = 42"
+        doc = httpx.get(f"{url}/.well-known/agent.json").json()
+        assert doc["security"] == [{"bearer": []}]
+
+
+def test_agent_errors_come_back_as_failed_tasks_with_the_reason() -> None:
+    def broken(req: TaskRequest) -> str:
+        raise ValueError("the numbers are out of range")
+
+    card = AgentCard(name="broken", description="always fails")
+    expected = "failed the task: agent 'broken' raised ValueError"
+    with running(agent_app(card, broken)) as url, pytest.raises(AgentError, match=expected):
+        RemoteAgent(f"{url}/a2a", name="broken")(request())
+
+
+def test_a_repeated_idempotency_key_does_not_run_the_task_again() -> None:
+    calls: list[str] = []
+
+    def counting(req: TaskRequest) -> str:
+        calls.append(req.task_id)
+        return f"run {len(calls)}"
+
+    card = AgentCard(name="counting", description="counts its calls")
+    with running(agent_app(card, counting)) as url:
+        agent = RemoteAgent(f"{url}/a2a", name="counting")
+        first = agent(request())
+        again = agent(request(attempt=2))
+        other = agent(TaskRequest(task_id="t2", description="x", run_id="run-1"))
+    assert first.output == again.output == "run 1"
+    assert other.output == "run 2"
+    assert calls == ["t1", "t2"]
+
+
+def test_json_rpc_errors_for_bad_calls() -> None:
+    from mesh.agents.calculator import handler
+
+    with running(agent_app(CALCULATOR_CARD, handler)) as url:
+        rpc = f"{url}/a2a"
+        assert httpx.post(rpc, content=b"{nope").json()["error"]["code"] == -32700
+        assert httpx.post(rpc, json=[{"jsonrpc": "2.0"}]).json()["error"]["code"] == -32600
+        unknown = {"jsonrpc": "2.0", "id": 1, "method": "tasks/cancel", "params": {}}
+        assert httpx.post(rpc, json=unknown).json()["error"]["code"] == -32601
+        empty = {"jsonrpc": "2.0", "id": 2, "method": "message/send", "params": {"message": {}}}
+        assert httpx.post(rpc, json=empty).json()["error"]["code"] == -32602
+        missing = {"jsonrpc": "2.0", "id": 3, "method": "tasks/get", "params": {"id": "zz"}}
+        assert httpx.post(rpc, json=missing).json()["error"]["code"] == -32001
+        huge = httpx.post(rpc, content=b"x" * 10_000_001)
+        assert huge.status_code == 413
+
+
+def test_plain_a2a_clients_send_text_and_get_text() -> None:
+    from mesh.agents.calculator import handler
+
+    with running(agent_app(CALCULATOR_CARD, handler)) as url:
+        body = {
+            "jsonrpc": "2.0",
+            "id": "x",
+            "method": "message/send",
+            "params": {
+                "message": {
+                    "kind": "message",
+                    "role": "user",
+                    "messageId": "m1",
+                    "parts": [{"kind": "text", "text": "what is 2 to the power of 10"}],
+                }
+            },
+        }
+        task = httpx.post(f"{url}/a2a", json=body).json()["result"]
+        assert task["status"]["state"] == "completed"
+        assert task["artifacts"][0]["parts"][0] == {"kind": "text", "text": "2 ** 10 = 1024"}
+        got = {"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": task["id"]}}
+        assert httpx.post(f"{url}/a2a", json=got).json()["result"]["id"] == task["id"]
+
+
+def foreign_agent(reply: dict[str, Any]) -> Starlette:
+    """Another vendor's A2A agent: answers every call with `reply`."""
+
+    async def rpc(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse({"jsonrpc": "2.0", "id": body["id"], "result": reply})
+
+    return Starlette(routes=[Route("/", rpc, methods=["POST"])])
+
+
+def test_replies_of_other_a2a_agents_are_understood() -> None:
+    message = {"kind": "message", "parts": [{"kind": "text", "text": "Bonjour"}]}
+    with running(foreign_agent(message)) as url:
+        result = RemoteAgent(url + "/", name="fr")(request("say hello in French"))
+    assert result.output == "Bonjour" and result.status == "succeeded"
+    needs = {
+        "kind": "task",
+        "id": "1",
+        "status": {
+            "state": "input-required",
+            "message": {"parts": [{"kind": "text", "text": "which city?"}]},
+        },
+    }
+    with running(foreign_agent(needs)) as url, pytest.raises(AgentError, match=r"which city\?"):
+        RemoteAgent(url + "/", name="weather")(request("weather"))
+
+
+def test_nothing_listening_is_a_clear_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(AgentError, match="is the agent running"):
+        fetch_card(url)
+    with pytest.raises(AgentError, match="is the agent running"):
+        RemoteAgent(url + "/a2a", name="gone")(request())
+
+
+def test_serving_beyond_loopback_needs_a_token() -> None:
+    with pytest.raises(ConfigError, match="without a token"):
+        check_exposure("0.0.0.0", None)
+    check_exposure("0.0.0.0", "t")
+    check_exposure("127.0.0.1", None)
+    check_exposure("::1", None)
+
+
+def test_cli_refuses_unknown_agents_and_public_binds(tmp_path: Path) -> None:
+    env = {**os.environ, "MESH_HOME": str(tmp_path / "h")}
+    out = subprocess.run(
+        [MESH_BIN, "agents", "serve", "calculator", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "without a token" in out.stderr
+    out = subprocess.run(
+        [MESH_BIN, "agents", "serve", "nope", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "no built-in agent named 'nope'" in out.stderr
