@@ -49,6 +49,36 @@ Entry = tuple[str, str, str, str, str, str, str]
 """principal, action, object, decision, reason, run id, task id"""
 
 
+_INSERT = "INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+_APPEND_TRIES = 5
+
+
+def _chain(
+    entries: Sequence[Entry], seq: int, prev: str
+) -> tuple[list[tuple[object, ...]], list[AuditRecord]]:
+    """Rows and records for `entries`, chained after record `seq` whose hash is `prev`."""
+    rows: list[tuple[object, ...]] = []
+    out: list[AuditRecord] = []
+    for principal, action, obj, decision, reason, run_id, task_id in entries:
+        seq += 1
+        fields: dict[str, object] = {
+            "seq": seq,
+            "ts": datetime.now(UTC).isoformat(),
+            "principal": principal,
+            "action": action,
+            "obj": obj,
+            "decision": decision,
+            "reason": reason,
+            "run_id": run_id,
+            "task_id": task_id,
+        }
+        digest = record_hash(fields, prev)
+        rows.append((*fields.values(), prev, digest))
+        out.append(AuditRecord(**fields, prev_hash=prev, hash=digest))  # type: ignore[arg-type]
+        prev = digest
+    return rows, out
+
+
 def record_hash(fields: dict[str, object], prev_hash: str) -> str:
     body = json.dumps([fields[f] for f in _FIELDS], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
@@ -67,6 +97,7 @@ class AuditLog:
         except sqlite3.DatabaseError as exc:
             raise AuditError(f"cannot open the audit log {path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._head: tuple[int, str] | None = None
         if missing:
             # someone dropped the guards; they are back now, and the log says so
             self.record(
@@ -101,41 +132,41 @@ class AuditLog:
         return self.record_many([(principal, action, obj, decision, reason, run_id, task_id)])[0]
 
     def record_many(self, entries: Sequence[Entry]) -> list[AuditRecord]:
-        """Append records in one transaction: all of them or, on an error, none."""
+        """Append records in one transaction: all of them or, on an error, none.
+
+        The chain head is kept in memory, so a record costs one INSERT; the sequence
+        number is the primary key, so if another process appended meanwhile the INSERT
+        fails, the head is re-read and the records are chained again.
+        """
         if not entries:
             return []
-        out: list[AuditRecord] = []
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq, prev = (row[0], row[1]) if row else (0, GENESIS)
-                rows = []
-                for principal, action, obj, decision, reason, run_id, task_id in entries:
-                    seq += 1
-                    fields: dict[str, object] = {
-                        "seq": seq,
-                        "ts": datetime.now(UTC).isoformat(),
-                        "principal": principal,
-                        "action": action,
-                        "obj": obj,
-                        "decision": decision,
-                        "reason": reason,
-                        "run_id": run_id,
-                        "task_id": task_id,
-                    }
-                    digest = record_hash(fields, prev)
-                    rows.append((*fields.values(), prev, digest))
-                    out.append(AuditRecord(**fields, prev_hash=prev, hash=digest))  # type: ignore[arg-type]
-                    prev = digest
-                self._db.executemany("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return out
+            for _ in range(_APPEND_TRIES):
+                if self._head is None:
+                    row = self._db.execute(
+                        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+                    ).fetchone()
+                    self._head = (row[0], row[1]) if row else (0, GENESIS)
+                rows, out = _chain(entries, *self._head)
+                try:
+                    if len(rows) == 1:
+                        self._db.execute(_INSERT, rows[0])  # one statement: atomic alone
+                    else:
+                        self._db.execute("BEGIN IMMEDIATE")
+                        try:
+                            self._db.executemany(_INSERT, rows)
+                            self._db.execute("COMMIT")
+                        except BaseException:
+                            self._db.execute("ROLLBACK")
+                            raise
+                except sqlite3.IntegrityError:
+                    self._head = None  # another writer appended: chain onto its head
+                    continue
+                self._head = (out[-1].seq, out[-1].hash)
+                return out
+        raise AuditError(
+            f"could not append to {self.path}: other writers kept appending; try again"
+        )
 
     def decision(self, d: Decision, run_id: str = "", task_id: str = "") -> AuditRecord:
         return self.decisions([d], run_id, task_id)[0]

@@ -217,3 +217,15 @@ def test_a_batch_is_written_whole_or_not_at_all(log: AuditLog) -> None:
 
 
 _COLUMNS = ("seq", "ts", "principal", "action", "obj", "decision", "reason", "run_id", "task_id")
+
+
+def test_two_writers_on_one_log_keep_one_chain(tmp_path: Path) -> None:
+    """A second writer (another process, say) appends between ours: we chain onto it."""
+    path = tmp_path / "shared.sqlite"
+    first, second = AuditLog(path), AuditLog(path)
+    for i in range(6):
+        (first if i % 2 else second).record(f"p{i}", "dispatch", "agent:x", "allow")
+    first.record_many([("p6", "dispatch", "agent:x", "allow", "", "", "")] * 3)
+    ok, message = AuditLog(path).verify()
+    assert ok, message
+    assert [r.seq for r in AuditLog(path).records()] == list(range(1, 10))
