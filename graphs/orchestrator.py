@@ -210,7 +210,7 @@ def build_orchestrator(
             inbox=job["inbox"],
             emit=emit,
         )
-        update: dict[str, Any] = {"outbox": outcome.sent}
+        update: dict[str, Any] = {"outbox": outcome.sent} if outcome.sent else {}
         if outcome.result is None:
             requests = [e.id for e in outcome.sent if e.kind == "request"]
             update["awaiting"] = {task.id: outcome.asked}
@@ -290,13 +290,18 @@ def build_orchestrator(
             if all(response_id(c) in mailbox for c in awaiting[task_id]):
                 still_parked.remove(task_id)
                 newly_ready.append(task_id)
-        return {
-            "results": skipped,
-            "mailbox": filed,
-            "ready": carry + newly_ready,
-            "parked": still_parked,
-            "deliveries": deliveries,
-        }
+        update: dict[str, Any] = {"ready": carry + newly_ready}
+        # write only what changed: every write is a channel update and, with a
+        # checkpointer, a row; a chain would otherwise pay for five per step
+        if skipped:
+            update["results"] = skipped
+        if filed:
+            update["mailbox"] = filed
+        if still_parked or state.get("parked"):
+            update["parked"] = still_parked
+        if deliveries or state.get("deliveries"):
+            update["deliveries"] = deliveries
+        return update
 
     def _file_messages(
         outbox: list[Envelope], mailbox: dict[str, Envelope], state: MeshState, emit: Emit
