@@ -210,7 +210,11 @@ def build_orchestrator(
             inbox=job["inbox"],
             emit=emit,
         )
-        update: dict[str, Any] = {"outbox": outcome.sent} if outcome.sent else {}
+        update: dict[str, Any] = {"dispatched": [task.id]}
+        if job.get("solo"):
+            update["solo"] = task.id
+        if outcome.sent:
+            update["outbox"] = outcome.sent
         if outcome.result is None:
             requests = [e.id for e in outcome.sent if e.kind == "request"]
             update["awaiting"] = {task.id: outcome.asked}
@@ -261,8 +265,9 @@ def build_orchestrator(
         emit = _emitter("collect")
         tasks, results = state["tasks"], state.get("results") or {}
         mailbox = state.get("mailbox") or {}
-        ready = state.get("ready") or []
-        wave, carry = ready[:width], ready[width:]
+        wave = state.get("dispatched") or []
+        sent = set(wave)
+        carry = [t for t in state.get("ready") or [] if t not in sent and t not in results]
         finished = [t for t in wave if t in results]
         parked = (state.get("parked") or []) + [t for t in wave if t not in results]
         newly_ready, skipped = advance(tasks, state["dependants"], results, finished)
@@ -390,33 +395,56 @@ def build_orchestrator(
         )
         return job, None
 
-    def route(state: MeshState) -> list[Send] | str:
-        sends = [Send("deliver", d) for d in state.get("deliveries") or []]
-        tasks, results = state["tasks"], state.get("results") or {}
+    def job(state: MeshState, task_id: str, solo: bool) -> WorkerInput:
+        task, results = state["tasks"][task_id], state.get("results") or {}
         mailbox, awaiting = state.get("mailbox") or {}, state.get("awaiting") or {}
-        candidates = state.get("candidates") or {}
-        for task_id in (state.get("ready") or [])[:width]:
-            task = tasks[task_id]
-            inbox = {
-                response_id(c): mailbox[response_id(c)]
-                for c in awaiting.get(task_id, ())
-                if response_id(c) in mailbox
-            }
-            job = WorkerInput(
-                task=task,
-                candidates=candidates.get(task_id, []),
-                upstream={d: results[d] for d in task.depends_on},
-                inbox=inbox,
-                user=state["user"],
-                run_id=state["run_id"],
-            )
-            sends.append(Send("dispatch", job))
+        inbox = {
+            response_id(c): mailbox[response_id(c)]
+            for c in awaiting.get(task_id, ())
+            if response_id(c) in mailbox
+        }
+        return WorkerInput(
+            task=task,
+            candidates=(state.get("candidates") or {}).get(task_id, []),
+            upstream={d: results[d] for d in task.depends_on},
+            inbox=inbox,
+            user=state["user"],
+            run_id=state["run_id"],
+            solo=solo,
+        )
+
+    def route(state: MeshState) -> list[Send] | str:
+        deliveries = state.get("deliveries") or []
+        sends = [Send("deliver", d) for d in deliveries]
+        results = state.get("results") or {}
+        ready = [t for t in state.get("ready") or [] if t not in results][:width]
+        solo = len(ready) == 1 and not deliveries and not state.get("parked")
+        sends += [Send(_dispatch_node(solo), job(state, t, solo)) for t in ready]
         if sends:
             return sends
         failed = any(r.status == "failed" for r in results.values())
         return (
             "replan" if failed and state.get("replans", 0) < settings.max_replans else "synthesize"
         )
+
+    def after_dispatch(state: MeshState) -> list[Send] | str:
+        """A one-task wave that finished cleanly sends its successors itself.
+
+        A chain would otherwise pay a `collect` superstep per task. Anything else
+        (a failure, a skip, messages, several tasks in the wave) goes through `collect`.
+        """
+        task_id = state.get("solo")
+        if not task_id or state.get("outbox") or state.get("parked"):
+            return "collect"
+        results = state.get("results") or {}
+        done = results.get(task_id)
+        if done is None or done.status != "succeeded":
+            return "collect"
+        newly_ready, skipped = advance(state["tasks"], state["dependants"], results, [task_id])
+        if skipped or not newly_ready or len(newly_ready) > width:
+            return "collect"
+        solo = len(newly_ready) == 1
+        return [Send(_dispatch_node(solo), job(state, t, solo)) for t in newly_ready]
 
     def replan(state: MeshState) -> Command[str]:
         """Tasks failed beyond retries and reassignment: ask the planner for a revised plan."""
@@ -464,7 +492,10 @@ def build_orchestrator(
     graph.add_node("plan", plan)
     graph.add_node("review", review)
     graph.add_node("discover", discover)
+    # the same worker twice: a one-task wave reads the whole state after it ran (to send
+    # its successors itself); the tasks of a wider wave must not each pay for that read
     graph.add_node("dispatch", dispatch, input_schema=WorkerInput)
+    graph.add_node("dispatch_wave", dispatch, input_schema=WorkerInput)
     graph.add_node("deliver", deliver, input_schema=DeliveryInput)
     graph.add_node("collect", collect)
     graph.add_node("replan", replan, destinations=("discover", "synthesize"))
@@ -472,12 +503,23 @@ def build_orchestrator(
     graph.add_edge(START, "plan")
     graph.add_edge("plan", "review")
     graph.add_conditional_edges("review", after_review, ["discover", END])
-    graph.add_conditional_edges("discover", route, ["dispatch", "replan", "synthesize"])
-    graph.add_edge("dispatch", "collect")
+    graph.add_conditional_edges(
+        "discover", route, ["dispatch", "dispatch_wave", "replan", "synthesize"]
+    )
+    graph.add_conditional_edges(
+        "dispatch", after_dispatch, ["collect", "dispatch", "dispatch_wave"]
+    )
+    graph.add_edge("dispatch_wave", "collect")
     graph.add_edge("deliver", "collect")
-    graph.add_conditional_edges("collect", route, ["dispatch", "deliver", "replan", "synthesize"])
+    graph.add_conditional_edges(
+        "collect", route, ["dispatch", "dispatch_wave", "deliver", "replan", "synthesize"]
+    )
     graph.add_edge("synthesize", END)
     return graph.compile(checkpointer=checkpointer, name="mesh")
+
+
+def _dispatch_node(solo: bool) -> str:
+    return "dispatch" if solo else "dispatch_wave"
 
 
 def _stored(plan: Plan, replace: bool = False) -> dict[str, Any]:

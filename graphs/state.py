@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
-from langgraph.channels import DeltaChannel, Topic
+from langgraph.channels import DeltaChannel, EphemeralValue, Topic
 
 from mesh.models import Envelope, Plan, Task, TaskResult
 from mesh.usage import Usage
@@ -48,6 +48,8 @@ class MeshState(TypedDict, total=False):
     mailbox: Annotated[dict[str, Envelope], DeltaChannel(merge)]
     awaiting: Annotated[dict[str, list[str]], DeltaChannel(merge)]
     outbox: Annotated[list[Envelope], Topic(Envelope)]
+    dispatched: Annotated[list[str], Topic(str)]  # the wave that just ran, for `collect`
+    solo: Annotated[str, EphemeralValue(str)]  # the one task of a one-task wave
     ready: list[str]
     parked: list[str]
     deliveries: list[DeliveryInput]
@@ -74,6 +76,7 @@ class WorkerInput(TypedDict):
     inbox: dict[str, Envelope]
     user: str
     run_id: str
+    solo: bool
 
 
 def plan_of(state: MeshState) -> Plan:

@@ -106,3 +106,25 @@ def test_outcomes_are_fed_back_to_discovery(fast: Mesh) -> None:
     assert outcomes["documents"] == ["add 1 and 2 together"]
     assert outcomes["metadatas"][0]["agent"] == "adder"
     assert outcomes["metadatas"][0]["success"] is True
+
+
+def test_a_long_chain_runs_in_order_with_each_result_passed_on(fast: Mesh) -> None:
+    """One-task waves send their successor themselves; order and inputs must hold."""
+    seen: list[tuple[str, list[str]]] = []
+
+    def step(req: TaskRequest) -> str:
+        seen.append((req.task_id, [r.output for r in req.upstream.values()]))
+        return f"after {req.task_id}"
+
+    fast.add_agent(_card("stepper", "one step of a chain"), step)
+    ids = [f"s{i}" for i in range(30)]
+    plan = Plan(
+        tasks=[
+            Task(id=t, description="step", agent="stepper", depends_on=[ids[i - 1]] if i else [])
+            for i, t in enumerate(ids)
+        ]
+    )
+    result = fast.execute(plan)
+    assert result.ok and len(result.results) == 30
+    assert [t for t, _ in seen] == ids
+    assert all(up == [f"after {ids[i - 1]}"] for i, (_, up) in enumerate(seen) if i)
