@@ -24,10 +24,19 @@ from mesh.bus import response_id
 from mesh.discovery import rank_candidates
 from mesh.errors import BudgetExceeded, InputError, ModelError, PlanError
 from mesh.genai import plan_change
+from mesh.graphs.messages import file_messages, response_to, route_request
 from mesh.graphs.runtime import Services
-from mesh.graphs.state import DeliveryInput, MeshInput, MeshState, WorkerInput, plan_of
+from mesh.graphs.state import (
+    DeliveryInput,
+    MeshInput,
+    MeshState,
+    WorkerInput,
+    advance,
+    plan_of,
+    stored_plan,
+)
 from mesh.graphs.worker import run_task
-from mesh.models import Decision, Envelope, Plan, Task, TaskResult, check_plan
+from mesh.models import Decision, Plan, Task, TaskResult, check_plan
 from mesh.usage import Budget, UsageMeter
 
 Emit = Callable[[dict[str, Any]], None]
@@ -46,37 +55,6 @@ def _emitter(step: str) -> Emit:
 def steps_for(plan_size: int) -> int:
     """Recursion limit for a plan: each task may take a dispatch, a delivery round and a rerun."""
     return 4 * plan_size + 64
-
-
-def advance(
-    tasks: dict[str, Task],
-    dependants: dict[str, list[str]],
-    results: dict[str, TaskResult],
-    finished: list[str],
-) -> tuple[list[str], dict[str, TaskResult]]:
-    """Tasks made ready by `finished`, and those to skip because a dependency failed."""
-    ready: list[str] = []
-    skipped: dict[str, TaskResult] = {}
-    queued: set[str] = set()
-    stack = list(finished)
-    while stack:
-        for child in dependants.get(stack.pop(), ()):
-            if child in results or child in skipped or child in queued:
-                continue
-            deps = tasks[child].depends_on
-            done = [results.get(d) or skipped.get(d) for d in deps]
-            bad = [d for d, r in zip(deps, done, strict=True) if r and r.status != "succeeded"]
-            if bad:
-                skipped[child] = TaskResult(
-                    task_id=child,
-                    status="skipped",
-                    error=f"skipped because {', '.join(map(repr, bad))} did not succeed",
-                )
-                stack.append(child)
-            elif all(done):
-                ready.append(child)
-                queued.add(child)
-    return ready, skipped
 
 
 def build_orchestrator(
@@ -104,7 +82,7 @@ def build_orchestrator(
         check_plan(given.tasks, settings.max_tasks)
         emit({"kind": "plan", "plan": given})
         return {
-            **_stored(given),
+            **stored_plan(given),
             "plan": None,
             "user": user,
             "run_id": _thread_id() or uuid.uuid4().hex,
@@ -135,7 +113,7 @@ def build_orchestrator(
             edited = Plan.model_validate(decision["plan"])
             check_plan(edited.tasks, settings.max_tasks)
             emit({"kind": "plan", "plan": edited, "edited": True})
-            return {**_stored(edited, replace=True), "review": False}
+            return {**stored_plan(edited, replace=True), "review": False}
         raise InputError(
             f"unknown plan decision {decision!r}: use approve, reject or edit with a plan"
         )
@@ -257,7 +235,7 @@ def build_orchestrator(
             agent=outcome.agent,
             error="an agent answering a request cannot make requests of its own",
         )
-        response = _response(request, result)
+        response = response_to(request, result)
         emit({"kind": "message", "envelope": response})
         return {"mailbox": {response.id: response}}
 
@@ -272,7 +250,7 @@ def build_orchestrator(
         parked = (state.get("parked") or []) + [t for t in wave if t not in results]
         newly_ready, skipped = advance(tasks, state["dependants"], results, finished)
         _report(emit, skipped)
-        filed = _file_messages(state.get("outbox") or [], mailbox, state, emit)
+        filed = file_messages(services, state.get("outbox") or [], mailbox, state, emit)
         mailbox = {**mailbox, **filed}
         deliveries: list[DeliveryInput] = []
         still_parked: list[str] = []
@@ -284,7 +262,7 @@ def build_orchestrator(
                 continue
             still_parked.append(task_id)
             for correlation in pending:
-                delivery, denial = _route_request(mailbox[correlation], state, emit)
+                delivery, denial = route_request(services, mailbox[correlation], state, emit)
                 if delivery is not None:
                     deliveries.append(delivery)
                 if denial is not None:
@@ -307,93 +285,6 @@ def build_orchestrator(
         if deliveries or state.get("deliveries"):
             update["deliveries"] = deliveries
         return update
-
-    def _file_messages(
-        outbox: list[Envelope], mailbox: dict[str, Envelope], state: MeshState, emit: Emit
-    ) -> dict[str, Envelope]:
-        filed: dict[str, Envelope] = {}
-        for envelope in outbox:
-            if envelope.id in mailbox or envelope.id in filed:
-                continue  # a rerun of a parked task repeats its earlier messages
-            proof = services.policy.authenticate(envelope)  # signed by its claimed sender?
-            services.audit.decision(proof, state["run_id"], envelope.task_id or "")
-            if not proof.allowed:
-                emit(
-                    {
-                        "kind": "policy_denied",
-                        "task_id": envelope.task_id,
-                        "agent": envelope.sender,
-                        "user": state["user"],
-                        "reason": proof.reason,
-                    }
-                )
-                if envelope.kind == "request":  # the asking task gets a refusal, not silence
-                    error = f"message refused: {proof.reason}"
-                    refusal = TaskResult(task_id=envelope.id, status="failed", error=error)
-                    filed[response_id(envelope.id)] = _response(envelope, refusal)
-                continue
-            if envelope.kind == "publish":
-                decision = services.policy.check(
-                    f"agent:{envelope.sender}", f"topic:{envelope.topic}", "publish"
-                )
-                services.audit.decision(decision, state["run_id"], envelope.task_id or "")
-                if not decision.allowed:
-                    emit(
-                        {
-                            "kind": "policy_denied",
-                            "task_id": envelope.task_id,
-                            "agent": envelope.sender,
-                            "user": state["user"],
-                            "topic": envelope.topic,
-                        }
-                    )
-                    continue
-            filed[envelope.id] = envelope
-            emit({"kind": "message", "envelope": envelope})
-        return filed
-
-    def _route_request(
-        request: Envelope, state: MeshState, emit: Emit
-    ) -> tuple[DeliveryInput | None, Envelope | None]:
-        """Gate a request (the asking agent, and the user it acts for) and pick its agents."""
-        wanted = Task(
-            id=request.id,
-            description=request.payload["text"],
-            capability=request.payload.get("capability"),
-            agent=request.recipient,
-        )
-        matches, reason = rank_candidates(
-            services.registry,
-            wanted,
-            k=settings.candidates,
-            min_score=settings.min_score,
-            runnable=services.agents,
-        )
-        allowed: list[str] = []
-        for match in matches:
-            decision = services.policy.check(
-                f"agent:{request.sender}", f"agent:{match.card.name}", "request"
-            )
-            services.audit.decision(decision, state["run_id"], request.task_id or "")
-            if decision.allowed:
-                allowed.append(match.card.name)
-            else:
-                reason = f"policy denied agent {request.sender!r} a request to {match.card.name!r}"
-                emit(
-                    {
-                        "kind": "policy_denied",
-                        "task_id": request.task_id,
-                        "agent": match.card.name,
-                        "user": f"agent:{request.sender}",
-                    }
-                )
-        if not allowed:
-            failed = TaskResult(task_id=request.id, status="failed", error=reason)
-            return None, _response(request, failed)
-        job = DeliveryInput(
-            envelope=request, candidates=allowed, user=state["user"], run_id=state["run_id"]
-        )
-        return job, None
 
     def job(state: MeshState, task_id: str, solo: bool) -> WorkerInput:
         task, results = state["tasks"][task_id], state.get("results") or {}
@@ -469,7 +360,7 @@ def build_orchestrator(
             i: results[i] for i in change.kept if i in results and results[i].status == "succeeded"
         }
         update = {
-            **_stored(new, replace=True),
+            **stored_plan(new, replace=True),
             "results": Overwrite(kept),
             "candidates": Overwrite({}),
             "parked": [],
@@ -520,35 +411,6 @@ def build_orchestrator(
 
 def _dispatch_node(solo: bool) -> str:
     return "dispatch" if solo else "dispatch_wave"
-
-
-def _stored(plan: Plan, replace: bool = False) -> dict[str, Any]:
-    """The plan as state: tasks by id and each task's dependants, for O(wave) steps."""
-    dependants: dict[str, list[str]] = {t.id: [] for t in plan.tasks}
-    for task in plan.tasks:
-        for dep in task.depends_on:
-            dependants[dep].append(task.id)
-    tasks = {t.id: t for t in plan.tasks}
-    if replace:
-        return {
-            "tasks": Overwrite(tasks),
-            "dependants": Overwrite(dependants),
-            "rationale": plan.rationale,
-        }
-    return {"tasks": tasks, "dependants": dependants, "rationale": plan.rationale}
-
-
-def _response(request: Envelope, result: TaskResult) -> Envelope:
-    return Envelope(
-        id=response_id(request.id),
-        topic=request.topic,
-        sender=result.agent or "mesh",
-        recipient=request.sender,
-        kind="response",
-        correlation_id=request.id,
-        payload={"result": result.model_dump(mode="json")},
-        task_id=request.task_id,
-    )
 
 
 def _report(emit: Emit, results: dict[str, TaskResult]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
 from langgraph.channels import DeltaChannel, EphemeralValue, Topic
+from langgraph.types import Overwrite
 
 from mesh.models import Envelope, Plan, Task, TaskResult
 from mesh.usage import Usage
@@ -81,3 +82,50 @@ class WorkerInput(TypedDict):
 
 def plan_of(state: MeshState) -> Plan:
     return Plan(tasks=list(state["tasks"].values()), rationale=state.get("rationale", ""))
+
+
+def advance(
+    tasks: dict[str, Task],
+    dependants: dict[str, list[str]],
+    results: dict[str, TaskResult],
+    finished: list[str],
+) -> tuple[list[str], dict[str, TaskResult]]:
+    """Tasks made ready by `finished`, and those to skip because a dependency failed."""
+    ready: list[str] = []
+    skipped: dict[str, TaskResult] = {}
+    queued: set[str] = set()
+    stack = list(finished)
+    while stack:
+        for child in dependants.get(stack.pop(), ()):
+            if child in results or child in skipped or child in queued:
+                continue
+            deps = tasks[child].depends_on
+            done = [results.get(d) or skipped.get(d) for d in deps]
+            bad = [d for d, r in zip(deps, done, strict=True) if r and r.status != "succeeded"]
+            if bad:
+                skipped[child] = TaskResult(
+                    task_id=child,
+                    status="skipped",
+                    error=f"skipped because {', '.join(map(repr, bad))} did not succeed",
+                )
+                stack.append(child)
+            elif all(done):
+                ready.append(child)
+                queued.add(child)
+    return ready, skipped
+
+
+def stored_plan(plan: Plan, replace: bool = False) -> dict[str, Any]:
+    """The plan as state: tasks by id and each task's dependants, for O(wave) steps."""
+    dependants: dict[str, list[str]] = {t.id: [] for t in plan.tasks}
+    for task in plan.tasks:
+        for dep in task.depends_on:
+            dependants[dep].append(task.id)
+    tasks = {t.id: t for t in plan.tasks}
+    if replace:
+        return {
+            "tasks": Overwrite(tasks),
+            "dependants": Overwrite(dependants),
+            "rationale": plan.rationale,
+        }
+    return {"tasks": tasks, "dependants": dependants, "rationale": plan.rationale}
