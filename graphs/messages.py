@@ -16,7 +16,7 @@ from mesh.bus import response_id
 from mesh.discovery import rank_candidates
 from mesh.graphs.runtime import Services
 from mesh.graphs.state import DeliveryInput, MeshState
-from mesh.models import Envelope, Task, TaskResult
+from mesh.models import Decision, Envelope, Task, TaskResult
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -33,42 +33,39 @@ def file_messages(
     for envelope in outbox:
         if envelope.id in mailbox or envelope.id in filed:
             continue  # a rerun of a parked task repeats its earlier messages
-        proof = services.policy.authenticate(envelope)  # signed by its claimed sender?
-        services.audit.decision(proof, state["run_id"], envelope.task_id or "")
-        if not proof.allowed:
+        decision = _gate(services, envelope, state)
+        if not decision.allowed:
             emit(
                 {
                     "kind": "policy_denied",
                     "task_id": envelope.task_id,
                     "agent": envelope.sender,
                     "user": state["user"],
-                    "reason": proof.reason,
+                    "reason": decision.reason,
+                    **({"topic": envelope.topic} if envelope.kind == "publish" else {}),
                 }
             )
             if envelope.kind == "request":  # the asking task gets a refusal, not silence
-                error = f"message refused: {proof.reason}"
+                error = f"message refused: {decision.reason}"
                 refusal = TaskResult(task_id=envelope.id, status="failed", error=error)
                 filed[response_id(envelope.id)] = response_to(envelope, refusal)
             continue
-        if envelope.kind == "publish":
-            decision = services.policy.check(
-                f"agent:{envelope.sender}", f"topic:{envelope.topic}", "publish"
-            )
-            services.audit.decision(decision, state["run_id"], envelope.task_id or "")
-            if not decision.allowed:
-                emit(
-                    {
-                        "kind": "policy_denied",
-                        "task_id": envelope.task_id,
-                        "agent": envelope.sender,
-                        "user": state["user"],
-                        "topic": envelope.topic,
-                    }
-                )
-                continue
         filed[envelope.id] = envelope
         emit({"kind": "message", "envelope": envelope})
     return filed
+
+
+def _gate(services: Services, envelope: Envelope, state: MeshState) -> Decision:
+    """Signed by the agent that really ran, then (a publish) allowed on its topic; audited."""
+    proof = services.policy.authenticate(envelope)
+    services.audit.decision(proof, state["run_id"], envelope.task_id or "")
+    if not proof.allowed or envelope.kind != "publish":
+        return proof
+    decision = services.policy.check(
+        f"agent:{envelope.sender}", f"topic:{envelope.topic}", "publish"
+    )
+    services.audit.decision(decision, state["run_id"], envelope.task_id or "")
+    return decision
 
 
 def route_request(
