@@ -348,7 +348,12 @@ def build_orchestrator(
         count = state.get("replans", 0) + 1
         try:
             new = services.planner.replan(
-                state.get("request") or "", old, results, failure, meter=meter
+                state.get("request") or "",
+                old,
+                results,
+                failure,
+                user=state.get("user") or settings.default_user,
+                meter=meter,
             )
             check_plan(new.tasks, settings.max_tasks)
         except (PlanError, BudgetExceeded, ModelError) as exc:

@@ -29,6 +29,7 @@ class Planner(Protocol):
         results: dict[str, TaskResult],
         failure: str | None = None,
         *,
+        user: str = "local",
         meter: UsageMeter | None = None,
     ) -> Plan: ...
 

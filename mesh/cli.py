@@ -53,7 +53,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_agents(args: argparse.Namespace) -> int:
     from mesh import registry_cli
 
-    return registry_cli.run(_mesh(args).registry, args)
+    mesh = _mesh(args)
+    return registry_cli.run(mesh.registry, args, mesh.policy.may_dispatch)
 
 
 def cmd_agents_serve(args: argparse.Namespace) -> int:

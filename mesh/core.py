@@ -72,12 +72,13 @@ class Mesh:
         client = make_client(home_path, settings.chroma_url)
         registry = Registry(client, embedding)
         meters = RunMeters(Budget.from_settings(settings))
+        policy = Policy.at(home_path / "policy")
         services = Services(
             settings=settings,
             registry=registry,
-            policy=Policy.at(home_path / "policy"),
+            policy=policy,
             audit=AuditLog(home_path / "audit.sqlite"),
-            planner=make_planner(settings, registry, meters),
+            planner=make_planner(settings, registry, meters, policy.may_dispatch),
             synthesizer=make_synthesizer(settings, meters),
         )
         registry.write_hook = registry_gate(

@@ -13,6 +13,7 @@ revised plan for the remaining work in which succeeded tasks are kept unchanged;
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -192,15 +193,22 @@ def wants_llm(settings: Settings) -> bool:
 
 
 def make_planner(
-    settings: Settings, registry: Registry | None = None, meters: RunMeters | None = None
+    settings: Settings,
+    registry: Registry | None = None,
+    meters: RunMeters | None = None,
+    may_engage: Callable[[str, str], bool] | None = None,
 ) -> OfflinePlanner | LLMPlanner:
-    """The LLM planner when a model is configured (see `wants_llm`), else the offline one."""
+    """The LLM planner when a model is configured (see `wants_llm`), else the offline one.
+
+    `may_engage(user, agent)` keeps agents a user may not dispatch out of the LLM's
+    catalogue; without it every matching agent is shown.
+    """
     if not wants_llm(settings):
         return OfflinePlanner()
     from mesh.llm import make_chat_model
     from mesh.llm_planner import LLMPlanner
 
-    return LLMPlanner(make_chat_model(settings), registry, settings, meters)
+    return LLMPlanner(make_chat_model(settings), registry, settings, meters, may_engage)
 
 
 def make_synthesizer(

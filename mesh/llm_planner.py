@@ -104,9 +104,11 @@ class LLMPlanner:
         registry: Registry | None = None,
         settings: Settings | None = None,
         meters: RunMeters | None = None,
+        may_engage: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.model = model
         self.registry = registry
+        self.may_engage = may_engage
         self.settings = settings or Settings()
         self.meters = meters or RunMeters()
         self._structured = model.with_structured_output(
@@ -118,9 +120,9 @@ class LLMPlanner:
         parts = [part for part, _ in split_request(text)]
         messages: list[BaseMessage] = [
             SystemMessage(SYSTEM),
-            HumanMessage(f"Request: {text}\n\n{self.catalogue([text, *parts])}"),
+            HumanMessage(f"Request: {text}\n\n{self.catalogue([text, *parts], user)}"),
         ]
-        return self._write(messages, self._check, meter, "plan")
+        return self._write(messages, lambda new: self._check(new, user), meter, "plan")
 
     def replan(
         self,
@@ -129,6 +131,7 @@ class LLMPlanner:
         results: dict[str, TaskResult],
         failure: str | None = None,
         *,
+        user: str = "local",
         meter: UsageMeter | None = None,
     ) -> Plan:
         """A revised plan for the remaining work after `failure`; see the module docstring."""
@@ -154,18 +157,19 @@ class LLMPlanner:
             SystemMessage(SYSTEM),
             HumanMessage(
                 f"Request: {request or '(a given plan)'}\n\nThe plan and its results:\n{digest}"
-                f"\n\nWhat failed: {why}\n\n{REPLAN}\n\n{self.catalogue(queries)}"
+                f"\n\nWhat failed: {why}\n\n{REPLAN}\n\n{self.catalogue(queries, user)}"
             ),
         ]
         return self._write(
-            messages, lambda new: self._check_revision(new, plan, results), meter, "replan"
+            messages, lambda new: self._check_revision(new, plan, results, user), meter, "replan"
         )
 
-    def catalogue(self, queries: list[str]) -> str:
+    def catalogue(self, queries: list[str], user: str = "local") -> str:
         """The agents discovery finds for `queries`, best first, with their skills.
 
         Each query (the request and each of its parts) keeps the matches above the
-        discovery floor and at least half as good as its best one.
+        discovery floor and at least half as good as its best one. Agents `user` may not
+        engage are left out, so the model neither plans around them nor learns of them.
         """
         if self.registry is None:
             return "Catalogue: none given; name capabilities in plain words."
@@ -175,7 +179,7 @@ class LLMPlanner:
             found = self.registry.search(query, k=k)
             floor = max(self.settings.min_score, found[0].score * RELATIVE_FLOOR if found else 0)
             for match in found:
-                if match.score < floor:
+                if match.score < floor or not self._engageable(user, match.card.name):
                     continue
                 if match.card.name not in best or match.score > best[match.card.name].score:
                     best[match.card.name] = match
@@ -194,19 +198,26 @@ class LLMPlanner:
                 )
         return "\n".join(lines)
 
-    def _check(self, plan: Plan) -> None:
+    def _engageable(self, user: str, agent: str) -> bool:
+        return self.may_engage is None or self.may_engage(user, agent)
+
+    def _check(self, plan: Plan, user: str) -> None:
         check_plan(plan.tasks, self.settings.max_tasks)
         if self.registry is None:
             return
         for task in plan.tasks:
-            if task.agent and task.agent not in self.registry:
+            if task.agent and (
+                task.agent not in self.registry or not self._engageable(user, task.agent)
+            ):
                 raise PlanError(
-                    f"task {task.id!r} pins agent {task.agent!r}, which is not registered: use"
-                    " a name from the catalogue or set agent to null"
+                    f"task {task.id!r} pins agent {task.agent!r}, which is not in the"
+                    " catalogue: use a name from the catalogue or set agent to null"
                 )
 
-    def _check_revision(self, new: Plan, old: Plan, results: dict[str, TaskResult]) -> None:
-        self._check(new)
+    def _check_revision(
+        self, new: Plan, old: Plan, results: dict[str, TaskResult], user: str
+    ) -> None:
+        self._check(new, user)
         by_id = {t.id: t for t in new.tasks}
         for task in old.tasks:
             if _status(results, task.id) != "succeeded":

@@ -274,6 +274,10 @@ class Policy:
     def engageable(self, principal: str, runnable: Container[str]) -> Engageable:
         return Engageable(self, principal, runnable)
 
+    def may_dispatch(self, principal: str, agent: str) -> bool:
+        """May `principal` dispatch to `agent`? Undecided here is no (cached, not audited)."""
+        return self.check(principal, f"agent:{agent}", "dispatch").allowed
+
     # editing (the file is the source of truth: edits keep its comments and others' lines)
 
     def rules(self) -> list[str]:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from mesh.errors import InputError
+from mesh.identity import acting_as
 from mesh.models import AgentCard, AgentState
-from mesh.registry import Registry, parse_card
+from mesh.registry import MAX_K, Registry, parse_card
 
 STATES = [s.value for s in AgentState]
+OVERFETCH = 4  # matches fetched per one wanted when --user hides some
 
 
 def add_arguments(sub: Any) -> None:
@@ -24,6 +28,7 @@ def add_arguments(sub: Any) -> None:
     listing = sub.add_parser("list", help="registered agents")
     listing.add_argument("--state", choices=STATES, help="only agents in this state")
     listing.add_argument("--json", action="store_true")
+    _user(listing, "only the agents this principal may engage")
     search = sub.add_parser("search", help="agents ranked for a task")
     search.add_argument("query")
     search.add_argument("--k", type=int, default=5, help="how many agents (default 5)")
@@ -35,13 +40,14 @@ def add_arguments(sub: Any) -> None:
     )
     search.add_argument("--explain", action="store_true", help="show the evidence per agent")
     search.add_argument("--json", action="store_true")
-    for name, helptext in (
-        ("show", "one agent's card"),
-        ("remove", "deregister an agent"),
-    ):
-        cmd = sub.add_parser(name, help=helptext)
-        cmd.add_argument("name")
-        cmd.add_argument("--json", action="store_true")
+    _user(search, "only the agents this principal may engage, as discovery would offer them")
+    show = sub.add_parser("show", help="one agent's card (always JSON)")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    remove = sub.add_parser("remove", help="deregister an agent")
+    remove.add_argument("name")
+    remove.add_argument("--json", action="store_true")
+    _user(remove, WRITE_AS)
     for name, helptext in (
         ("register", "add or replace the card in a JSON file"),
         ("update", "replace a card by a newer version from a JSON file"),
@@ -50,12 +56,39 @@ def add_arguments(sub: Any) -> None:
         cmd = sub.add_parser(name, help=helptext)
         cmd.add_argument("file")
         cmd.add_argument("--json", action="store_true")
+        _user(cmd, WRITE_AS)
 
 
-def run(registry: Registry, args: argparse.Namespace) -> int:
+WRITE_AS = "write as this principal (default: the local owner); the policy decides"
+
+
+def _user(parser: Any, helptext: str) -> None:
+    parser.add_argument("--user", help=helptext)
+
+
+def run(
+    registry: Registry,
+    args: argparse.Namespace,
+    may_engage: Callable[[str, str], bool] | None = None,
+) -> int:
+    """One `mesh agents` action; `may_engage(user, agent)` filters what `--user` sees."""
+    user = getattr(args, "user", None)
+    with acting_as(user) if user else nullcontext():
+        return _run(registry, args, _visible(user, may_engage))
+
+
+def _visible(
+    user: str | None, may_engage: Callable[[str, str], bool] | None
+) -> Callable[[str], bool]:
+    if user is None or may_engage is None:
+        return lambda _: True
+    return lambda name: may_engage(user, name)
+
+
+def _run(registry: Registry, args: argparse.Namespace, visible: Callable[[str], bool]) -> int:
     action = args.action
     if action == "list":
-        cards = registry.list(state=args.state)
+        cards = [c for c in registry.list(state=args.state) if visible(c.name)]
         _out(args, [c.model_dump(mode="json") for c in cards], [_line(c) for c in cards])
     elif action == "search":
         state = None if args.state == "any" else args.state
@@ -65,11 +98,14 @@ def run(registry: Registry, args: argparse.Namespace) -> int:
             "owner": args.owner,
             "capability": args.capability,
         }
+        wanted = args.k if args.user is None else min(MAX_K, args.k * OVERFETCH)
         if args.explain:
-            rows = registry.explain(args.query, k=args.k, **filters)
+            rows = registry.explain(args.query, k=wanted, **filters)
+            rows = [r for r in rows if visible(str(r["agent"]))][: args.k]
             _out(args, rows, [_explained(r) for r in rows])
         else:
-            found = registry.search(args.query, k=args.k, **filters)
+            found = registry.search(args.query, k=wanted, **filters)
+            found = [m for m in found if visible(m.card.name)][: args.k]
             lines = [
                 f"{m.score:.3f}  {m.card.name:<20} {(m.skill.name if m.skill else '-'):<24}"
                 f" {m.card.description}"

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from mesh.cli import main
+
 MESH = str(Path(sys.executable).parent / "mesh")
 
 
@@ -89,3 +93,30 @@ def test_named_thread_can_be_read_back_with_resume(home: Path) -> None:
     assert json.loads(again.stdout)["answer"] == json.loads(done.stdout)["answer"]
     missing = mesh_cli(home, "resume", "no-such-thread")
     assert missing.returncode == 2 and "no run with thread id" in missing.stderr
+
+
+def test_agents_commands_act_as_the_user_given(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = tmp_path / "notes.json"
+    card.write_text('{"name": "notes", "description": "Takes meeting notes and minutes"}')
+    agents = ["--home", str(home), "agents"]
+
+    assert main([*agents, "register", str(card), "--user", "mallory"]) == 2
+    assert "policy denied 'mallory' to register agent 'notes'" in capsys.readouterr().err
+    assert main([*agents, "list", "--json"]) == 0
+    assert "notes" not in {c["name"] for c in json.loads(capsys.readouterr().out)}
+
+    main(["--home", str(home), "policy", "add", "alice", "registry:notes", "register"])
+    assert main([*agents, "register", str(card), "--user", "alice"]) == 0
+    capsys.readouterr()
+
+    search = [*agents, "search", "write up the minutes of the meeting", "--json", "--user", "bob"]
+    assert main(search) == 0
+    assert json.loads(capsys.readouterr().out) == [], "bob may engage no agent yet"
+    main(["--home", str(home), "policy", "add", "bob", "agent:notes", "dispatch"])
+    capsys.readouterr()
+    assert main(search) == 0
+    assert [m["card"]["name"] for m in json.loads(capsys.readouterr().out)] == ["notes"]
+    assert main([*search[:-2]]) == 0
+    assert len(json.loads(capsys.readouterr().out)) > 1, "the local owner sees every agent"

@@ -123,7 +123,7 @@ def test_plan_size_limit_and_unknown_pinned_agents_are_plan_checks(bare_mesh: Me
     )
     llm = LLMPlanner(model, bare_mesh.registry, Settings())
     llm.plan("x")
-    assert "pins agent 'ghost', which is not registered" in last_prompt(model)
+    assert "pins agent 'ghost', which is not in the catalogue" in last_prompt(model)
 
 
 def test_the_catalogue_lists_the_agents_that_match_not_the_whole_registry(
@@ -160,6 +160,30 @@ def test_the_catalogue_lists_the_agents_that_match_not_the_whole_registry(
     assert "agent translator" in prompt and "skill translate" in prompt
     assert prompt.count("- agent ") <= 3
     assert "ledger" not in prompt
+
+
+def test_the_catalogue_shows_a_user_only_the_agents_they_may_engage(bare_mesh: Mesh) -> None:
+    bare_mesh.registry.register_many(
+        [
+            AgentCard(name="payroll", description="Runs payroll and shows every salary"),
+            AgentCard(name="salary-bands", description="Public salary bands for each role"),
+        ]
+    )
+    bare_mesh.policy.allow("bob", "agent:salary-bands", "dispatch")
+    pinned = {"tasks": [task("t1", "salaries", agent="payroll")]}
+    fixed = {"tasks": [task("t1", "salaries")]}
+    model = ScriptedModel(messages=iter([reply(pinned), reply(fixed), reply(fixed)]))
+    llm = LLMPlanner(
+        model, bare_mesh.registry, Settings(), may_engage=bare_mesh.policy.may_dispatch
+    )
+
+    assert llm.plan("show the salary of every employee", "bob").tasks[0].agent is None
+    bob_saw = str(model.seen[0][1].content)
+    assert "agent salary-bands" in bob_saw and "payroll" not in bob_saw.split("Catalogue")[1]
+    assert "pins agent 'payroll', which is not in the catalogue" in last_prompt(model)
+
+    llm.plan("show the salary of every employee", "local")
+    assert "agent payroll" in str(model.seen[-1][1].content)
 
 
 def test_without_usage_figures_a_call_still_counts() -> None:
