@@ -246,11 +246,11 @@ def serve(args: argparse.Namespace, path: str) -> None:
         for label, filters in configs:
 
             def cold(q: str = q, f: dict[str, Any] = filters) -> Any:
-                reg._query_cache.clear()  # the search embeds its query
+                reg._queries.clear()  # the search embeds its query
                 return reg.search(q, k=5, **f)
 
             def warm(q: str = q, f: dict[str, Any] = filters) -> Any:
-                reg._query_cache[q] = vectors[q]  # the vector is known: ranking only
+                reg._queries.put(q, vectors[q])  # the vector is known: ranking only
                 return reg.search(q, k=5, **f)
 
             jobs += [(label, cold), (label + " [ranking only]", warm)]

@@ -21,14 +21,16 @@ so an agent reachable by only one kind of evidence is still considered.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from mesh.models import AgentState
 from mesh.registry_index import EXAMPLE, AgentEntry, Ann, RegistryIndex
+from mesh.registry_store import parse_state
 
 STATIC_FEATURES = ("skill", "example", "card", "lexical", "names")
 
@@ -62,6 +64,37 @@ class Scored:
     skill: int  # index into the card's skills; -1 for a card without skills
     score: float
     features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search keeps: see `Registry.search` for each filter's meaning."""
+
+    state: AgentState | None = AgentState.AVAILABLE
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    capability: str | None = None
+    input_mode: str | None = None
+    output_mode: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        state: AgentState | str | None,
+        tags: Iterable[str] | str,
+        owner: str | None,
+        capability: str | None,
+        input_mode: str | None,
+        output_mode: str | None,
+    ) -> Filters:
+        return cls(
+            state=None if state is None else parse_state(state),
+            tags=(tags,) if isinstance(tags, str) else tuple(tags),
+            owner=owner,
+            capability=capability,
+            input_mode=input_mode,
+            output_mode=output_mode,
+        )
 
 
 @dataclass
@@ -184,6 +217,7 @@ def apply_outcomes(
 
 __all__ = [
     "STATIC_FEATURES",
+    "Filters",
     "Query",
     "RankingWeights",
     "Scored",

@@ -18,7 +18,6 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from mesh.errors import AgentNotFound, InputError, MeshError, RegistryError
 from mesh.models import AgentCard, AgentState, Match
 from mesh.outcomes import OutcomeStore
 from mesh.ranking import (
+    Filters,
     Query,
     RankingWeights,
     Scored,
@@ -43,17 +43,18 @@ from mesh.registry_store import (
     PAGE,
     CardStore,
     Put,
+    QueryVectors,
+    check_query,
     embedding_from_settings,
     parse_card,
+    parse_state,
     parse_version,
     release_memory,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 4000
 MAX_K = 1000
-QUERY_CACHE = 512
 
 WriteHook = Callable[[str, AgentCard | None, str], None]
 """Called as hook(action, card, name) before a write; raise to refuse it.
@@ -84,14 +85,13 @@ class Registry:
         self._client = client
         self._clock = clock
         self._embed = embedding_function
-        self._embed_query = getattr(embedding_function, "embed_query", embedding_function)
         self._agents = get_collection(client, f"{namespace}_agents", embedding_function)
         self._outcomes = get_collection(client, f"{namespace}_outcomes", embedding_function)
         self.weights = weights or RankingWeights()
         self.exact_rows = exact_rows
         self.write_hook: WriteHook | None = None
         self._lock = threading.RLock()
-        self._query_cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._queries = QueryVectors(getattr(embedding_function, "embed_query", embedding_function))
         try:
             batch = int(client.get_max_batch_size())
         except Exception:
@@ -191,7 +191,7 @@ class Registry:
         offline, so out of discovery, until the next heartbeat.
         """
         self.get(name)
-        new_state = None if state is None else _state(state)
+        new_state = None if state is None else parse_state(state)
         with self._lock:
             entry = self._index.agents[name]
             new = entry.card.model_copy(update={"state": new_state or entry.card.state})
@@ -257,7 +257,7 @@ class Registry:
 
     def list(self, *, state: AgentState | str | None = None) -> builtins.list[AgentCard]:
         cards = [self.get(n) for n in sorted(self._index.agents)]
-        return cards if state is None else [c for c in cards if c.state == _state(state)]
+        return cards if state is None else [c for c in cards if c.state == parse_state(state)]
 
     def __contains__(self, name: object) -> bool:
         return name in self._index.agents
@@ -296,12 +296,10 @@ class Registry:
         ``capability`` (a skill name or skill tag), ``input_mode``/``output_mode`` (a MIME
         type the skill accepts or produces; ``image/*`` on the skill matches ``image/png``).
         """
+        filters = Filters.of(state, tags, owner, capability, input_mode, output_mode)
         text, vector = self._prepare(query, k)
         with self._lock:
-            scored = self._rank(
-                text, vector, k, state, tags, owner, capability, input_mode, output_mode
-            )
-            return [self._match(s) for s in scored[:k]]
+            return [self._match(s) for s in self._rank(text, vector, k, filters)[:k]]
 
     def explain(
         self,
@@ -316,11 +314,10 @@ class Registry:
         output_mode: str | None = None,
     ) -> builtins.list[dict[str, Any]]:
         """What `search` would return, with the evidence behind each agent's score."""
+        filters = Filters.of(state, tags, owner, capability, input_mode, output_mode)
         text, vector = self._prepare(query, k)
         with self._lock:
-            scored = self._rank(
-                text, vector, k, state, tags, owner, capability, input_mode, output_mode
-            )
+            scored = self._rank(text, vector, k, filters)
             return [
                 {
                     "agent": s.name,
@@ -333,33 +330,27 @@ class Registry:
 
     def _prepare(self, query: Any, k: Any) -> tuple[str, npt.NDArray[np.float32]]:
         """The checked query text and its vector (embedded before taking the lock)."""
-        text = _check_query(query)
+        text = check_query(query)
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InputError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
-        return text, self._vector(text)
+        return text, self._queries.vector(text)
 
     def _rank(
-        self,
-        text: str,
-        vector: npt.NDArray[np.float32],
-        k: int,
-        state: str | AgentState | None,
-        tags: Iterable[str],
-        owner: str | None,
-        capability: str | None,
-        input_mode: str | None,
-        output_mode: str | None,
+        self, text: str, vector: npt.NDArray[np.float32], k: int, filters: Filters
     ) -> builtins.list[Scored]:
         """Every candidate agent scored, best first; the caller holds the lock."""
-        wanted = None if state is None else _state(state)
         index = self._index
         if not index.agents:
             return []
-        tags = [tags] if isinstance(tags, str) else list(tags)
         q = Query(vector=vector, terms=index.lexical.query_terms(text), k=k)
-        agents_ok = index.agent_mask(state=wanted, owner=owner, tags=tags, now=self._clock())
+        agents_ok = index.agent_mask(
+            state=filters.state, owner=filters.owner, tags=filters.tags, now=self._clock()
+        )
         units_ok = index.unit_mask(
-            agents_ok, capability=capability, input_mode=input_mode, output_mode=output_mode
+            agents_ok,
+            capability=filters.capability,
+            input_mode=filters.input_mode,
+            output_mode=filters.output_mode,
         )
         if not units_ok.any():
             return []
@@ -377,24 +368,6 @@ class Registry:
         hits = self._agents.query(query_embeddings=[vector], n_results=n, include=[])
         return list(hits["ids"][0])
 
-    def _vector(self, text: str) -> npt.NDArray[np.float32]:
-        with self._lock:
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                self._query_cache.move_to_end(text)
-                return cached
-        try:
-            vector = np.asarray(self._embed_query([text])[0], dtype=np.float32)
-        except MeshError:
-            raise
-        except Exception as exc:
-            raise RegistryError(f"could not embed the query ({type(exc).__name__}: {exc})") from exc
-        with self._lock:
-            self._query_cache[text] = vector
-            if len(self._query_cache) > QUERY_CACHE:
-                self._query_cache.popitem(last=False)
-        return vector
-
     def _skill_name(self, s: Scored) -> str | None:
         return self._index.agents[s.name].skills[s.skill] if s.skill >= 0 else None
 
@@ -407,12 +380,12 @@ class Registry:
 
     def record_outcome(self, query: str, agent: str, success: bool) -> None:
         """Remember how `agent` did on `query`; similar later queries are ranked by it."""
-        text = _check_query(query, what="outcome query")
+        text = check_query(query, what="outcome query")
         if agent not in self._index.agents:
             raise AgentNotFound(
                 f"cannot record an outcome for {agent!r}: no such agent is registered"
             )
-        vector = self._vector(text)
+        vector = self._queries.vector(text)
         with self._lock:
             try:
                 self._learned.record(text, vector, agent, bool(success))
@@ -421,26 +394,6 @@ class Registry:
 
     def dump(self) -> str:
         return json.dumps([c.model_dump(mode="json") for c in self.list()], indent=2)
-
-
-def _state(value: AgentState | str) -> AgentState:
-    try:
-        return AgentState(value)
-    except ValueError as exc:
-        allowed = ", ".join(s.value for s in AgentState)
-        raise InputError(f"state {value!r} is not one of: {allowed}") from exc
-
-
-def _check_query(query: Any, what: str = "search query") -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise InputError(f"{what} is empty: describe what the agent should do")
-    text = " ".join(query.split())
-    if len(text) > MAX_QUERY_CHARS:
-        raise InputError(
-            f"{what} has {len(text)} characters, over {MAX_QUERY_CHARS}: describe the task"
-            " briefly (the details go in the task's inputs)"
-        )
-    return text
 
 
 __all__ = ["Registry", "WriteHook", "embedding_from_settings", "parse_card", "parse_version"]

@@ -1,4 +1,5 @@
-"""The registry's Chroma side: card records in and out, all-or-nothing, and card parsing.
+"""The registry's Chroma side: card records in and out, all-or-nothing; parsing of what
+callers give it (cards, versions, states, queries) and embedding of queries.
 
 Chroma has no transactions. A write here is a sequence of batched upserts and deletes;
 if any fails, what was written is deleted and what it replaced is put back from the
@@ -13,7 +14,9 @@ import ctypes
 import gc
 import importlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +26,7 @@ from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError as PydanticValidationError
 
 from mesh.errors import ConfigError, InputError, MeshError, RegistryError
-from mesh.models import AgentCard
+from mesh.models import AgentCard, AgentState
 from mesh.registry_index import CARD, Record
 
 log = logging.getLogger(__name__)
@@ -84,6 +87,67 @@ def parse_version(card: AgentCard) -> Version:
             f"agent {card.name!r}: version {card.version!r} is not a version number; use"
             " one such as 1.2.0"
         ) from exc
+
+
+def parse_state(value: AgentState | str) -> AgentState:
+    try:
+        return AgentState(value)
+    except ValueError as exc:
+        allowed = ", ".join(s.value for s in AgentState)
+        raise InputError(f"state {value!r} is not one of: {allowed}") from exc
+
+
+MAX_QUERY_CHARS = 4000
+
+
+def check_query(query: Any, what: str = "search query") -> str:
+    """The query with its whitespace collapsed, or an InputError saying what is wrong."""
+    if not isinstance(query, str) or not query.strip():
+        raise InputError(f"{what} is empty: describe what the agent should do")
+    text = " ".join(query.split())
+    if len(text) > MAX_QUERY_CHARS:
+        raise InputError(
+            f"{what} has {len(text)} characters, over {MAX_QUERY_CHARS}: describe the task"
+            " briefly (the details go in the task's inputs)"
+        )
+    return text
+
+
+class QueryVectors:
+    """Query embeddings, with the recent ones kept: the orchestrator asks the same need
+    again on retries, reassignments and outcome records, and embedding is most of a
+    search's cost."""
+
+    def __init__(self, embed: Callable[[list[str]], Any], keep: int = 512) -> None:
+        self._embed, self._keep = embed, keep
+        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(self, text: str) -> npt.NDArray[np.float32]:
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+        try:
+            vector = np.asarray(self._embed([text])[0], dtype=np.float32)
+        except MeshError:
+            raise
+        except Exception as exc:
+            raise RegistryError(f"could not embed the query ({type(exc).__name__}: {exc})") from exc
+        self.put(text, vector)
+        return vector
+
+    def put(self, text: str, vector: npt.NDArray[np.float32]) -> None:
+        """Remember `vector` as the embedding of `text` (benchmarks time ranking alone)."""
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > self._keep:
+                self._cache.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
 
 
 def embedding_from_settings(spec: str | None) -> Any:
