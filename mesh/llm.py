@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import openai
@@ -30,7 +30,7 @@ from mesh.errors import BudgetExceeded, ConfigError, ModelError
 from mesh.genai import TemplateSynthesizer
 from mesh.models import Plan, TaskResult
 from mesh.settings import Settings
-from mesh.usage import RunMeters, UsageMeter
+from mesh.usage import RunMeters, UsageMeter, estimate_tokens
 
 MAX_OUTPUT_CHARS = 2000
 MAX_RESULTS_CHARS = 24_000
@@ -71,13 +71,21 @@ def call_model(
     meter: UsageMeter,
     purpose: str,
     model: BaseChatModel,
+    shape: Callable[[BaseChatModel], Runnable[Any, Any]] | None = None,
 ) -> Any:
     """Invoke `runnable` on `messages` within the run's budget; count what it used.
 
-    Returns what the runnable returns (an AIMessage, or the ``include_raw`` dict of a
-    structured-output runnable, whose ``raw`` message carries the usage figures).
+    With a token budget the reply is capped at what is left of it: `runnable` is rebuilt
+    as ``shape(capped model)`` (default: the capped model itself). Returns what the
+    runnable returns (an AIMessage, or the ``include_raw`` dict of a structured-output
+    runnable, whose ``raw`` message carries the usage figures).
     """
-    meter.check(purpose)
+    prompt = estimate_tokens([str(m.content) for m in messages])
+    allowance = meter.output_allowance(purpose, prompt)
+    if allowance is not None:
+        capped = capped_model(model, allowance)
+        if capped is not model:
+            runnable = shape(capped) if shape else capped
     try:
         out = runnable.invoke(list(messages))
     except (LCModelError, openai.OpenAIError) as exc:
@@ -85,6 +93,18 @@ def call_model(
         raise ModelError(_explain(exc, model)) from exc
     meter.record(out.get("raw") if isinstance(out, dict) else out, purpose)
     return out
+
+
+def capped_model(model: BaseChatModel, max_tokens: int) -> BaseChatModel:
+    """`model` limited to replies of `max_tokens` (or its own lower limit), if it has one.
+
+    Models without a ``max_tokens`` field (LangChain's fakes) are returned unchanged.
+    """
+    if "max_tokens" not in type(model).model_fields:
+        return model
+    own = getattr(model, "max_tokens", None)
+    limit = min(own, max_tokens) if isinstance(own, int) else max_tokens
+    return model.model_copy(update={"max_tokens": limit})
 
 
 def _explain(exc: BaseException, model: BaseChatModel) -> str:

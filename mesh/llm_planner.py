@@ -111,7 +111,10 @@ class LLMPlanner:
         self.may_engage = may_engage
         self.settings = settings or Settings()
         self.meters = meters or RunMeters()
-        self._structured = model.with_structured_output(
+        self._structured = self._shape(model)
+
+    def _shape(self, model: BaseChatModel) -> Any:
+        return model.with_structured_output(
             plan_schema(), method=self.settings.llm_method, include_raw=True
         )
 
@@ -253,6 +256,7 @@ class LLMPlanner:
                 meter=meter,
                 purpose=purpose if attempt == 0 else f"{purpose}-repair",
                 model=self.model,
+                shape=self._shape,
             )
             raw = out.get("raw") if isinstance(out, dict) else out
             try:

@@ -6,9 +6,12 @@ it once the run has used its calls or tokens (`BudgetExceeded`, with the reason 
 reported in ``usage_metadata``. A call whose response carried no figures still counts as
 a call and is tallied in `unmetered_calls`, so a missing figure never reads as zero cost.
 
-The call that crosses the token budget completes (its size is unknown beforehand); the
-next one is refused. `Usage` is a plain pydantic model, so the orchestrator can keep it
-in the checkpointed state and a resumed run goes on from what it had used.
+With a token budget, a call is also sized before it is made: its prompt is estimated
+(`estimate_tokens`, on the high side), a prompt that alone would not fit what is left is
+refused, and the reply is capped at what is left after it (`output_allowance`), so a
+call can overshoot the budget only by how far the estimate undershot its prompt.
+`Usage` is a plain pydantic model, so the orchestrator can keep it in the checkpointed
+state and a resumed run goes on from what it had used.
 """
 
 from __future__ import annotations
@@ -88,6 +91,28 @@ class UsageMeter:
             )
         return None
 
+    def output_allowance(self, purpose: str, prompt_tokens: int) -> int | None:
+        """The most tokens the reply to a prompt of `prompt_tokens` may use (None: no limit).
+
+        Raises BudgetExceeded, like `check`, when the prompt alone would not fit.
+        """
+        self.check(purpose)
+        limit = self.budget.max_tokens
+        if limit is None:
+            return None
+        with self._lock:
+            left = limit - self._usage.total_tokens - prompt_tokens
+            if left >= 1:
+                return left
+            reason = (
+                f"the {purpose} prompt (about {prompt_tokens} tokens) does not fit what is left"
+                f" of the run's budget ({self._usage.total_tokens} of {limit} tokens used,"
+                " MESH_LLM_MAX_TOKENS), so the call was not made: raise the budget or simplify"
+                " the request"
+            )
+            self._usage.stopped = reason
+        raise BudgetExceeded(reason)
+
     def record(self, message: Any, purpose: str) -> None:
         """Add one call and the token figures of its response (an AIMessage or None)."""
         figures = getattr(message, "usage_metadata", None) or None
@@ -103,6 +128,16 @@ class UsageMeter:
             used.input_tokens += inp
             used.output_tokens += out
             used.total_tokens += int(figures.get("total_tokens") or inp + out)
+
+
+CHARS_PER_TOKEN = 3  # English averages ~4 with OpenAI's tokenizers: 3 errs on the high side
+TOKENS_PER_MESSAGE = 4
+
+
+def estimate_tokens(texts: list[str]) -> int:
+    """A high-side token count of a prompt, with no tokenizer (tiktoken downloads its
+    tables at run time, which the mesh may not do)."""
+    return sum(len(t) // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE for t in texts)
 
 
 class RunMeters:

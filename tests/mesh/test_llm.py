@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from mesh import Mesh, PlanError
-from mesh.errors import ModelError
+from mesh.errors import BudgetExceeded, ModelError
 from mesh.llm import make_chat_model
 from mesh.llm_planner import LLMPlanner
 from mesh.settings import Settings
-from mesh.usage import UsageMeter
+from mesh.usage import Budget, UsageMeter
 
 MESH = str(Path(sys.executable).parent / "mesh")
 
@@ -246,3 +246,23 @@ async def test_a_streamed_run_shows_the_plan_going_back_to_the_model(
     assert events[-1].kind == "done"
     result = events[-1].data["result"]
     assert "391" in result["answer"] and result["usage"]["calls"] == 3
+
+
+def test_a_token_budget_caps_the_reply_and_refuses_a_prompt_that_cannot_fit(server: Any) -> None:
+    server.push(Step(plan=TWO_TASKS))
+    meter = UsageMeter(Budget(max_tokens=4000))
+    planner_for(server).plan("Compute 2**10 and count", meter=meter)
+    (seen,) = server.seen
+    cap = seen.body.get("max_completion_tokens") or seen.body.get("max_tokens")
+    assert isinstance(cap, int) and 0 < cap < 4000, "the reply is capped at what is left"
+
+    tight = UsageMeter(Budget(max_tokens=50))
+    with pytest.raises(BudgetExceeded, match=r"prompt .* does not fit .* MESH_LLM_MAX_TOKENS"):
+        planner_for(server).plan("Compute 2**10 and count", meter=tight)
+    assert len(server.seen) == 1, "a prompt that cannot fit is not sent"
+    assert tight.usage.calls == 0 and tight.usage.stopped
+
+    server.push(Step(plan=TWO_TASKS))
+    planner_for(server).plan("Compute 2**10 and count", meter=UsageMeter())
+    assert "max_tokens" not in server.seen[-1].body, "no budget, no cap"
+    assert "max_completion_tokens" not in server.seen[-1].body

@@ -7,7 +7,7 @@ from langchain_core.messages import AIMessage
 
 from mesh.errors import BudgetExceeded
 from mesh.settings import Settings
-from mesh.usage import Budget, RunMeters, Usage, UsageMeter
+from mesh.usage import Budget, RunMeters, Usage, UsageMeter, estimate_tokens
 
 
 def answer(total: int) -> AIMessage:
@@ -56,3 +56,13 @@ def test_runs_get_their_own_meter_and_old_runs_are_forgotten() -> None:
     meters.for_run("c")
     assert meters.get("a") is None and meters.get("c") is not None
     assert meters.current() is not meters.current(), "outside a graph every call is its own"
+
+
+def test_the_reply_allowance_is_what_the_budget_leaves_after_the_prompt() -> None:
+    meter = UsageMeter(Budget(max_tokens=1000), Usage(calls=1, total_tokens=600))
+    assert meter.output_allowance("plan", 150) == 250
+    with pytest.raises(BudgetExceeded, match="about 400 tokens"):
+        meter.output_allowance("replan", 400)
+    assert meter.usage.stopped and "replan" in meter.usage.stopped
+    assert UsageMeter().output_allowance("plan", 10**6) is None, "no token budget, no cap"
+    assert estimate_tokens(["x" * 300]) >= 300 / 4, "errs on the high side of ~4 chars a token"
