@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from mesh.audit import AuditLog
 from mesh.errors import AgentNotFound, InputError, MeshError
+from mesh.gates import registry_gate
 from mesh.genai import check_request, make_planner, make_synthesizer
 from mesh.graphs.agent import Handler, make_runner
 from mesh.graphs.checkpoint import make_checkpointer
@@ -30,7 +31,7 @@ from mesh.graphs.runtime import AGENT_THREADS, Services
 from mesh.graphs.state import plan_of
 from mesh.identity import ORCHESTRATOR, Keyring, acting_as, check_user
 from mesh.models import AgentCard, Event, Plan, RunResult, check_plan
-from mesh.policy import Policy, registry_gate
+from mesh.policy import Policy
 from mesh.registry import Registry, parse_card
 from mesh.settings import Settings
 from mesh.usage import Budget, RunMeters
