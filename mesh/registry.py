@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ValidationError as PydanticValidationError
 
-from mesh.errors import AgentNotFound, InputError, MeshError, RegistryError
+from mesh.errors import AgentNotFound, InputError, RegistryError
 from mesh.models import AgentCard, AgentState, Match
 from mesh.outcomes import OutcomeStore
 from mesh.ranking import (
@@ -38,23 +37,26 @@ from mesh.ranking import (
     candidate_units,
     score_units,
 )
-from mesh.registry_index import EXACT_ROWS, Record, RegistryIndex, records
+from mesh.registry_index import EXACT_ROWS, RegistryIndex, records
 from mesh.registry_store import (
     PAGE,
     CardStore,
     Put,
     QueryVectors,
     check_query,
+    embed_documents,
     embedding_from_settings,
     parse_card,
     parse_state,
     parse_version,
-    release_memory,
+    read_index,
 )
+from mesh.registry_sync import Watcher, catch_up
 
 log = logging.getLogger(__name__)
 
 MAX_K = 1000
+WATCH_SECONDS = 2.0
 
 WriteHook = Callable[[str, AgentCard | None, str], None]
 """Called as hook(action, card, name) before a write; raise to refuse it.
@@ -79,13 +81,15 @@ class Registry:
         weights: RankingWeights | None = None,
         exact_rows: int = EXACT_ROWS,
         clock: Callable[[], float] = time.time,
+        watch: float | None = WATCH_SECONDS,
     ) -> None:
         from mesh.vectorstore.client import get_collection
 
         self._client = client
         self._clock = clock
         self._embed = embedding_function
-        self._agents = get_collection(client, f"{namespace}_agents", embedding_function)
+        agents_name = f"{namespace}_agents"
+        self._agents = get_collection(client, agents_name, embedding_function)
         self._outcomes = get_collection(client, f"{namespace}_outcomes", embedding_function)
         self.weights = weights or RankingWeights()
         self.exact_rows = exact_rows
@@ -96,7 +100,14 @@ class Registry:
             batch = int(client.get_max_batch_size())
         except Exception:
             batch = PAGE
-        self._store = CardStore(self._agents, batch)
+        self._store = CardStore(
+            self._agents,
+            batch,
+            lambda: client.get_collection(
+                f"{namespace}_agents", embedding_function=embedding_function
+            ),
+        )
+        self.watcher = Watcher(self._store, watch)
         self._index = RegistryIndex()
         self._learned = OutcomeStore(self._outcomes)
         self._load()
@@ -105,42 +116,32 @@ class Registry:
 
     def _load(self) -> None:
         """Rebuild the index from the store; re-index cards whose records are incomplete."""
-        stored = self._store.read_all()
-        cards: list[tuple[AgentCard, list[Record], float]] = []
-        repair: list[AgentCard] = []
-        for rid, meta in stored.cards.items():
-            try:
-                card = AgentCard.model_validate_json(str(meta["card"]))
-            except (KeyError, PydanticValidationError) as exc:
-                log.warning("skipping unreadable card record %s (%s): re-register it", rid, exc)
-                continue
-            recs = records(card)
-            if all(stored.position.get(r.id, -1) >= 0 for r in recs):
-                cards.append((card, recs, float(meta.get("heartbeat") or self._clock())))
-            else:
-                repair.append(card)
-        index = RegistryIndex()
-        if cards:
-            index.reserve(sum(len(recs) for _, recs, _ in cards), stored.vectors.shape[1])
-        known: set[str] = set()
-        for card, recs, beat in cards:
-            index.add(card, recs, stored.vectors[[stored.position[r.id] for r in recs]], beat)
-            known.update(r.id for r in recs)
-        del stored.vectors
-        self._index = index
-        if len(stored.position) > PAGE:
-            release_memory()
+        self.watcher.loaded()
+        self._index, repair, stale = read_index(self._store, self._clock)
         if repair:
             log.info("re-indexing %d agent cards stored by an older version", len(repair))
             self._write(repair, action=None)
-            known.update(r.id for card in repair for r in records(card))
-        self._store.delete([rid for rid in stored.position if rid not in known])
+        self._store.delete(stale)
+
+    def _sync(self) -> None:
+        if self.watcher.due():
+            self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the store, e.g. after another process changed it."""
+        """Catch up now with other processes' writes (reads do within `watch` seconds).
+
+        Outcomes they recorded are read too where the store can give their vectors (a
+        Chroma server); with embedded Chroma they are read at the next start.
+        """
         with self._lock:
-            self._load()
-            self._learned = OutcomeStore(self._outcomes)
+            self.watcher.loaded()
+            changed = catch_up(self._store, self._index, self._embed)
+            if changed:
+                log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
+            try:
+                self._learned = OutcomeStore(self._outcomes)
+            except Exception as exc:
+                log.info("outcomes recorded elsewhere are read at the next start (%s)", exc)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -183,6 +184,7 @@ class Registry:
             self._store.remove(self._current(name))
             self._index.remove(name)
             self._learned.forget(name)
+            self.watcher.wrote()
 
     def heartbeat(self, name: str, state: AgentState | str | None = None) -> AgentCard:
         """The agent is alive (optionally now busy, draining, available or offline).
@@ -201,6 +203,7 @@ class Registry:
             self._store.set_card(new, records(new)[0], now)
             entry.card = new
             self._index.set_state(entry, new.state, now)
+            self.watcher.wrote()
         return self.get(name)
 
     def _write(self, cards: list[AgentCard], action: str | None) -> None:
@@ -208,7 +211,7 @@ class Registry:
             for card in cards:
                 self.write_hook(action, card, card.name)
         recs = [records(card) for card in cards]
-        vectors = self._embed_documents([r.text for rs in recs for r in rs])
+        vectors = embed_documents(self._embed, [r.text for rs in recs for r in rs])
         now = self._clock()
         new: list[Put] = []
         at = 0
@@ -220,32 +223,21 @@ class Registry:
             self._store.put(new, old)
             for card, rs, vecs, beat in new:
                 self._index.add(card, rs, vecs, beat)
+            self.watcher.wrote()
 
     def _current(self, name: str) -> Put:
         """What the store holds for `name`, as memory knows it (to restore it if need be)."""
         entry = self._index.agents[name]
         return (entry.card, records(entry.card), self._index.vectors(entry.rows), entry.last_beat)
 
-    def _embed_documents(self, texts: builtins.list[str]) -> builtins.list[Any]:
-        try:
-            vectors = list(self._embed(texts))
-        except MeshError:
-            raise
-        except Exception as exc:
-            raise RegistryError(
-                f"could not embed the cards ({type(exc).__name__}: {exc}); nothing was registered"
-            ) from exc
-        if len(vectors) != len(texts):
-            raise RegistryError(
-                f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts;"
-                " nothing was registered"
-            )
-        return [np.asarray(v, dtype=np.float32) for v in vectors]
-
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, name: str) -> AgentCard:
         """The card, with its state as discovery sees it (offline once its heartbeat lapsed)."""
+        self._sync()
+        return self._get(name)
+
+    def _get(self, name: str) -> AgentCard:
         entry = self._index.agents.get(name)
         if entry is None:
             known = sorted(self._index.agents)
@@ -256,13 +248,16 @@ class Registry:
         return card if state == card.state else card.model_copy(update={"state": state})
 
     def list(self, *, state: AgentState | str | None = None) -> builtins.list[AgentCard]:
-        cards = [self.get(n) for n in sorted(self._index.agents)]
+        self._sync()
+        cards = [self._get(n) for n in sorted(self._index.agents)]
         return cards if state is None else [c for c in cards if c.state == parse_state(state)]
 
     def __contains__(self, name: object) -> bool:
+        self._sync()
         return name in self._index.agents
 
     def __len__(self) -> int:
+        self._sync()
         return len(self._index.agents)
 
     @property
@@ -330,6 +325,7 @@ class Registry:
 
     def _prepare(self, query: Any, k: Any) -> tuple[str, npt.NDArray[np.float32]]:
         """The checked query text and its vector (embedded before taking the lock)."""
+        self._sync()
         text = check_query(query)
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InputError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
@@ -372,7 +368,7 @@ class Registry:
         return self._index.agents[s.name].skills[s.skill] if s.skill >= 0 else None
 
     def _match(self, s: Scored) -> Match:
-        card = self.get(s.name)
+        card = self._get(s.name)
         skill = card.skills[s.skill] if s.skill >= 0 else None
         return Match(card=card, skill=skill, score=round(s.score, 4))
 

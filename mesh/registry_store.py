@@ -15,6 +15,7 @@ import gc
 import importlib
 import logging
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mesh.errors import ConfigError, InputError, MeshError, RegistryError
 from mesh.models import AgentCard, AgentState
-from mesh.registry_index import CARD, Record
+from mesh.registry_index import CARD, Record, RegistryIndex, records
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,24 @@ class QueryVectors:
             self._cache.clear()
 
 
+def embed_documents(embed: Callable[[list[str]], Any], texts: list[str]) -> list[Any]:
+    """Card record vectors, or a RegistryError saying nothing was registered."""
+    try:
+        vectors = list(embed(texts))
+    except MeshError:
+        raise
+    except Exception as exc:
+        raise RegistryError(
+            f"could not embed the cards ({type(exc).__name__}: {exc}); nothing was registered"
+        ) from exc
+    if len(vectors) != len(texts):
+        raise RegistryError(
+            f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts;"
+            " nothing was registered"
+        )
+    return [np.asarray(v, dtype=np.float32) for v in vectors]
+
+
 def embedding_from_settings(spec: str | None) -> Any:
     """The embedding function a setting names: MiniLM offline by default, or any LangChain
     ``Embeddings`` given as ``module:attribute`` (a class or a factory called without
@@ -211,12 +230,80 @@ def metadata(card: AgentCard, rec: Record, beat: float) -> dict[str, Any]:
     return meta
 
 
-class CardStore:
-    """The agents collection, written in batches the server accepts, rolled back on failure."""
+def read_index(
+    store: CardStore, clock: Callable[[], float]
+) -> tuple[RegistryIndex, list[AgentCard], list[str]]:
+    """The in-memory index of what `store` holds, the cards whose records are incomplete
+    (stored by an older version: to re-index), and the ids of records no card owns."""
+    stored = store.read_all()
+    cards: list[tuple[AgentCard, list[Record], float]] = []
+    repair: list[AgentCard] = []
+    for rid, meta in stored.cards.items():
+        try:
+            card = AgentCard.model_validate_json(str(meta["card"]))
+        except (KeyError, PydanticValidationError) as exc:
+            log.warning("skipping unreadable card record %s (%s): re-register it", rid, exc)
+            continue
+        recs = records(card)
+        if all(stored.position.get(r.id, -1) >= 0 for r in recs):
+            cards.append((card, recs, float(meta.get("heartbeat") or clock())))
+        else:
+            repair.append(card)
+    index = RegistryIndex()
+    if cards:
+        index.reserve(sum(len(recs) for _, recs, _ in cards), stored.vectors.shape[1])
+    known = {r.id for card in repair for r in records(card)}
+    for card, recs, beat in cards:
+        index.add(card, recs, stored.vectors[[stored.position[r.id] for r in recs]], beat)
+        known.update(r.id for r in recs)
+    del stored.vectors
+    if len(stored.position) > PAGE:
+        release_memory()
+    return index, repair, [rid for rid in stored.position if rid not in known]
 
-    def __init__(self, collection: Any, batch: int) -> None:
+
+GENERATION = "mesh_generation"
+
+
+class CardStore:
+    """The agents collection, written in batches the server accepts, rolled back on failure.
+
+    The collection's metadata holds a token that every write replaces (`mark`), so a
+    registry in another process can tell, for the price of one small read
+    (`generation`), that its copy is stale. `reopen` fetches the collection anew, since
+    a collection object keeps the metadata it was opened with.
+    """
+
+    def __init__(
+        self, collection: Any, batch: int, reopen: Callable[[], Any] | None = None
+    ) -> None:
         self.collection = collection
         self.batch = max(1, batch)
+        self._reopen = reopen
+
+    def generation(self) -> str | None:
+        """The token of the last write by any process; None if it cannot be read."""
+        if self._reopen is None:
+            return None
+        try:
+            meta = self._reopen().metadata or {}
+        except Exception as exc:
+            log.warning("cannot read the registry's generation: %s", exc)
+            return None
+        token = meta.get(GENERATION)
+        return str(token) if token is not None else None
+
+    def mark(self) -> str | None:
+        """Tell other processes the store changed; returns the new token (None if refused)."""
+        token = uuid.uuid4().hex
+        try:
+            self.collection.modify(metadata={GENERATION: token})
+        except Exception as exc:
+            log.warning(
+                "cannot mark the registry changed (other processes will not see it): %s", exc
+            )
+            return None
+        return token
 
     def read_all(self) -> Stored:
         """Every record, read in pages into one matrix (a dict of 150k arrays costs 3x more)."""

@@ -120,3 +120,19 @@ def test_agents_commands_act_as_the_user_given(
     assert [m["card"]["name"] for m in json.loads(capsys.readouterr().out)] == ["notes"]
     assert main([*search[:-2]]) == 0
     assert len(json.loads(capsys.readouterr().out)) > 1, "the local owner sees every agent"
+
+
+def test_an_open_mesh_sees_agents_another_process_registers(home: Path, tmp_path: Path) -> None:
+    from mesh import Mesh
+
+    card = tmp_path / "notes.json"
+    card.write_text('{"name": "minutes", "description": "Writes the minutes of a meeting"}')
+    with Mesh.local(home) as m:
+        m.registry.watcher.every = 0.0
+        assert "minutes" not in m.registry
+        done = mesh_cli(home, "agents", "register", str(card))
+        assert done.returncode == 0, done.stderr
+        found = m.registry.search("write up the minutes of the meeting", k=1)
+        assert [f.card.name for f in found] == ["minutes"]
+        assert mesh_cli(home, "agents", "remove", "minutes").returncode == 0
+        assert "minutes" not in m.registry

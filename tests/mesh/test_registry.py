@@ -235,6 +235,31 @@ def test_a_reopened_registry_sees_cards_states_and_outcomes(
     )
 
 
+def test_another_registrys_writes_are_seen_without_a_refresh(
+    make: Callable[..., Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, reader = make(), make(watch=0.0)
+    writer.register(weather())
+    assert "weather" in reader
+    assert [m.card.name for m in reader.search("will it rain tomorrow")] == ["weather"]
+    writer.heartbeat("weather", state="draining")
+    assert reader.get("weather").state == AgentState.DRAINING
+    writer.deregister("weather")
+    assert reader.list() == [] and reader.search("will it rain tomorrow") == []
+
+    reloads: list[int] = []
+    monkeypatch.setattr(reader, "refresh", lambda: reloads.append(1))
+    reader.register(payroll())
+    assert "payroll" in reader and reader.search("my salary")
+    assert reloads == [], "a registry does not reload for its own writes"
+
+    lazy = make(watch=3600.0)
+    writer.register(office())
+    assert "office-suite" not in lazy, "within `watch` seconds the copy may be stale"
+    lazy.refresh()
+    assert "office-suite" in lazy
+
+
 def test_namespaces_on_one_store_are_separate(
     store: Callable[..., Any], emb: MiniLMEmbedding, ns: str
 ) -> None:

@@ -1,0 +1,117 @@
+"""Keeping a registry's in-memory copy in step with writes made by other processes.
+
+Several processes may share one registry (`mesh ui` while `mesh agents register` runs
+in a terminal, or meshes on one Chroma server). Each write replaces a token in the
+collection's metadata (:meth:`CardStore.mark`); a registry that finds a token it did
+not write catches up from the card records alone: it drops the agents that are gone,
+takes new states and heartbeats as they are, and indexes new or changed cards. Their
+vectors are read from the store, or embedded here when the store cannot give them
+(embedded Chroma does not show one process the vectors another wrote since it
+opened; the same model gives the same vectors).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from mesh.models import AgentCard
+from mesh.registry_index import RegistryIndex, records
+from mesh.registry_store import PAGE, CardStore, embed_documents
+
+log = logging.getLogger(__name__)
+
+
+class Watcher:
+    """Whether another process wrote since this one last caught up, asked at most every
+    `every` seconds (None: never; the caller then calls `Registry.refresh` itself)."""
+
+    def __init__(self, store: CardStore, every: float | None) -> None:
+        self.store, self.every = store, every
+        self._seen: str | None = None
+        self._next = 0.0
+
+    def loaded(self) -> None:
+        """The copy is now as current as the store's token says."""
+        self._seen = self.store.generation()
+        self._next = time.monotonic() + (self.every or 0.0)
+
+    def due(self) -> bool:
+        if self.every is None or time.monotonic() < self._next:
+            return False
+        self._next = time.monotonic() + self.every
+        token = self.store.generation()
+        return token is not None and token != self._seen
+
+    def wrote(self) -> None:
+        """After a write of ours: tell other processes, and note if one of them wrote too."""
+        before = self.store.generation()
+        token = self.store.mark()
+        if token is not None and before == self._seen:
+            self._seen = token
+        elif token is not None:
+            self._seen, self._next = None, 0.0  # catch up at the next read
+
+
+def stored_cards(store: CardStore) -> dict[str, tuple[AgentCard, float]]:
+    """Every card the store holds, with its last heartbeat, read without vectors."""
+    out: dict[str, tuple[AgentCard, float]] = {}
+    offset = 0
+    while True:
+        page = store.collection.get(
+            where={"kind": "card"}, include=["metadatas"], limit=PAGE, offset=offset
+        )
+        if not page["ids"]:
+            return out
+        for rid, meta in zip(page["ids"], page["metadatas"], strict=True):
+            try:
+                card = AgentCard.model_validate_json(str((meta or {})["card"]))
+            except (KeyError, PydanticValidationError) as exc:
+                log.warning("skipping unreadable card record %s (%s)", rid, exc)
+                continue
+            out[card.name] = (card, float((meta or {}).get("heartbeat") or 0.0))
+        offset += len(page["ids"])
+
+
+def catch_up(
+    store: CardStore, index: RegistryIndex, embed: Callable[[list[str]], Any]
+) -> list[str]:
+    """Apply the store's cards to `index`; the names of the agents that changed."""
+    stored = stored_cards(store)
+    changed = [name for name in index.agents if name not in stored]
+    for name in changed:
+        index.remove(name)
+    fresh: list[tuple[AgentCard, float]] = []
+    for name, (card, beat) in stored.items():
+        entry = index.agents.get(name)
+        if entry is None or records(entry.card) != records(card):
+            fresh.append((card, beat))
+        elif entry.card_json != card.model_dump_json() or entry.last_beat != beat:
+            entry.card = card
+            index.set_state(entry, card.state, beat)
+        else:
+            continue
+        changed.append(name)
+    if fresh:
+        recs = [records(card) for card, _ in fresh]
+        vectors = _vectors(store, [r for rs in recs for r in rs], embed)
+        at = 0
+        for (card, beat), rs in zip(fresh, recs, strict=True):
+            index.add(card, rs, vectors[at : at + len(rs)], beat)
+            at += len(rs)
+    return changed
+
+
+def _vectors(store: CardStore, recs: list[Any], embed: Callable[[list[str]], Any]) -> list[Any]:
+    ids = [r.id for r in recs]
+    try:
+        got = store.collection.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        return [by_id[i] for i in ids]
+    except Exception as exc:  # embedded Chroma: vectors another process wrote are not visible
+        log.info("embedding %d records written by another process (%s)", len(ids), exc)
+        return embed_documents(embed, [r.text for r in recs])
