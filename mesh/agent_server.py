@@ -26,10 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mesh.errors import AgentNotFound, ConfigError, InputError, MeshError
-from mesh.graphs.agent import Handler, as_subgraph, invoke_agent
-from mesh.models import AgentCard, TaskRequest, TaskResult
-from mesh.remote import (
+from mesh.a2a import (
     CARD_PATH,
     REQUEST_KEY,
     RESULT_KEY,
@@ -38,6 +35,9 @@ from mesh.remote import (
     text_of,
     to_a2a_card,
 )
+from mesh.errors import AgentNotFound, ConfigError, InputError, MeshError
+from mesh.graphs.agent import Handler, as_subgraph, invoke_agent
+from mesh.models import AgentCard, TaskRequest, TaskResult
 from mesh.settings import Settings
 
 MAX_BODY_BYTES = 10_000_000

@@ -94,6 +94,9 @@ class Mesh:
             with acting_as(ORCHESTRATOR):
                 for card, handler in load_builtins(client, embedding):
                     mesh.add_agent(card, handler)
+        from mesh.remote import attach_remote_agents
+
+        attach_remote_agents(mesh)  # registered remote agents run again, no network call
         return mesh
 
     @property
@@ -139,6 +142,17 @@ class Mesh:
             self.registry.register(parsed)
         self._services.agents[parsed.name] = runner
         return parsed
+
+    def attach_agent(self, name: str, handler: Handler) -> bool:
+        """Run `handler` for the registered agent `name`, without writing the registry.
+
+        For a card registered by another process or before a restart. An agent that
+        already runs here keeps its handler, and this returns False.
+        """
+        if name in self._services.agents:
+            return False
+        self._services.agents[name] = make_runner(name, handler, self._services.loop)
+        return True
 
     def agent_graph(self, name: str) -> Any:
         """The subgraph an agent runs as (`TaskRequest` in, `TaskResult` out), for notebooks."""

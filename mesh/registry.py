@@ -94,6 +94,8 @@ class Registry:
         self.weights = weights or RankingWeights()
         self.exact_rows = exact_rows
         self.write_hook: WriteHook | None = None
+        self.listeners: builtins.list[Callable[[builtins.list[str]], object]] = []
+        """Called with the names of the agents another process changed, once caught up."""
         self._lock = threading.RLock()
         self._queries = QueryVectors(getattr(embedding_function, "embed_query", embedding_function))
         try:
@@ -138,6 +140,8 @@ class Registry:
             changed = catch_up(self._store, self._index, self._embed)
             if changed:
                 log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
+                for listener in self.listeners:
+                    listener(changed)
             try:
                 self._learned = OutcomeStore(self._outcomes)
             except Exception as exc:

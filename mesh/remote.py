@@ -1,271 +1,52 @@
-"""Remote agents: an agent served over HTTP by another process, following A2A conventions.
-
-The server publishes an A2A agent card at ``/.well-known/agent.json`` and takes tasks as
-JSON-RPC 2.0 ``message/send`` at ``/a2a`` (blocking: the reply is the finished A2A task
-with its artifacts, or a ``failed`` status whose message says why). A mesh-to-mesh call
-carries the whole `TaskRequest` as a data part and gets the `TaskResult` back the same
-way; any other A2A agent reads the text part and answers with text. `RemoteAgent` is the
-client side: a plain handler for `Mesh.add_agent`, so the worker's gate, retries and
-reassignment apply to remote agents exactly as to local ones, and a remote agent that
-dies mid-task surfaces as a clear `AgentError` that the worker retries and then reassigns.
+"""Remote agents in a mesh: connecting one, keeping its token, and running it again
+after a restart. The wire protocol and the HTTP client are in :mod:`mesh.a2a`.
 
 A bearer token (``token=``) protects a served agent; without one, bind to loopback only.
+
+Remote agents come back when a mesh restarts: `attach_remote_agents` (run by
+`Mesh.local`) gives every registered card whose endpoint is an http(s) URL a
+`RegisteredRemote` handler, without a network call and without writing the registry. A
+connection's token lives in ``<home>/remote-tokens/<name>.json`` (0600), bound to the
+endpoint it was given for, and goes when the agent is deregistered.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import stat
 import threading
-import uuid
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 
-from mesh.errors import AgentError, InputError
-from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.a2a import (
+    CARD_PATH,
+    REQUEST_KEY,
+    RESULT_KEY,
+    RPC_PATH,
+    RemoteAgent,
+    card_url,
+    data_of,
+    fetch_card,
+    from_a2a_card,
+    rpc_request,
+    text_of,
+    to_a2a_card,
+)
+from mesh.errors import AgentError, ConfigError, InputError
+from mesh.models import NAME_PATTERN, AgentCard, TaskRequest, TaskResult
 
 if TYPE_CHECKING:
     from mesh.core import Mesh
 
-CARD_PATH = "/.well-known/agent.json"
-RPC_PATH = "/a2a"
-PROTOCOL_VERSION = "0.3.0"
-MESH_EXTENSION = "urn:agentic-mesh:card:v1"
-REQUEST_KEY = "mesh.taskRequest"
-RESULT_KEY = "mesh.taskResult"
-_FAILED_STATES = {"failed", "rejected", "canceled", "cancelled"}
-_NEEDS_INPUT = {"input-required", "auth-required"}
-
-
-def to_a2a_card(card: AgentCard, rpc_url: str, *, secured: bool = False) -> dict[str, Any]:
-    """The A2A agent card of a mesh card; mesh-only fields ride in a declared extension."""
-    doc: dict[str, Any] = {
-        "protocolVersion": PROTOCOL_VERSION,
-        "name": card.name,
-        "description": card.description,
-        "url": rpc_url,
-        "preferredTransport": "JSONRPC",
-        "version": card.version,
-        "provider": {"organization": card.owner, "url": rpc_url.rsplit(RPC_PATH, 1)[0]},
-        "capabilities": {
-            "streaming": False,
-            "pushNotifications": False,
-            "extensions": [
-                {
-                    "uri": MESH_EXTENSION,
-                    "description": "Agentic Mesh card fields and TaskRequest/TaskResult parts",
-                    "required": False,
-                    "params": {"tags": card.tags, "state": card.state.value}
-                    | {"metadata": card.metadata},
-                }
-            ],
-        },
-        "defaultInputModes": ["text/plain", "application/json"],
-        "defaultOutputModes": ["text/plain", "application/json"],
-        "skills": [
-            {
-                "id": s.name,
-                "name": s.name,
-                "description": s.description,
-                "tags": s.tags,
-                "examples": s.examples,
-                "inputModes": s.input_modes,
-                "outputModes": s.output_modes,
-            }
-            for s in card.skills
-        ],
-    }
-    if secured:
-        doc["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-        doc["security"] = [{"bearer": []}]
-    return doc
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9_.-]+", "-", name.strip().lower()).strip("-._")[:64]
-
-
-def from_a2a_card(doc: Any, card_url: str, *, name: str | None = None) -> AgentCard:
-    """A mesh card for an A2A agent card; `endpoint` is its JSON-RPC URL."""
-    if not isinstance(doc, dict):
-        raise InputError(f"{card_url} is not an agent card: expected a JSON object")
-    missing = [k for k in ("name", "description", "url") if not doc.get(k)]
-    if missing:
-        raise InputError(f"the agent card at {card_url} lacks {', '.join(missing)}")
-    endpoint = urljoin(card_url, str(doc["url"]))
-    if urlsplit(endpoint).scheme not in ("http", "https"):
-        raise InputError(f"the agent card at {card_url} gives a non-HTTP url {endpoint!r}")
-    extension = next(
-        (
-            e.get("params") or {}
-            for e in (doc.get("capabilities") or {}).get("extensions") or []
-            if isinstance(e, dict) and e.get("uri") == MESH_EXTENSION
-        ),
-        {},
-    )
-    skills = [
-        Skill(
-            name=str(s.get("id") or s.get("name")),
-            description=str(s.get("description") or s.get("name") or s.get("id")),
-            tags=list(s.get("tags") or []),
-            examples=list(s.get("examples") or []),
-        )
-        for s in doc.get("skills") or []
-        if isinstance(s, dict) and (s.get("id") or s.get("name"))
-    ]
-    raw = {
-        "name": name or _slug(str(doc["name"])),
-        "description": str(doc["description"]),
-        "version": str(doc.get("version") or "0.1.0"),
-        "owner": str((doc.get("provider") or {}).get("organization") or "remote"),
-        "skills": skills,
-        "endpoint": endpoint,
-        "tags": list(extension.get("tags") or []),
-        "metadata": dict(extension.get("metadata") or {}) | {"a2a_card": card_url},
-    }
-    from mesh.registry import parse_card
-
-    try:
-        return parse_card(raw)
-    except InputError as exc:
-        raise InputError(f"the agent card at {card_url} does not fit the mesh: {exc}") from None
-
-
-def card_url(url: str) -> str:
-    """The card address for a base URL or a card URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{url!r} is not an http(s) URL of an agent")
-    if parts.path.endswith(".json"):
-        return url
-    return url.rstrip("/") + CARD_PATH
-
-
-def fetch_card(
-    url: str,
-    *,
-    token: str | None = None,
-    name: str | None = None,
-    timeout: float = 10.0,
-    transport: httpx.BaseTransport | None = None,
-) -> AgentCard:
-    """Read the A2A card of the agent at `url` (its base URL or its card's URL)."""
-    where = card_url(url)
-    try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
-            response = client.get(where, headers=_auth(token))
-    except httpx.HTTPError as exc:
-        raise AgentError(f"cannot read the agent card at {where}: {_network(exc)}") from None
-    if response.status_code != 200:
-        raise AgentError(f"the agent card at {where} answered {response.status_code}")
-    try:
-        doc = response.json()
-    except ValueError:
-        raise InputError(f"{where} did not return JSON: is it an A2A agent?") from None
-    return from_a2a_card(doc, where, name=name)
-
-
-def _auth(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def _network(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused or host unreachable: is the agent running?"
-    if isinstance(exc, httpx.TimeoutException):
-        return "no answer in time"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        return "the connection closed mid-task: the agent stopped or crashed"
-    return f"{type(exc).__name__}: {exc}"
-
-
-class RemoteAgent:
-    """A handler that runs each task on an A2A agent over HTTP (JSON-RPC message/send)."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        name: str = "remote",
-        token: str | None = None,
-        timeout: float = 60.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.url, self.name, self.token = url, name, token
-        self.timeout, self._transport = timeout, transport
-        self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
-
-    def _session(self) -> httpx.Client:
-        """One pooled client per agent: building a client costs more than a loopback call."""
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(timeout=self.timeout, transport=self._transport)
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-    def __repr__(self) -> str:
-        return f"RemoteAgent({self.name!r}, {self.url!r})"
-
-    def __call__(self, req: TaskRequest) -> TaskResult:
-        body = rpc_request("message/send", _send_params(req))
-        reply = self._post(body)
-        return self._result(req, reply)
-
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response = self._session().post(self.url, json=body, headers=_auth(self.token))
-        except httpx.HTTPError as exc:
-            raise AgentError(f"remote agent at {self.url}: {_network(exc)}") from None
-        if response.status_code in (401, 403):
-            raise AgentError(
-                f"remote agent {self.name!r} refused the request ({response.status_code}):"
-                " give the right token"
-            )
-        if response.status_code != 200:
-            raise AgentError(
-                f"remote agent {self.name!r} answered HTTP {response.status_code}:"
-                f" {response.text[:200]}"
-            )
-        try:
-            reply = response.json()
-        except ValueError:
-            raise AgentError(f"remote agent {self.name!r} did not answer JSON-RPC") from None
-        if not isinstance(reply, dict):
-            raise AgentError(f"remote agent {self.name!r} answered {type(reply).__name__}")
-        error = reply.get("error")
-        if error:
-            code = error.get("code") if isinstance(error, dict) else None
-            message = error.get("message") if isinstance(error, dict) else error
-            raise AgentError(f"remote agent {self.name!r} error {code}: {message}")
-        result = reply.get("result")
-        if not isinstance(result, dict):
-            raise AgentError(f"remote agent {self.name!r} answered without a result")
-        return result
-
-    def _result(self, req: TaskRequest, result: dict[str, Any]) -> TaskResult:
-        if result.get("kind") == "message":
-            return _from_parts(req, self.name, result.get("parts") or [])
-        state = str((result.get("status") or {}).get("state") or "")
-        message = (result.get("status") or {}).get("message") or {}
-        why = text_of(message.get("parts") or []) or state
-        if state in _FAILED_STATES:
-            raise AgentError(f"remote agent {self.name!r} {state} the task: {why}")
-        if state in _NEEDS_INPUT:
-            raise AgentError(
-                f"remote agent {self.name!r} needs more input ({state}: {why}); the mesh sends"
-                " complete tasks, so give it everything in the task description"
-            )
-        if state != "completed":
-            raise AgentError(f"remote agent {self.name!r} left the task {state or 'unknown'}")
-        parts = [p for a in result.get("artifacts") or [] for p in a.get("parts") or []]
-        return _from_parts(req, self.name, parts)
+TOKENS_DIR = "remote-tokens"
+MAX_TOKEN_CHARS = 4096
+_NAME_RE = re.compile(NAME_PATTERN)
 
 
 def add_remote_agent(
@@ -279,66 +60,265 @@ def add_remote_agent(
     """Read the agent card at `url` and add the agent to `mesh`, run over HTTP.
 
     Its tasks time out after the mesh's `task_timeout`; the card's endpoint is the
-    agent's JSON-RPC URL, so the registry shows where the agent runs.
+    agent's JSON-RPC URL, so the registry shows where the agent runs. `token` is stored
+    under the mesh home so the agent still works after a restart (see `connect_card`).
     """
+    if token is not None:
+        check_token(token)
     card = fetch_card(url, token=token, name=name, transport=transport)
-    handler = RemoteAgent(
-        card.endpoint,
-        name=card.name,
-        token=token,
-        timeout=mesh.settings.task_timeout,
-        transport=transport,
-    )
-    return mesh.add_agent(card, handler)
+    return connect_card(mesh, card, token=token, transport=transport)
 
 
-def rpc_request(method: str, params: dict[str, Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": uuid.uuid4().hex, "method": method, "params": params}
+def connect_card(
+    mesh: Mesh,
+    card: AgentCard,
+    *,
+    token: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> AgentCard:
+    """Register `card` (endpoint: an http(s) JSON-RPC URL) and run it here over HTTP.
+
+    A given `token` replaces the stored one; without one, a token stored earlier for
+    this agent and endpoint is kept. The card is written even if unchanged, so the
+    registry gate decides on every connection; if it refuses (or the write fails), the
+    stored token is left as it was.
+    """
+    if not is_remote(card.endpoint):
+        raise InputError(
+            f"agent {card.name!r} has endpoint {card.endpoint!r}: a remote agent needs the"
+            " http(s) URL of its JSON-RPC endpoint"
+        )
+    tokens = remote_tokens(mesh)
+    before = tokens.raw(card.name)
+    if token is not None:
+        tokens.save(card.name, card.endpoint, token)
+    try:
+        mesh.registry.register(card)
+        return mesh.add_agent(card, RegisteredRemote(mesh, card.name, transport=transport))
+    except BaseException:
+        tokens.put_raw(card.name, before)
+        raise
 
 
-def _send_params(req: TaskRequest) -> dict[str, Any]:
-    request = req.model_dump(mode="json", exclude={"inbox"})
-    return {
-        "message": {
-            "kind": "message",
-            "role": "user",
-            "messageId": uuid.uuid4().hex,
-            "contextId": req.run_id or None,
-            "parts": [
-                {"kind": "text", "text": req.description},
-                {"kind": "data", "data": {REQUEST_KEY: request}},
-            ],
-        },
-        "configuration": {"blocking": True, "acceptedOutputModes": ["text/plain"]},
-        "metadata": {"idempotencyKey": req.idempotency_key},
-    }
+def is_remote(endpoint: str) -> bool:
+    """Is `endpoint` an http(s) URL with a host, i.e. an agent served elsewhere?"""
+    parts = urlsplit(endpoint)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def text_of(parts: list[Any]) -> str:
-    """The text parts of an A2A message or artifact, joined."""
-    return "\n".join(
-        str(p.get("text")) for p in parts if isinstance(p, dict) and p.get("kind") == "text"
-    ).strip()
+def check_token(token: str) -> str:
+    if (
+        not isinstance(token, str)
+        or not token
+        or len(token) > MAX_TOKEN_CHARS
+        or any(c.isspace() or not c.isprintable() for c in token)
+    ):
+        raise InputError(
+            "the bearer token must be 1 to 4096 printable characters without spaces or line"
+            " breaks: give the token exactly (without the newline of the file it came from)"
+        )
+    return token
 
 
-def data_of(parts: list[Any]) -> dict[str, Any]:
-    """The data parts of an A2A message or artifact, merged."""
-    data: dict[str, Any] = {}
-    for part in parts:
-        if isinstance(part, dict) and part.get("kind") == "data":
-            value = part.get("data")
-            if isinstance(value, dict):
-                data |= value
-    return data
+class TokenStore:
+    """Remote agents' bearer tokens, one 0600 file per agent in a 0700 folder.
 
+    Never in the registry: any principal who may search can read a card. Each token is
+    bound to the endpoint it was given for and is never sent to another address; files
+    are read on each use, so a token removed or replaced by another process applies here.
+    """
 
-def _from_parts(req: TaskRequest, name: str, parts: list[Any]) -> TaskResult:
-    data = data_of(parts)
-    if RESULT_KEY in data:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._lock = threading.Lock()
+        self._parsed: dict[Path, tuple[tuple[int, int, int], str, str]] = {}
+
+    def path(self, name: str) -> Path:
+        if not _NAME_RE.match(name):
+            raise InputError(f"agent name {name!r} is not valid: use the agent's card name")
+        return self.folder / f"{name}.json"
+
+    def save(self, name: str, endpoint: str, token: str) -> None:
+        doc = {"endpoint": endpoint, "token": check_token(token)}
+        self.put_raw(name, json.dumps(doc).encode())
+
+    def remove(self, name: str) -> bool:
+        """Forget the agent's token; True if it had one."""
+        return self.put_raw(name, None)
+
+    def load(self, name: str, endpoint: str) -> str | None:
+        """The token to send to `endpoint` for agent `name`, or None if none is stored."""
+        path = self.path(name)
         try:
-            return TaskResult.model_validate(data[RESULT_KEY])
-        except ValueError as exc:
-            raise AgentError(f"remote agent {name!r} sent a malformed result: {exc}") from None
-    return TaskResult(
-        task_id=req.task_id, status="succeeded", output=text_of(parts), data=data, agent=name
-    )
+            info = path.stat()
+        except FileNotFoundError:
+            return None
+        if info.st_mode & 0o077:
+            raise ConfigError(
+                f"token file {path} is readable by others (mode {stat.filemode(info.st_mode)}):"
+                f" run `chmod 600 {path}`, and replace the token if it may have leaked"
+            )
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        cached = self._parsed.get(path)
+        if cached is not None and cached[0] == stamp:
+            stored, token = cached[1], cached[2]
+        else:
+            try:
+                doc = json.loads(path.read_text())
+                stored, token = str(doc["endpoint"]), check_token(doc["token"])
+            except (OSError, ValueError, KeyError, TypeError, InputError):
+                raise ConfigError(
+                    f"token file {path} does not hold a stored token: delete it and connect"
+                    " the agent again with add_remote_agent(m, url, token=...)"
+                ) from None
+            self._parsed[path] = (stamp, stored, token)
+        if stored != endpoint:
+            raise AgentError(
+                f"the token stored for agent {name!r} was given for {stored}, but its card now"
+                f" points to {endpoint}: the mesh does not send it elsewhere; connect the agent"
+                " again with add_remote_agent(m, url, token=...)"
+            )
+        return token
+
+    def raw(self, name: str) -> bytes | None:
+        try:
+            return self.path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put_raw(self, name: str, data: bytes | None) -> bool:
+        """Write (atomically, 0600) or with None delete the agent's file; True if one was there."""
+        path = self.path(name)
+        with self._lock:
+            existed = path.exists()
+            if data is None:
+                path.unlink(missing_ok=True)
+                return existed
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.folder, 0o700)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.unlink(missing_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+            return existed
+
+
+def remote_tokens(mesh: Mesh) -> TokenStore:
+    """Where `mesh` keeps its remote agents' tokens."""
+    return TokenStore(mesh.settings.home / TOKENS_DIR)
+
+
+class RegisteredRemote:
+    """The handler of a registered agent served elsewhere, as its card says now.
+
+    Each call reads the card's endpoint and the stored token, so a card updated to a new
+    address or a token removed (by deregistering, maybe in another process) applies at
+    once; building it touches no network, so a mesh starts even if the agent is down.
+    """
+
+    def __init__(
+        self, mesh: Mesh, name: str, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.name = name
+        self._registry, self._tokens = mesh.registry, remote_tokens(mesh)
+        self._timeout, self._transport = mesh.settings.task_timeout, transport
+        self._agent: RemoteAgent | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RegisteredRemote({self.name!r})"
+
+    def __call__(self, req: TaskRequest) -> TaskResult:
+        endpoint = self._registry.get(self.name).endpoint
+        if not is_remote(endpoint):
+            raise AgentError(
+                f"agent {self.name!r} now has endpoint {endpoint!r}, not an http(s) URL: run it"
+                " here with Mesh.add_agent(card, handler) or give its card a remote endpoint"
+            )
+        token = self._tokens.load(self.name, endpoint)
+        with self._lock:
+            agent = self._agent
+            if agent is None or agent.url != endpoint or agent.token != token:
+                agent = self._agent = RemoteAgent(
+                    endpoint,
+                    name=self.name,
+                    token=token,
+                    timeout=self._timeout,
+                    transport=self._transport,
+                )
+        return agent(req)
+
+
+def attach_remote_agents(mesh: Mesh) -> list[str]:
+    """Run here every registered agent with an http(s) endpoint that has no handler yet.
+
+    `Mesh.local` calls this once it has added its own agents: cards registered by an
+    earlier process (`add_remote_agent`, `mesh agents register`, the Marketplace) run
+    again without touching the network or the registry. From then on, a card with such
+    an endpoint registered in this process, or by another process (seen when the registry
+    catches up with it), gets a handler the same way, and removing an agent deletes its
+    stored token. Safe to call again; returns the names attached by this call.
+    """
+    attached = _attach_registered(mesh)
+    if not isinstance(mesh.registry.write_hook, _FollowWrites):
+        mesh.registry.write_hook = _FollowWrites(mesh, mesh.registry.write_hook)
+        mesh.registry.listeners.append(lambda _changed: _attach_registered(mesh))
+    return attached
+
+
+def _attach_registered(mesh: Mesh) -> list[str]:
+    return [
+        card.name
+        for card in mesh.registry.list()
+        if is_remote(card.endpoint)
+        and mesh.attach_agent(card.name, RegisteredRemote(mesh, card.name))
+    ]
+
+
+class _FollowWrites:
+    """The registry's write hook, chained after the gate (so only allowed writes count).
+
+    A handler attached for a write that then fails is harmless: it reads the card that
+    is registered at call time, and discovery never offers an unregistered agent.
+    """
+
+    def __init__(self, mesh: Mesh, gate: Callable[[str, AgentCard | None, str], None] | None):
+        self._mesh, self._gate, self._tokens = mesh, gate, remote_tokens(mesh)
+
+    def __call__(self, action: str, card: AgentCard | None, name: str) -> None:
+        if self._gate is not None:
+            self._gate(action, card, name)
+        if action == "remove":
+            self._tokens.remove(name)
+        elif action in ("register", "update") and card is not None and is_remote(card.endpoint):
+            self._mesh.attach_agent(name, RegisteredRemote(self._mesh, name))
+
+
+__all__ = [
+    "CARD_PATH",
+    "REQUEST_KEY",
+    "RESULT_KEY",
+    "RPC_PATH",
+    "TOKENS_DIR",
+    "RegisteredRemote",
+    "RemoteAgent",
+    "TokenStore",
+    "add_remote_agent",
+    "attach_remote_agents",
+    "card_url",
+    "check_token",
+    "connect_card",
+    "data_of",
+    "fetch_card",
+    "from_a2a_card",
+    "is_remote",
+    "remote_tokens",
+    "rpc_request",
+    "text_of",
+    "to_a2a_card",
+]

@@ -3,8 +3,9 @@
 Search is the registry's semantic search (the same ranking discovery uses); an empty
 query lists every card that passes the filters. Registering a card from JSON shows each
 invalid field; a card whose endpoint is an http(s) URL is connected as a remote A2A
-agent at once. Every write and every engagement goes through the policy as the user
-who is logged in, exactly as a chat request would.
+agent at once, and stays connected after a restart (a bearer token given to Connect is
+stored under the mesh home, never in the card). Every write and every engagement goes
+through the policy as the user who is logged in, exactly as a chat request would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import gradio as gr
 from mesh.core import Mesh
 from mesh.errors import MeshError
 from mesh.models import AgentCard, AgentState, Plan, Task
-from mesh.remote import RemoteAgent, fetch_card
+from mesh.remote import check_token, connect_card, fetch_card, is_remote
 from mesh.ui.chat import user_of
 from mesh.ui.progress import RunView, clip
 
@@ -123,15 +124,18 @@ def register(mesh: Mesh, text: str, user: str | None) -> str:
     except MeshError as exc:
         problems = str(exc).removeprefix("invalid agent card: ").split("; ")
         return "❌ **Not registered** — fix these fields:\n" + "\n".join(f"- {p}" for p in problems)
+    return _write(mesh, card, user)
+
+
+def _write(mesh: Mesh, card: AgentCard, user: str | None, token: str | None = None) -> str:
     principal = user or mesh.settings.default_user
     decision = mesh.policy.check(principal, f"registry:{card.name}", "write")
     mesh.audit.decision(decision)
     if not decision.allowed:
         return f"⛔ **Denied**: {principal} may not write registry:{card.name} ({decision.reason})"
     try:
-        if card.endpoint.startswith(("http://", "https://")):
-            handler = RemoteAgent(card.endpoint, name=card.name, timeout=mesh.settings.task_timeout)
-            mesh.add_agent(card, handler)
+        if is_remote(card.endpoint):
+            connect_card(mesh, card, token=token)
             return f"✅ Registered **{card.name}** and connected it at {card.endpoint}."
         mesh.registry.register(card)
     except MeshError as exc:
@@ -141,11 +145,12 @@ def register(mesh: Mesh, text: str, user: str | None) -> str:
     return f"✅ Registered **{card.name}**.{note}"
 
 
-def connect(mesh: Mesh, url: str, user: str | None) -> str:
-    """Read a remote A2A agent's card at `url` and add it, as `user`.
+def connect(mesh: Mesh, url: str, user: str | None, token: str = "") -> str:
+    """Read a remote A2A agent's card at `url` and add it, as `user`, with its `token`.
 
     The user must be allowed to write the registry before the server fetches anything,
     so the form cannot be used to probe the network by someone who may not add agents.
+    An empty `token` keeps the one stored for this agent, if any.
     """
     principal = user or mesh.settings.default_user
     decision = mesh.policy.check(principal, "registry:remote", "write")
@@ -153,10 +158,11 @@ def connect(mesh: Mesh, url: str, user: str | None) -> str:
     if not decision.allowed:
         return f"⛔ **Denied**: {principal} may not add agents to the registry"
     try:
-        card = fetch_card(url.strip())
+        secret = check_token(token) if token else None
+        card = fetch_card(url.strip(), token=secret)
     except MeshError as exc:
         return f"❌ **Not connected**: {exc}"
-    return register(mesh, card.model_dump_json(), user)
+    return _write(mesh, card, user, secret)
 
 
 async def engage(mesh: Mesh, agent: str, text: str, user: str | None) -> str:
@@ -215,6 +221,11 @@ def marketplace_tab(mesh: Mesh) -> None:
                 placeholder="http://127.0.0.1:8000",
                 elem_id="mk-remote-url",
             )
+            remote_token = gr.Textbox(
+                label="Bearer token, if the agent needs one (stored 0600 under the mesh home)",
+                type="password",
+                elem_id="mk-remote-token",
+            )
             connect_btn = gr.Button("Connect", elem_id="mk-connect")
         with gr.Column():
             gr.Markdown("### Engage an agent directly")
@@ -244,9 +255,9 @@ def marketplace_tab(mesh: Mesh) -> None:
         return after_write(register(mesh, text, user_of(request)), q, t, s, o)
 
     def do_connect(
-        address: str, q: str, t: list[str], s: str, o: str, request: gr.Request
+        address: str, secret: str, q: str, t: list[str], s: str, o: str, request: gr.Request
     ) -> tuple[Any, ...]:
-        return after_write(connect(mesh, address, user_of(request)), q, t, s, o)
+        return after_write(connect(mesh, address, user_of(request), secret), q, t, s, o)
 
     async def do_engage(name: str, text: str, request: gr.Request) -> str:
         return await engage(mesh, name, text, user_of(request))
@@ -257,5 +268,5 @@ def marketplace_tab(mesh: Mesh) -> None:
         control.change(refresh, filters, results, api_visibility="private")
     written = [register_status, results, tag_filter, owner, agent]
     register_btn.click(do_register, [card_json, *filters], written, api_name="register_agent")
-    connect_btn.click(do_connect, [url, *filters], written, api_visibility="private")
+    connect_btn.click(do_connect, [url, remote_token, *filters], written, api_visibility="private")
     engage_btn.click(do_engage, [agent, task], engaged, api_name="engage_agent")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -23,12 +26,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mesh import AgentCard, Mesh, Skill
+from mesh import AgentCard, Mesh, Plan, Skill, Task
 from mesh.agent_server import agent_app, check_exposure
 from mesh.agents.calculator import CALCULATOR_CARD
-from mesh.errors import AgentError, ConfigError, InputError
+from mesh.errors import AgentError, ConfigError, InputError, PolicyDenied
 from mesh.models import TaskRequest
-from mesh.remote import RemoteAgent, add_remote_agent, fetch_card, from_a2a_card, to_a2a_card
+from mesh.remote import (
+    TOKENS_DIR,
+    RemoteAgent,
+    add_remote_agent,
+    attach_remote_agents,
+    fetch_card,
+    from_a2a_card,
+    to_a2a_card,
+)
 from mesh.settings import Settings
 
 MESH_BIN = str(Path(sys.executable).with_name("mesh"))
@@ -370,3 +381,222 @@ def test_cli_refuses_unknown_agents_and_public_binds(tmp_path: Path) -> None:
         timeout=120,
     )
     assert out.returncode == 2 and "no built-in agent named 'nope'" in out.stderr
+
+
+# -- restarts: registered remote agents run again, with their stored tokens -------------
+
+
+def open_mesh(home: Path) -> Mesh:
+    settings = Settings(retry_backoff=0.01, task_timeout=30)
+    return Mesh.local(home, settings=settings, builtin_agents=False)
+
+
+def counted(app: Any, hits: list[tuple[str, str]]) -> Any:
+    """`app`, noting the path and Authorization header of every HTTP request it gets."""
+
+    async def wrapper(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode()
+            hits.append((scope["path"], auth))
+        await app(scope, receive, send)
+
+    return wrapper
+
+
+def calculator_app(token: str | None = None) -> Any:
+    from mesh.agents.calculator import handler
+
+    return agent_app(CALCULATOR_CARD, handler, token=token)
+
+
+def files_holding(root: Path, secret: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+
+
+def test_a_remote_agent_with_a_token_answers_after_a_restart(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token, hits = f"tok-{secrets.token_hex(16)}", []
+    with running(counted(calculator_app(token), hits)) as url:
+        with open_mesh(home) as first:
+            add_remote_agent(first, url, token=token)
+        served_before_start = len(hits)
+        with open_mesh(home) as second:
+            assert second.agents == ["calculator"]
+            assert len(hits) == served_before_start  # starting called nobody
+            assert attach_remote_agents(second) == []  # already attached: nothing twice
+            result = second.run("What is 17 * 23?")
+            dump = second.registry.dump()
+    (only,) = result.results.values()
+    assert (only.status, only.agent, only.output) == ("succeeded", "calculator", "17 * 23 = 391")
+    assert hits[-1] == ("/a2a", f"Bearer {token}")
+    stored = home / TOKENS_DIR / "calculator.json"
+    assert stat_mode(stored) == 0o600 and stat_mode(stored.parent) == 0o700
+    assert json.loads(stored.read_text()) == {"endpoint": f"{url}/a2a", "token": token}
+    assert files_holding(home, token) == [stored]  # not in Chroma, the audit or checkpoints
+    assert token not in dump
+    assert not [r for r in caplog.records if token in r.getMessage()]
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+PIRATE_CARD = AgentCard(
+    name="pirate",
+    description="Translates English text into pirate speech",
+    skills=[
+        Skill(
+            name="piratify",
+            description="rewrite a sentence in pirate speech, arr",
+            examples=["say 'hello friend' like a pirate", "translate this into pirate talk"],
+        )
+    ],
+)
+
+
+def test_a_card_registered_with_the_cli_runs_in_the_next_mesh_run(tmp_path: Path) -> None:
+    """Every `mesh` command is a new process: a URL card registered by one runs in the next."""
+    home = tmp_path / "cli-home"
+    card_file = tmp_path / "pirate.json"
+
+    def pirate(req: TaskRequest) -> str:
+        return "Arr, " + req.description.lower()
+
+    with running(agent_app(PIRATE_CARD, pirate)) as url:
+        card_file.write_text(
+            PIRATE_CARD.model_copy(update={"endpoint": f"{url}/a2a"}).model_dump_json()
+        )
+        cli = [MESH_BIN, "--home", str(home)]
+        done = subprocess.run(
+            [*cli, "agents", "register", str(card_file)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        ran = subprocess.run(
+            [*cli, "run", "say 'hello my friend' like a pirate", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    (task,) = json.loads(ran.stdout)["results"].values()
+    assert task["agent"] == "pirate"
+    assert task["output"] == "Arr, say 'hello my friend' like a pirate"
+
+
+def test_a_running_mesh_runs_a_url_card_another_process_registers(
+    home: Path, tmp_path: Path
+) -> None:
+    card_file = tmp_path / "pirate.json"
+    with running(agent_app(PIRATE_CARD, lambda req: "Arr!")) as url, open_mesh(home) as m:
+        m.registry.watcher.every = 0.0
+        card_file.write_text(
+            PIRATE_CARD.model_copy(update={"endpoint": f"{url}/a2a"}).model_dump_json()
+        )
+        done = subprocess.run(
+            [MESH_BIN, "--home", str(home), "agents", "register", str(card_file)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "pirate" in m.registry and "pirate" in m.agents
+        plan = Plan(tasks=[Task(id="t", description="greet me", agent="pirate")])
+        assert m.execute(plan).results["t"].output == "Arr!"
+
+
+def test_a_url_card_registered_in_this_process_runs_at_once(home: Path) -> None:
+    with running(calculator_app()) as url, open_mesh(home) as m:
+        card = CALCULATOR_CARD.model_copy(update={"endpoint": f"{url}/a2a"})
+        with m.acting_as("mallory"), pytest.raises(PolicyDenied):
+            m.registry.register(card)
+        assert m.agents == []  # a refused write attaches nothing
+        m.registry.register(card)
+        assert m.agents == ["calculator"]
+        plan = Plan(tasks=[Task(id="t", description="What is 6 * 7?", agent="calculator")])
+        assert m.execute(plan).results["t"].output == "6 * 7 = 42"
+
+
+def test_a_remote_agent_down_at_restart_fails_its_task_with_the_reason(home: Path) -> None:
+    with running(calculator_app()) as url, open_mesh(home) as first:
+        add_remote_agent(first, url)
+    with open_mesh(home) as second:  # nothing listens at url any more
+        assert second.agents == ["calculator"]
+        plan = Plan(tasks=[Task(id="t", description="What is 6 * 7?", agent="calculator")])
+        result = second.execute(plan).results["t"]
+        second.add_agent(backup_card(), lambda req: "6 (by the backup)")
+        events = asyncio.run(collect(second, "add up the numbers 1 2 3"))
+    assert result.status == "failed"
+    assert f"remote agent at {url}/a2a: connection refused" in (result.error or "")
+    (done,) = events[-1].data["result"]["results"].values()
+    assert done["status"] == "succeeded" and done["agent"] == "backup-adder"
+
+
+async def collect(mesh: Mesh, request: str) -> list[Any]:
+    return [event async for event in mesh.astream(request)]
+
+
+def test_deregistering_a_remote_agent_deletes_its_token(home: Path) -> None:
+    with running(calculator_app("s3cret")) as url:
+        with open_mesh(home) as m:
+            add_remote_agent(m, url, token="s3cret")
+            stored = home / TOKENS_DIR / "calculator.json"
+            assert stored.exists()
+            with m.acting_as("mallory"), pytest.raises(PolicyDenied):
+                m.registry.deregister("calculator")
+            assert stored.exists()  # a refused removal keeps it
+            m.registry.deregister("calculator")
+            assert not stored.exists()
+        with open_mesh(home) as again:
+            assert again.agents == [] and "calculator" not in again.registry
+
+
+def test_tokens_are_checked_stored_only_on_success_and_never_sent_elsewhere(home: Path) -> None:
+    stored = home / TOKENS_DIR / "calculator.json"
+    with running(calculator_app("s3cret")) as url, open_mesh(home) as m:
+        with pytest.raises(InputError, match="without spaces or line breaks"):
+            add_remote_agent(m, url, token="s3cret\nX-Evil: 1")
+        with m.acting_as("mallory"), pytest.raises(PolicyDenied):
+            add_remote_agent(m, url, token="s3cret")
+        assert not stored.exists() and m.agents == []
+        add_remote_agent(m, url, token="s3cret")
+        with m.acting_as("mallory"), pytest.raises(PolicyDenied):
+            add_remote_agent(m, url, token="other")
+        assert json.loads(stored.read_text())["token"] == "s3cret"  # the refused one rolled back
+        add_remote_agent(m, url)  # reconnecting without a token keeps the stored one
+        plan = Plan(tasks=[Task(id="t", description="What is 6 * 7?", agent="calculator")])
+        assert m.execute(plan).results["t"].status == "succeeded"
+
+        stored.chmod(0o644)
+        loose = m.execute(plan).results["t"]
+        assert loose.status == "failed" and "readable by others" in (loose.error or "")
+        stored.chmod(0o600)
+
+        hits: list[tuple[str, str]] = []
+        with running(counted(calculator_app(), hits)) as elsewhere:
+            moved = m.registry.get("calculator").model_copy(
+                update={"endpoint": f"{elsewhere}/a2a", "version": "9.0.0"}
+            )
+            m.registry.update(moved)
+            diverted = m.execute(plan).results["t"]
+        assert diverted.status == "failed"
+        assert "the mesh does not send it elsewhere" in (diverted.error or "")
+        assert hits == []
+
+
+def test_the_marketplace_connects_with_a_token_that_survives_a_restart(home: Path) -> None:
+    from mesh.ui.marketplace import connect, register
+
+    with running(calculator_app("s3cret")) as url:
+        with open_mesh(home) as m:
+            assert "Not connected" in connect(m, url, None, "bad token")
+            assert connect(m, url, None, "s3cret").startswith("✅")
+            card = m.registry.get("calculator").model_copy(update={"description": "Arithmetic"})
+            assert register(m, card.model_dump_json(), None).startswith("✅")  # token kept
+        with open_mesh(home) as again:
+            plan = Plan(tasks=[Task(id="t", description="What is 6 * 7?", agent="calculator")])
+            assert again.execute(plan).results["t"].output == "6 * 7 = 42"
