@@ -2,7 +2,8 @@
 
 Baselines run in the same process: the calculator's handler called directly, and a
 one-task plan pinned to the local calculator. The remote runs use `RemoteAgent`
-(JSON-RPC message/send) against the same handler served by uvicorn on loopback.
+(JSON-RPC message/send) against the same handler served by uvicorn on loopback, and
+`RegisteredRemote`, the handler a restarted mesh gives a registered remote card.
 
     .venv/bin/python bench/remote.py [--calls 300] [--runs 30]
 """
@@ -22,7 +23,7 @@ from mesh import Mesh, Plan, Task
 from mesh.agent_server import agent_app
 from mesh.agents.calculator import CALCULATOR_CARD, handler
 from mesh.models import TaskRequest
-from mesh.remote import RemoteAgent
+from mesh.remote import RegisteredRemote, RemoteAgent
 
 
 def timed(fn: Callable[[int], object], n: int) -> float:
@@ -73,6 +74,12 @@ def main() -> None:
                 Plan(tasks=[Task(id="t1", description=f"What is {i} * 7?", agent=agent)])
             )
 
+        registered = RegisteredRemote(mesh, "rcalc")  # what a restarted mesh runs
+        by_card = timed(lambda i: registered(request(i)), args.calls)
+        print(
+            f"registered remote {by_card * 1e3:6.2f} ms (card + stored token read per call)"
+            f"   / RemoteAgent = {by_card / over_http:.2f}×"
+        )
         local_run = timed(plan("calculator"), args.runs)
         remote_run = timed(plan("rcalc"), args.runs)
     print(f"mesh.execute run  local {local_run * 1e3:7.2f} ms   remote {remote_run * 1e3:6.2f} ms")

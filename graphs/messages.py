@@ -123,3 +123,17 @@ def response_to(request: Envelope, result: TaskResult) -> Envelope:
         payload={"result": result.model_dump(mode="json")},
         task_id=request.task_id,
     )
+
+
+def inbox_of(state: MeshState, task_id: str) -> dict[str, Envelope]:
+    """A task's inbox: the answers to its requests, and the message it was delivered."""
+    mailbox, awaiting = state.get("mailbox") or {}, state.get("awaiting") or {}
+    inbox = {
+        response_id(c): mailbox[response_id(c)]
+        for c in awaiting.get(task_id, ())
+        if response_id(c) in mailbox
+    }
+    inbound = (state.get("inbound") or {}).get(task_id)
+    if inbound is not None and inbound["envelope"] in mailbox:
+        inbox[inbound["envelope"]] = mailbox[inbound["envelope"]]
+    return inbox

@@ -24,7 +24,7 @@ from mesh.bus import response_id
 from mesh.discovery import rank_candidates
 from mesh.errors import BudgetExceeded, InputError, ModelError, PlanError
 from mesh.genai import plan_change
-from mesh.graphs.messages import file_messages, response_to, route_request
+from mesh.graphs.messages import file_messages, inbox_of, response_to, route_request
 from mesh.graphs.runtime import Services
 from mesh.graphs.state import (
     DeliveryInput,
@@ -35,6 +35,7 @@ from mesh.graphs.state import (
     plan_of,
     stored_plan,
 )
+from mesh.graphs.subscriptions import fan_out
 from mesh.graphs.worker import run_task
 from mesh.models import Decision, Plan, Task, TaskResult, check_plan
 from mesh.usage import Budget, UsageMeter
@@ -237,7 +238,10 @@ def build_orchestrator(
         )
         response = response_to(request, result)
         emit({"kind": "message", "envelope": response})
-        return {"mailbox": {response.id: response}}
+        update: dict[str, Any] = {"mailbox": {response.id: response}}
+        if outcome.result is not None and outcome.sent:
+            update["outbox"] = outcome.sent  # the answering agent's publishes, to be filed
+        return update
 
     def collect(state: MeshState) -> dict[str, Any]:
         emit = _emitter("collect")
@@ -252,6 +256,8 @@ def build_orchestrator(
         _report(emit, skipped)
         filed = file_messages(services, state.get("outbox") or [], mailbox, state, emit)
         mailbox = {**mailbox, **filed}
+        fan = fan_out(services, filed, mailbox, state, emit)  # publishes -> subscriber tasks
+        newly_ready += fan.ready
         deliveries: list[DeliveryInput] = []
         still_parked: list[str] = []
         awaiting = state.get("awaiting") or {}
@@ -273,7 +279,7 @@ def build_orchestrator(
             if all(response_id(c) in mailbox for c in awaiting[task_id]):
                 still_parked.remove(task_id)
                 newly_ready.append(task_id)
-        update: dict[str, Any] = {"ready": carry + newly_ready}
+        update: dict[str, Any] = {"ready": carry + newly_ready, **fan.writes()}
         # write only what changed: every write is a channel update and, with a
         # checkpointer, a row; a chain would otherwise pay for five per step
         if skipped:
@@ -288,17 +294,11 @@ def build_orchestrator(
 
     def job(state: MeshState, task_id: str, solo: bool) -> WorkerInput:
         task, results = state["tasks"][task_id], state.get("results") or {}
-        mailbox, awaiting = state.get("mailbox") or {}, state.get("awaiting") or {}
-        inbox = {
-            response_id(c): mailbox[response_id(c)]
-            for c in awaiting.get(task_id, ())
-            if response_id(c) in mailbox
-        }
         return WorkerInput(
             task=task,
             candidates=(state.get("candidates") or {}).get(task_id, []),
             upstream={d: results[d] for d in task.depends_on},
-            inbox=inbox,
+            inbox=inbox_of(state, task_id),
             user=state["user"],
             run_id=state["run_id"],
             solo=solo,

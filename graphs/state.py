@@ -48,6 +48,7 @@ class MeshState(TypedDict, total=False):
     results: Annotated[dict[str, TaskResult], DeltaChannel(merge)]
     mailbox: Annotated[dict[str, Envelope], DeltaChannel(merge)]
     awaiting: Annotated[dict[str, list[str]], DeltaChannel(merge)]
+    inbound: Annotated[dict[str, Inbound], DeltaChannel(merge)]  # delivery task -> message
     outbox: Annotated[list[Envelope], Topic(Envelope)]
     dispatched: Annotated[list[str], Topic(str)]  # the wave that just ran, for `collect`
     solo: Annotated[str, EphemeralValue(str)]  # the one task of a one-task wave
@@ -57,6 +58,13 @@ class MeshState(TypedDict, total=False):
     replans: int
     usage: Usage
     answer: str
+
+
+class Inbound(TypedDict):
+    """The message a delivery task was made for, and the deliveries in a row behind it."""
+
+    envelope: str
+    hops: int
 
 
 class DeliveryInput(TypedDict):

@@ -89,7 +89,8 @@ def run_task(
                 future = services.pool.submit(call, request, settings.task_timeout)
                 result = future.result(timeout=settings.task_timeout)
             except AwaitingReplies:
-                return Outcome(None, agent, _signed(services, agent, channel), channel.asked)
+                sent = _signed(services, agent, task.id, channel)
+                return Outcome(None, agent, sent, channel.asked)
             except Exception as exc:
                 error = _describe(agent, exc, settings.task_timeout)
                 errors.append(error)
@@ -103,7 +104,7 @@ def run_task(
                 return Outcome(
                     result.model_copy(update={"attempts": attempts}),
                     agent,
-                    _signed(services, agent, channel),
+                    _signed(services, agent, task.id, channel),
                 )
             errors.append(result.error or f"agent {agent!r} reported failure")
         _learn(services, task, agent, False)
@@ -118,9 +119,14 @@ def run_task(
     return Outcome(failed)
 
 
-def _signed(services: Services, agent: str, channel: Channel) -> list[Envelope]:
-    """Sign what the agent sent with the key of the agent that ran, whatever it claims."""
-    return [services.policy.identity.sign(e, agent) for e in channel.outbox]
+def _signed(services: Services, agent: str, task_id: str, channel: Channel) -> list[Envelope]:
+    """Sign what the agent sent with the key of the agent that ran, whatever it claims.
+
+    Each envelope is stamped with the task that really ran (a handler can edit what it
+    was handed): a delivery's dependency and its hop count are worked out from it.
+    """
+    sign = services.policy.identity.sign
+    return [sign(e.model_copy(update={"task_id": task_id}), agent) for e in channel.outbox]
 
 
 def _describe(agent: str, exc: BaseException, timeout: float) -> str:

@@ -8,6 +8,12 @@ correlation id, and runs the task again with the response in its inbox. Correlat
 ids are derived from the task id and the call order, so a rerun (or a resume after a
 crash) asks the same questions under the same ids and is answered from the inbox:
 nothing is sent twice and nothing is lost.
+
+A publish is filed once it passes its gate, then delivered to every agent whose card
+lists the topic in `subscribes`: each delivery is a task of the run, pinned to the
+subscriber, with the payload as its inputs and the envelope in its inbox. Envelope ids
+are derived from the task id and the publish order, and a delivery's task id from the
+envelope id and the subscriber, so a rerun never delivers a message twice.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from mesh.errors import InputError
-from mesh.models import Envelope, TaskResult
+from mesh.models import Envelope, TaskResult, check_topic
 
 RESPONSE_SUFFIX = "/re"
 
@@ -45,9 +51,12 @@ class Channel:
         self._publishes = 0
 
     def publish(self, topic: str, payload: dict[str, Any]) -> Envelope:
-        """Announce something on `topic`; gated, audited and streamed as a message event."""
-        if not topic.strip():
-            raise InputError("publish needs a topic name")
+        """Announce something on `topic`; gated, audited, streamed, and delivered to each
+        agent whose card subscribes to the topic (see `mesh.graphs.subscriptions`)."""
+        try:
+            check_topic(topic)
+        except ValueError as exc:
+            raise InputError(f"publish: {exc}") from None
         envelope = Envelope(
             id=f"{self.task_id}@{self._publishes}",
             topic=topic,

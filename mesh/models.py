@@ -19,6 +19,8 @@ from mesh.usage import Usage
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
+TOPIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
+_TOPIC_RE = re.compile(TOPIC_PATTERN)
 DEFAULT_MAX_TASKS = 500
 
 
@@ -27,6 +29,16 @@ def _check_name(value: str, what: str) -> str:
         raise ValueError(
             f"{what} {value!r} is not valid: use 1-64 lowercase letters, digits, '_', '.' or"
             " '-', starting with a letter or digit (e.g. 'weather' or 'csv-analyst')"
+        )
+    return value
+
+
+def check_topic(value: str, what: str = "topic") -> str:
+    """A topic is a name a policy line can hold (``topic:<name>``): no spaces or commas."""
+    if not _TOPIC_RE.fullmatch(value):
+        raise ValueError(
+            f"{what} {value!r} is not a topic name: use 1-128 letters, digits, '_', '.', ':',"
+            " '/' or '-', starting with a letter or digit (e.g. 'reports' or 'tides.updates')"
         )
     return value
 
@@ -66,11 +78,22 @@ class AgentCard(_Model):
     state: AgentState = AgentState.AVAILABLE
     heartbeat_ttl: float | None = Field(default=None, gt=0)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    subscribes: list[str] = Field(default_factory=list)  # topics delivered to it as tasks
 
     @field_validator("name")
     @classmethod
     def _name_is_slug(cls, value: str) -> str:
         return _check_name(value, "agent name")
+
+    @field_validator("subscribes")
+    @classmethod
+    def _topics_are_names(cls, value: list[str]) -> list[str]:
+        for topic in value:
+            check_topic(topic, "subscribed topic")
+        dupes = sorted({t for t in value if value.count(t) > 1})
+        if dupes:
+            raise ValueError(f"list each topic once; repeated: {dupes}")
+        return value
 
     @model_validator(mode="after")
     def _skill_names_unique(self) -> AgentCard:

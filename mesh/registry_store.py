@@ -39,7 +39,7 @@ KINDS = {0: "card", 1: "skill", 2: "example"}
 _FIXES = {
     "missing": "add it",
     "extra_forbidden": "remove it (a card has: name, description, version, owner, skills,"
-    " endpoint, tags, state, heartbeat_ttl, metadata)",
+    " endpoint, tags, state, heartbeat_ttl, metadata, subscribes)",
     "string_too_short": "give it a non-empty value",
     "string_too_long": "shorten it",
     "enum": "use one of the listed values",

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         default=1, ge=0, description="revised plans per run after tasks fail for good"
     )
     max_tasks: int = Field(default=500, ge=1)
+    max_message_hops: int = Field(
+        default=8,
+        ge=0,
+        description="deliveries in a row a message chain may take (a subscriber publishing"
+        " to another subscriber is one more); beyond it, messages are not delivered",
+    )
     max_wave: int = Field(
         default=256, ge=1, description="tasks sent per superstep; the rest wait for the next"
     )

@@ -102,3 +102,16 @@ def test_request_by_capability_finds_the_agent_by_meaning(bare_mesh: Mesh) -> No
     bare_mesh.add_agent(AgentCard(name="greeter", description="greets"), greeter)
     result = bare_mesh.execute(Plan(tasks=[Task(id="g", description="greet", agent="greeter")]))
     assert result.results["g"].output == "bonjour"
+
+
+@pytest.mark.parametrize("topic", ["all users", "news\n", "a,b", ""])
+def test_a_publish_needs_a_topic_a_policy_line_can_name(bare_mesh: Mesh, topic: str) -> None:
+    def loud(req: TaskRequest) -> str:
+        req.publish(topic, {"text": "hello"})
+        return "unreachable"
+
+    bare_mesh.add_agent(AgentCard(name="loud", description="shouts"), loud)
+    result = bare_mesh.execute(Plan(tasks=[Task(id="a", description="go", agent="loud")]))
+    error = result.results["a"].error or ""
+    assert f"publish: topic {topic!r} is not a topic name" in error
+    assert bare_mesh.audit.records(run_id=result.thread_id, action="publish") == []
