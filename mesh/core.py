@@ -71,7 +71,7 @@ class Mesh:
         home_path.mkdir(parents=True, exist_ok=True)
         embedding = embedding_from_settings(settings.embeddings)
         client = make_client(home_path, settings.chroma_url)
-        registry = Registry(client, embedding)
+        registry = Registry(client, embedding, watch=settings.registry_watch)
         meters = RunMeters(Budget.from_settings(settings))
         policy = Policy.at(home_path / "policy")
         services = Services(

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="deliveries in a row a message chain may take (a subscriber publishing"
         " to another subscriber is one more); beyond it, messages are not delivered",
     )
+    registry_watch: float = Field(
+        default=2.0,
+        ge=0,
+        description="seconds between a registry's looks for other processes' writes (0: on"
+        " every read)",
+    )
     max_wave: int = Field(
         default=256, ge=1, description="tasks sent per superstep; the rest wait for the next"
     )

@@ -124,11 +124,11 @@ def test_agents_commands_act_as_the_user_given(
 
 def test_an_open_mesh_sees_agents_another_process_registers(home: Path, tmp_path: Path) -> None:
     from mesh import Mesh
+    from mesh.settings import Settings
 
     card = tmp_path / "notes.json"
     card.write_text('{"name": "minutes", "description": "Writes the minutes of a meeting"}')
-    with Mesh.local(home) as m:
-        m.registry.watcher.every = 0.0
+    with Mesh.local(home, settings=Settings(registry_watch=0)) as m:
         assert "minutes" not in m.registry
         done = mesh_cli(home, "agents", "register", str(card))
         assert done.returncode == 0, done.stderr
