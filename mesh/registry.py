@@ -95,7 +95,8 @@ class Registry:
         self.exact_rows = exact_rows
         self.write_hook: WriteHook | None = None
         self.listeners: builtins.list[Callable[[builtins.list[str]], object]] = []
-        """Called with the names of the agents another process changed, once caught up."""
+        """Called with the names of the agents a write changed: one of ours once it is
+        stored, or another process's once this registry caught up with it."""
         self._lock = threading.RLock()
         self._queries = QueryVectors(getattr(embedding_function, "embed_query", embedding_function))
         try:
@@ -140,8 +141,7 @@ class Registry:
             changed = catch_up(self._store, self._index, self._embed)
             if changed:
                 log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
-                for listener in self.listeners:
-                    listener(changed)
+                self._notify(changed)
             try:
                 self._learned = OutcomeStore(self._outcomes)
             except Exception as exc:
@@ -188,7 +188,7 @@ class Registry:
             self._store.remove(self._current(name))
             self._index.remove(name)
             self._learned.forget(name)
-            self.watcher.wrote()
+            self._wrote([name])
 
     def heartbeat(self, name: str, state: AgentState | str | None = None) -> AgentCard:
         """The agent is alive (optionally now busy, draining, available or offline).
@@ -207,7 +207,7 @@ class Registry:
             self._store.set_card(new, records(new)[0], now)
             entry.card = new
             self._index.set_state(entry, new.state, now)
-            self.watcher.wrote()
+            self._wrote([name])
         return self.get(name)
 
     def _write(self, cards: list[AgentCard], action: str | None) -> None:
@@ -227,7 +227,18 @@ class Registry:
             self._store.put(new, old)
             for card, rs, vecs, beat in new:
                 self._index.add(card, rs, vecs, beat)
-            self.watcher.wrote()
+            self._wrote([c.name for c in cards])
+
+    def _wrote(self, names: builtins.list[str]) -> None:
+        self.watcher.wrote()
+        self._notify(names)
+
+    def _notify(self, names: builtins.list[str]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(names)
+            except Exception:  # the write is stored: a listener's failure must not undo it
+                log.exception("a registry listener failed on %s", ", ".join(names[:20]))
 
     def _current(self, name: str) -> Put:
         """What the store holds for `name`, as memory knows it (to restore it if need be)."""

@@ -17,7 +17,6 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -259,44 +258,34 @@ def attach_remote_agents(mesh: Mesh) -> list[str]:
 
     `Mesh.local` calls this once it has added its own agents: cards registered by an
     earlier process (`add_remote_agent`, `mesh agents register`, the Marketplace) run
-    again without touching the network or the registry. From then on, a card with such
-    an endpoint registered in this process, or by another process (seen when the registry
-    catches up with it), gets a handler the same way, and removing an agent deletes its
-    stored token. Safe to call again; returns the names attached by this call.
+    again without touching the network or the registry. From then on the registry tells
+    it of every stored write (a refused one never reaches it): a card with such an
+    endpoint, registered here or by another process (once the registry catches up),
+    gets a handler the same way, and a removed agent's stored token is deleted. Safe to
+    call again; returns the names attached by this call.
     """
-    attached = _attach_registered(mesh)
-    if not isinstance(mesh.registry.write_hook, _FollowWrites):
-        mesh.registry.write_hook = _FollowWrites(mesh, mesh.registry.write_hook)
-        mesh.registry.listeners.append(lambda _changed: _attach_registered(mesh))
-    return attached
+    follow = _Follow(mesh)
+    if not any(isinstance(listener, _Follow) for listener in mesh.registry.listeners):
+        mesh.registry.listeners.append(follow)
+    return follow([card.name for card in mesh.registry.list()])
 
 
-def _attach_registered(mesh: Mesh) -> list[str]:
-    return [
-        card.name
-        for card in mesh.registry.list()
-        if is_remote(card.endpoint)
-        and mesh.attach_agent(card.name, RegisteredRemote(mesh, card.name))
-    ]
+class _Follow:
+    """After a stored registry write: attach remote cards, forget removed agents' tokens."""
 
+    def __init__(self, mesh: Mesh) -> None:
+        self._mesh, self._tokens = mesh, remote_tokens(mesh)
 
-class _FollowWrites:
-    """The registry's write hook, chained after the gate (so only allowed writes count).
-
-    A handler attached for a write that then fails is harmless: it reads the card that
-    is registered at call time, and discovery never offers an unregistered agent.
-    """
-
-    def __init__(self, mesh: Mesh, gate: Callable[[str, AgentCard | None, str], None] | None):
-        self._mesh, self._gate, self._tokens = mesh, gate, remote_tokens(mesh)
-
-    def __call__(self, action: str, card: AgentCard | None, name: str) -> None:
-        if self._gate is not None:
-            self._gate(action, card, name)
-        if action == "remove":
-            self._tokens.remove(name)
-        elif action in ("register", "update") and card is not None and is_remote(card.endpoint):
-            self._mesh.attach_agent(name, RegisteredRemote(self._mesh, name))
+    def __call__(self, names: list[str]) -> list[str]:
+        attached = []
+        for name in names:
+            if name not in self._mesh.registry:
+                self._tokens.remove(name)
+            elif is_remote(self._mesh.registry.get(name).endpoint) and self._mesh.attach_agent(
+                name, RegisteredRemote(self._mesh, name)
+            ):
+                attached.append(name)
+        return attached
 
 
 __all__ = [
