@@ -38,7 +38,7 @@ from mesh.a2a import (
 from mesh.errors import AgentNotFound, ConfigError, InputError, MeshError
 from mesh.graphs.agent import Handler, as_subgraph, invoke_agent
 from mesh.models import AgentCard, TaskRequest, TaskResult
-from mesh.settings import Settings
+from mesh.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 10_000_000
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
@@ -208,7 +208,7 @@ def load_builtin(name: str, settings: Settings | None = None) -> tuple[AgentCard
     from mesh.vectorstore.client import make_client
     from mesh.vectorstore.embeddings import MiniLMEmbedding
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     client = make_client(settings.home, settings.chroma_url)
     agents = builtin_agents(client, MiniLMEmbedding())
@@ -262,7 +262,7 @@ def serve_builtin(
     token_file: str | None = None,
 ) -> None:
     """`mesh agents serve NAME`: serve a built-in agent; the token is read from a file."""
-    settings = Settings()
+    settings = load_settings()
     if home:
         settings = settings.model_copy(update={"home": Path(home)})
     token = None

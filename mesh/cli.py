@@ -67,9 +67,9 @@ def cmd_agents_serve(args: argparse.Namespace) -> int:
 
 
 def _home(args: argparse.Namespace) -> Path:
-    from mesh.settings import Settings
+    from mesh.settings import load_settings
 
-    return Path(args.home) if args.home else Settings().home
+    return Path(args.home) if args.home else load_settings().home
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from mesh.identity import ORCHESTRATOR, Keyring, acting_as, check_user
 from mesh.models import AgentCard, Event, Plan, RunResult, check_plan
 from mesh.policy import Policy
 from mesh.registry import Registry, parse_card
-from mesh.settings import Settings
+from mesh.settings import Settings, load_settings
 from mesh.usage import Budget, RunMeters
 
 
@@ -64,7 +64,7 @@ class Mesh:
         from mesh.registry import embedding_from_settings
         from mesh.vectorstore.client import make_client
 
-        settings = settings or Settings()
+        settings = settings or load_settings()
         if home is not None:
             settings = settings.model_copy(update={"home": Path(home)})
         home_path = settings.home

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mesh.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -88,3 +90,32 @@ class Settings(BaseSettings):
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
+
+
+def load_settings(**values: Any) -> Settings:
+    """Settings from the environment (and `values`), or a ConfigError naming each bad one.
+
+    What the mesh's entry points use, so a mistyped ``MESH_MAX_TASKS=-1`` reads as one
+    line naming the variable rather than a pydantic traceback.
+    """
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = [
+            f"{_variable(str(e['loc'][0]) if e['loc'] else '?', values)}={e.get('input')!r}:"
+            f" {e['msg'].lower()}"
+            for e in exc.errors()
+        ]
+        raise ConfigError(
+            "bad setting: " + "; ".join(problems) + ". Fix or unset it (see README, Settings)"
+        ) from None
+
+
+def _variable(field: str, values: dict[str, Any]) -> str:
+    if field in values:
+        return field
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        return str(alias.choices[0])
+    return f"MESH_{field.upper()}"

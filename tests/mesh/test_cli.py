@@ -136,3 +136,15 @@ def test_an_open_mesh_sees_agents_another_process_registers(home: Path, tmp_path
         assert [f.card.name for f in found] == ["minutes"]
         assert mesh_cli(home, "agents", "remove", "minutes").returncode == 0
         assert "minutes" not in m.registry
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MESH_MAX_TASKS", "-1")
+    monkeypatch.setenv("MESH_TASK_TIMEOUT", "soon")
+    assert main(["--home", str(home), "run", "What is 2 + 2?"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad setting: MESH_MAX_TASKS='-1'")
+    assert "MESH_TASK_TIMEOUT='soon'" in err and "Traceback" not in err
+    assert not (home / "checkpoints.sqlite").exists(), "nothing starts on a bad setting"
