@@ -80,6 +80,11 @@ def card_html(
         + "</li>"
         for s in card.skills
     )
+    topics = (
+        f'<div class="mk-subs">hears: {escape(", ".join(card.subscribes))}</div>'
+        if card.subscribes
+        else ""
+    )
     match = f'<span class="mk-score">match {score:.2f}</span>' if score is not None else ""
     weak = " mk-weak" if score is not None and score < min_score else ""
     return (
@@ -89,7 +94,7 @@ def card_html(
         f' <span class="mk-state mk-{escape(card.state.value)}">{escape(card.state.value)}</span>'
         f" · {where}</small> {match}</div>"
         f'<div class="mk-desc">{escape(card.description)}</div>'
-        f'<div class="mk-tags">{chips}</div><ul class="mk-skills">{skills}</ul></div>'
+        f'<div class="mk-tags">{chips}</div>{topics}<ul class="mk-skills">{skills}</ul></div>'
     )
 
 

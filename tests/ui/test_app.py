@@ -91,10 +91,13 @@ def test_registering_a_bad_card_lists_the_bad_fields(served: str, mesh: Mesh) ->
 
 def test_registered_card_is_found_and_audited(served: str, mesh: Mesh) -> None:
     client = Client(served, verbose=False)
-    card = '{"name": "tide-tables", "description": "High and low tide times for harbours"}'
+    card = (
+        '{"name": "tide-tables", "description": "High and low tide times for harbours",'
+        ' "subscribes": ["harbour.alerts"]}'
+    )
     status, html, *_ = client.predict(card, "", [], "any", "any", api_name="/register_agent")
     assert "Registered **tide-tables**" in status and "discovery will skip it" in status
-    assert 'data-agent="tide-tables"' in html
+    assert 'data-agent="tide-tables"' in html and "hears: harbour.alerts" in html
     writes = mesh.audit.records(principal="local", action="write")
     assert writes[-1].obj == "registry:tide-tables" and writes[-1].decision == "allow"
 
