@@ -51,7 +51,7 @@ from mesh.registry_store import (
     parse_version,
     read_index,
 )
-from mesh.registry_sync import Watcher, catch_up
+from mesh.registry_sync import CLOCK_SKEW, Watcher, catch_up
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ class Registry:
 
     def _load(self) -> None:
         """Rebuild the index from the store; re-index cards whose records are incomplete."""
+        self._caught_up = self._clock()
         self.watcher.loaded()
         self._index, repair, stale = read_index(self._store, self._clock)
         if repair:
@@ -128,24 +129,31 @@ class Registry:
 
     def _sync(self) -> None:
         if self.watcher.due():
-            self.refresh()
+            self._catch_up(since=self._caught_up - CLOCK_SKEW)
 
     def refresh(self) -> None:
-        """Catch up now with other processes' writes (reads do within `watch` seconds).
+        """Catch up now with other processes' writes, reading every card (reads catch up
+        within `watch` seconds, reading only the cards written since the last time).
 
         Outcomes they recorded are read too where the store can give their vectors (a
         Chroma server); with embedded Chroma they are read at the next start.
         """
         with self._lock:
-            self.watcher.loaded()
-            changed = catch_up(self._store, self._index, self._embed)
-            if changed:
-                log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
-                self._notify(changed)
+            self._catch_up(since=None)
             try:
                 self._learned = OutcomeStore(self._outcomes)
             except Exception as exc:
                 log.info("outcomes recorded elsewhere are read at the next start (%s)", exc)
+
+    def _catch_up(self, since: float | None) -> None:
+        with self._lock:
+            started = self._clock()
+            self.watcher.loaded()
+            changed = catch_up(self._store, self._index, self._embed, since)
+            self._caught_up = started
+            if changed:
+                log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
+                self._notify(changed)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -311,23 +319,13 @@ class Registry:
         with self._lock:
             return [self._match(s) for s in self._rank(text, vector, k, filters)[:k]]
 
-    def explain(
-        self,
-        query: str,
-        k: int = 5,
-        *,
-        state: str | AgentState | None = AgentState.AVAILABLE,
-        tags: Iterable[str] = (),
-        owner: str | None = None,
-        capability: str | None = None,
-        input_mode: str | None = None,
-        output_mode: str | None = None,
-    ) -> builtins.list[dict[str, Any]]:
-        """What `search` would return, with the evidence behind each agent's score."""
-        filters = Filters.of(state, tags, owner, capability, input_mode, output_mode)
+    def explain(self, query: str, k: int = 5, **filters: Any) -> builtins.list[dict[str, Any]]:
+        """What `search` would return (with the same filters), and the evidence behind each
+        agent's score."""
+        given = Filters.named(filters)
         text, vector = self._prepare(query, k)
         with self._lock:
-            scored = self._rank(text, vector, k, filters)
+            scored = self._rank(text, vector, k, given)
             return [
                 {
                     "agent": s.name,

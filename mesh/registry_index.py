@@ -98,9 +98,12 @@ def unit_text(card: AgentCard, skill: Skill | None) -> str:
     )
 
 
+CARD_SUFFIX = "::card"  # the id of an agent's card record is its name and this
+
+
 def records(card: AgentCard) -> list[Record]:
     """The vectors a card is indexed by: whole, per skill, and per example."""
-    out = [Record(f"{card.name}::card", card_text(card), CARD, -1)]
+    out = [Record(f"{card.name}{CARD_SUFFIX}", card_text(card), CARD, -1)]
     for i, skill in enumerate(card.skills):
         out.append(Record(f"{card.name}::skill::{skill.name}", skill_text(card, skill), SKILL, i))
         for j, example in enumerate(skill.examples):

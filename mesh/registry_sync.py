@@ -8,6 +8,10 @@ takes new states and heartbeats as they are, and indexes new or changed cards. T
 vectors are read from the store, or embedded here when the store cannot give them
 (embedded Chroma does not show one process the vectors another wrote since it
 opened; the same model gives the same vectors).
+
+Every card write stamps the card record with the writer's clock (its ``heartbeat``), so
+catching up reads only the cards written since the last catch-up (less `CLOCK_SKEW`)
+and the ids of the others; `Registry.refresh` reads them all.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from mesh.models import AgentCard
-from mesh.registry_index import RegistryIndex, records
+from mesh.registry_index import CARD_SUFFIX, RegistryIndex, records
 from mesh.registry_store import PAGE, CardStore, embed_documents
 
 log = logging.getLogger(__name__)
+
+CLOCK_SKEW = 30.0  # seconds by which writers' clocks may trail this process's
 
 
 class Watcher:
@@ -57,14 +63,16 @@ class Watcher:
             self._seen, self._next = None, 0.0  # catch up at the next read
 
 
-def stored_cards(store: CardStore) -> dict[str, tuple[AgentCard, float]]:
-    """Every card the store holds, with its last heartbeat, read without vectors."""
+def stored_cards(store: CardStore, since: float | None) -> dict[str, tuple[AgentCard, float]]:
+    """The cards written at or after `since` (all if None), with their last heartbeat,
+    read without vectors."""
     out: dict[str, tuple[AgentCard, float]] = {}
+    where: dict[str, Any] = {"kind": "card"}
+    if since is not None:
+        where = {"$and": [where, {"heartbeat": {"$gte": since}}]}
     offset = 0
     while True:
-        page = store.collection.get(
-            where={"kind": "card"}, include=["metadatas"], limit=PAGE, offset=offset
-        )
+        page = store.collection.get(where=where, include=["metadatas"], limit=PAGE, offset=offset)
         if not page["ids"]:
             return out
         for rid, meta in zip(page["ids"], page["metadatas"], strict=True):
@@ -77,12 +85,29 @@ def stored_cards(store: CardStore) -> dict[str, tuple[AgentCard, float]]:
         offset += len(page["ids"])
 
 
+def stored_names(store: CardStore) -> set[str]:
+    """The names of the agents the store holds (ids only: no metadata, no vectors)."""
+    names: set[str] = set()
+    offset = 0
+    while True:
+        page = store.collection.get(where={"kind": "card"}, include=[], limit=PAGE, offset=offset)
+        if not page["ids"]:
+            return names
+        names.update(rid.removesuffix(CARD_SUFFIX) for rid in page["ids"])
+        offset += len(page["ids"])
+
+
 def catch_up(
-    store: CardStore, index: RegistryIndex, embed: Callable[[list[str]], Any]
+    store: CardStore,
+    index: RegistryIndex,
+    embed: Callable[[list[str]], Any],
+    since: float | None = None,
 ) -> list[str]:
-    """Apply the store's cards to `index`; the names of the agents that changed."""
-    stored = stored_cards(store)
-    changed = [name for name in index.agents if name not in stored]
+    """Apply the cards written since `since` (all if None) and every removal to `index`;
+    the names of the agents that changed."""
+    stored = stored_cards(store, since)
+    present = set(stored) if since is None else stored_names(store)
+    changed = [name for name in index.agents if name not in present]
     for name in changed:
         index.remove(name)
     fresh: list[tuple[AgentCard, float]] = []

@@ -506,6 +506,8 @@ def test_outcomes_raise_the_agent_that_succeeded_and_lower_the_one_that_failed(
     assert names(reg.search(query, k=2))[0] == "stock-quotes"
     reg.record_outcome("how much stock is left of the blue mugs", "stock-quotes", False)
     reg.record_outcome("how much stock is left of the blue mugs", "warehouse", True)
+    with pytest.raises(InputError, match=r"unknown search filter\(s\) \['colour'\]"):
+        reg.explain(query, colour="red")
     ranked = reg.explain(query, k=2)
     assert [r["agent"] for r in ranked] == ["warehouse", "stock-quotes"]
     assert ranked[0]["evidence"]["success"] > 0 and ranked[1]["evidence"]["failure"] > 0
