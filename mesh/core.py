@@ -154,6 +154,11 @@ class Mesh:
         self._services.agents[name] = make_runner(name, handler, self._services.loop)
         return True
 
+    def detach_agent(self, name: str) -> bool:
+        """Stop running agent `name` in this process (its card, if any, stays registered);
+        False if it did not run here."""
+        return self._services.agents.pop(name, None) is not None
+
     def agent_graph(self, name: str) -> Any:
         """The subgraph an agent runs as (`TaskRequest` in, `TaskResult` out), for notebooks."""
         if name not in self._services.agents:

@@ -264,27 +264,33 @@ def attach_remote_agents(mesh: Mesh) -> list[str]:
     gets a handler the same way, and a removed agent's stored token is deleted. Safe to
     call again; returns the names attached by this call.
     """
-    follow = _Follow(mesh)
-    if not any(isinstance(listener, _Follow) for listener in mesh.registry.listeners):
+    follow = next((f for f in mesh.registry.listeners if isinstance(f, _Follow)), None)
+    if follow is None:
+        follow = _Follow(mesh)
         mesh.registry.listeners.append(follow)
     return follow([card.name for card in mesh.registry.list()])
 
 
 class _Follow:
-    """After a stored registry write: attach remote cards, forget removed agents' tokens."""
+    """After a stored registry write: attach remote cards; when one is removed, stop
+    running it here and forget its token."""
 
     def __init__(self, mesh: Mesh) -> None:
         self._mesh, self._tokens = mesh, remote_tokens(mesh)
+        self._remote: set[str] = set()
 
     def __call__(self, names: list[str]) -> list[str]:
         attached = []
         for name in names:
             if name not in self._mesh.registry:
                 self._tokens.remove(name)
-            elif is_remote(self._mesh.registry.get(name).endpoint) and self._mesh.attach_agent(
-                name, RegisteredRemote(self._mesh, name)
-            ):
-                attached.append(name)
+                if name in self._remote:
+                    self._mesh.detach_agent(name)
+                    self._remote.discard(name)
+            elif is_remote(self._mesh.registry.get(name).endpoint):
+                self._remote.add(name)
+                if self._mesh.attach_agent(name, RegisteredRemote(self._mesh, name)):
+                    attached.append(name)
         return attached
 
 

@@ -549,8 +549,10 @@ def test_deregistering_a_remote_agent_deletes_its_token(home: Path) -> None:
             with m.acting_as("mallory"), pytest.raises(PolicyDenied):
                 m.registry.deregister("calculator")
             assert stored.exists()  # a refused removal keeps it
+            assert m.agents == ["calculator"]
             m.registry.deregister("calculator")
             assert not stored.exists()
+            assert m.agents == [], "a removed remote agent stops running here"
         with open_mesh(home) as again:
             assert again.agents == [] and "calculator" not in again.registry
 
