@@ -23,20 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from mesh.a2a import (
-    CARD_PATH,
-    REQUEST_KEY,
-    RESULT_KEY,
-    RPC_PATH,
-    RemoteAgent,
-    card_url,
-    data_of,
-    fetch_card,
-    from_a2a_card,
-    rpc_request,
-    text_of,
-    to_a2a_card,
-)
+from mesh.a2a import RemoteAgent, fetch_card
 from mesh.errors import AgentError, ConfigError, InputError
 from mesh.models import NAME_PATTERN, AgentCard, TaskRequest, TaskResult
 
@@ -295,25 +282,13 @@ class _Follow:
 
 
 __all__ = [
-    "CARD_PATH",
-    "REQUEST_KEY",
-    "RESULT_KEY",
-    "RPC_PATH",
     "TOKENS_DIR",
     "RegisteredRemote",
-    "RemoteAgent",
     "TokenStore",
     "add_remote_agent",
     "attach_remote_agents",
-    "card_url",
     "check_token",
     "connect_card",
-    "data_of",
-    "fetch_card",
-    "from_a2a_card",
     "is_remote",
     "remote_tokens",
-    "rpc_request",
-    "text_of",
-    "to_a2a_card",
 ]

@@ -16,10 +16,11 @@ from typing import Any
 
 import gradio as gr
 
+from mesh.a2a import fetch_card
 from mesh.core import Mesh
 from mesh.errors import MeshError
 from mesh.models import AgentCard, AgentState, Plan, Task
-from mesh.remote import check_token, connect_card, fetch_card, is_remote
+from mesh.remote import check_token, connect_card, is_remote
 from mesh.ui.chat import user_of
 from mesh.ui.progress import RunView, clip
 

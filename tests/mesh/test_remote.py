@@ -27,19 +27,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mesh import AgentCard, Mesh, Plan, Skill, Task
+from mesh.a2a import RemoteAgent, fetch_card, from_a2a_card, to_a2a_card
 from mesh.agent_server import agent_app, check_exposure
 from mesh.agents.calculator import CALCULATOR_CARD
 from mesh.errors import AgentError, ConfigError, InputError, PolicyDenied
 from mesh.models import TaskRequest
-from mesh.remote import (
-    TOKENS_DIR,
-    RemoteAgent,
-    add_remote_agent,
-    attach_remote_agents,
-    fetch_card,
-    from_a2a_card,
-    to_a2a_card,
-)
+from mesh.remote import TOKENS_DIR, add_remote_agent, attach_remote_agents
 from mesh.settings import Settings
 
 MESH_BIN = str(Path(sys.executable).with_name("mesh"))
