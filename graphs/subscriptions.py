@@ -1,6 +1,7 @@
 """Publish/subscribe: a publish that passed its gate becomes one task per subscriber.
 
-An agent subscribes by listing topics in its card (`AgentCard.subscribes`). When
+An agent subscribes by listing topics in its card (`AgentCard.subscribes`), or patterns
+(``orders.*``: one word; ``orders.#``: any number, see `mesh.models.check_subscription`). When
 `collect` files a publish, `fan_out` offers it to every subscriber that runs in this
 process, is neither offline nor draining, and is not the sender. Each delivery is
 decided and audited: the chain of deliveries behind the message stays within
@@ -27,7 +28,7 @@ from typing import Any
 from mesh.errors import AgentNotFound
 from mesh.graphs.runtime import Services
 from mesh.graphs.state import Inbound, MeshState
-from mesh.models import AgentCard, AgentState, Decision, Envelope, Plan, Task
+from mesh.models import AgentCard, AgentState, Decision, Envelope, Plan, Task, topic_matches
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -75,14 +76,14 @@ def fan_out(
     publishes = [e for e in filed.values() if e.kind == "publish"]
     if not publishes:
         return fan
-    by_topic = subscribers(services)
+    listening = subscribers(services)
     tasks, results = state["tasks"], state.get("results") or {}
     inbound = state.get("inbound") or {}
     audited: dict[str, list[Decision]] = {}
     for envelope in publishes:
         origin = _origin(envelope, tasks, mailbox)
         hops = 1 + (inbound[origin]["hops"] if origin in inbound else 0)
-        for card in by_topic.get(envelope.topic, ()):
+        for card in hearing(listening, envelope.topic):
             if card.name == envelope.sender:
                 continue
             task_id = delivery_id(envelope.id, card.name)
@@ -136,17 +137,22 @@ def fan_out(
     return fan
 
 
-def subscribers(services: Services) -> dict[str, list[AgentCard]]:
-    """Topic -> the cards of the agents runnable here that subscribe to it, by name."""
-    by_topic: dict[str, list[AgentCard]] = {}
+def subscribers(services: Services) -> list[AgentCard]:
+    """The cards of the agents runnable here that subscribe to anything, by name."""
+    cards = []
     for name in sorted(services.agents):
         try:
             card = services.registry.get(name)
         except AgentNotFound:
             continue  # removed from the registry: it gets nothing new
-        for topic in card.subscribes:
-            by_topic.setdefault(topic, []).append(card)
-    return by_topic
+        if card.subscribes:
+            cards.append(card)
+    return cards
+
+
+def hearing(cards: list[AgentCard], topic: str) -> list[AgentCard]:
+    """The cards among `cards` with a subscription (a topic or a pattern) that hears `topic`."""
+    return [c for c in cards if any(topic_matches(s, topic) for s in c.subscribes)]
 
 
 def _origin(envelope: Envelope, tasks: dict[str, Task], mailbox: dict[str, Envelope]) -> str | None:

@@ -21,6 +21,7 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 TOPIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
 _TOPIC_RE = re.compile(TOPIC_PATTERN)
+_WORD_RE = re.compile(r"[A-Za-z0-9_:/-]+")
 DEFAULT_MAX_TASKS = 500
 
 
@@ -41,6 +42,42 @@ def check_topic(value: str, what: str = "topic") -> str:
             " '/' or '-', starting with a letter or digit (e.g. 'reports' or 'tides.updates')"
         )
     return value
+
+
+def check_subscription(value: str) -> str:
+    """A subscription is a topic or a pattern of dot-separated words in which ``*`` stands
+    for exactly one word and ``#`` for any number of them, RabbitMQ-style:
+    ``orders.*`` hears ``orders.new``, ``orders.#`` also hears ``orders`` and
+    ``orders.eu.new``, ``#`` hears everything."""
+    if "*" not in value and "#" not in value:
+        return check_topic(value, "subscribed topic")
+    words = value.split(".")
+    literal = [w for w in words if w not in ("*", "#")]
+    if len(value) > 128 or "" in words or any(not _WORD_RE.fullmatch(w) for w in literal):
+        raise ValueError(
+            f"subscribed topic {value!r} is not a topic pattern: separate words with '.', use"
+            " '*' for exactly one word and '#' for any number, each as a whole word"
+            " (e.g. 'orders.*' or 'alerts.#'), other words as in topic names; 128"
+            " characters at most"
+        )
+    return value
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether a subscription (a topic or a pattern, see `check_subscription`) hears `topic`."""
+    if "*" not in pattern and "#" not in pattern:
+        return pattern == topic
+    words = topic.split(".")
+    reach = [True] + [False] * len(words)  # reach[j]: the pattern so far matches words[:j]
+    for part in pattern.split("."):
+        if part == "#":
+            for j in range(1, len(reach)):
+                reach[j] = reach[j] or reach[j - 1]
+        else:
+            reach = [False] + [
+                reach[j] and (part == "*" or part == words[j]) for j in range(len(words))
+            ]
+    return reach[-1]
 
 
 class _Model(BaseModel):
@@ -78,7 +115,7 @@ class AgentCard(_Model):
     state: AgentState = AgentState.AVAILABLE
     heartbeat_ttl: float | None = Field(default=None, gt=0)
     metadata: dict[str, Any] = Field(default_factory=dict)
-    subscribes: list[str] = Field(default_factory=list)  # topics delivered to it as tasks
+    subscribes: list[str] = Field(default_factory=list)  # topics or patterns it hears
 
     @field_validator("name")
     @classmethod
@@ -89,7 +126,7 @@ class AgentCard(_Model):
     @classmethod
     def _topics_are_names(cls, value: list[str]) -> list[str]:
         for topic in value:
-            check_topic(topic, "subscribed topic")
+            check_subscription(topic)
         dupes = sorted({t for t in value if value.count(t) > 1})
         if dupes:
             raise ValueError(f"list each topic once; repeated: {dupes}")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from mesh import AgentCard, InputError, Mesh, TaskRequest
-from mesh.models import Event, Plan, RunResult, Task
+from mesh.models import Event, Plan, RunResult, Task, topic_matches
 from mesh.settings import Settings
 from mesh.ui.progress import RunView
 
@@ -106,6 +106,68 @@ def test_every_subscriber_gets_it_but_not_the_sender_nor_others(bare_mesh: Mesh)
     assert [r.inputs for r in seen["beta"]] == [NEWS]
     assert [r.inputs for r in seen["gamma"]] == [NEWS]
     assert seen["delta"] == []
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hears", "misses"),
+    [
+        ("orders.*", ["orders.new", "orders.eu"], ["orders", "orders.eu.new", "stock.new"]),
+        ("orders.#", ["orders", "orders.new", "orders.eu.new"], ["order", "stock.orders"]),
+        ("#.new", ["new", "orders.new", "orders.eu.new"], ["orders.new.x", "renew"]),
+        ("a.#.z", ["a.z", "a.b.z", "a.b.c.z"], ["a.b.c", "b.z"]),
+        ("*.*", ["a.b"], ["a", "a.b.c"]),
+        ("#", ["news", "a.b.c"], []),
+        ("news", ["news"], ["news.eu", "newsy"]),
+    ],
+)
+def test_a_subscription_pattern_hears_its_topics(
+    pattern: str, hears: list[str], misses: list[str]
+) -> None:
+    assert _card("beta", pattern).subscribes == [pattern]
+    assert [t for t in hears + misses if topic_matches(pattern, t)] == hears
+
+
+def test_pattern_subscribers_get_the_message_once_each(bare_mesh: Mesh) -> None:
+    seen: dict[str, list[TaskRequest]] = {n: [] for n in ("b", "c", "d", "e", "f")}
+    bare_mesh.add_agent(_card("alpha", "#"), _publisher("orders.eu.new"))
+    bare_mesh.add_agent(_card("b", "orders.*"), _listener(seen["b"]))
+    bare_mesh.add_agent(_card("c", "orders.#"), _listener(seen["c"]))
+    bare_mesh.add_agent(_card("d", "#.new", "orders.eu.new", "orders.#"), _listener(seen["d"]))
+    bare_mesh.add_agent(_card("e", "*.eu.*"), _listener(seen["e"]))
+    bare_mesh.add_agent(_card("f", "orders"), _listener(seen["f"]))
+    result, events = _stream(bare_mesh, ONE)
+
+    assert result.ok
+    assert set(result.results) == {"a", "a@0>c", "a@0>d", "a@0>e"}
+    assert [len(seen[n]) for n in "bcdef"] == [0, 1, 1, 1, 0]
+    delivered = _kinds(events, "message_delivered")
+    assert sorted((d["agent"], d["topic"]) for d in delivered) == [
+        ("c", "orders.eu.new"),
+        ("d", "orders.eu.new"),
+        ("e", "orders.eu.new"),
+    ]
+
+
+def test_a_policy_pattern_line_governs_pattern_subscribers(bare_mesh: Mesh) -> None:
+    seen: list[TaskRequest] = []
+    bare_mesh.add_agent(_card("alpha"), _publisher("orders.new"))
+    bare_mesh.add_agent(_card("beta", "orders.*"), _listener(seen))
+    bare_mesh.policy.deny("agent:beta", "topic:orders.*", "subscribe")
+    result, events = _stream(bare_mesh, ONE)
+
+    assert result.ok and list(result.results) == ["a"] and seen == []
+    (refused,) = _kinds(events, "message_undelivered")
+    assert (refused["agent"], refused["topic"]) == ("beta", "orders.new")
+    assert "denied by 'p, agent:beta, topic:orders.*, subscribe, deny'" in refused["reason"]
+
+
+def test_a_publish_to_a_pattern_is_refused(bare_mesh: Mesh) -> None:
+    seen: list[TaskRequest] = []
+    bare_mesh.add_agent(_card("alpha"), _publisher("orders.*"))
+    bare_mesh.add_agent(_card("beta", "orders.*"), _listener(seen))
+    result, _ = _stream(bare_mesh, ONE)
+    assert not result.ok and seen == []
+    assert "topic 'orders.*' is not a topic name" in str(result.results["a"].error)
 
 
 def test_a_publish_without_subscribers_runs_as_before(bare_mesh: Mesh) -> None:
@@ -258,6 +320,10 @@ def test_a_bad_subscribes_field_is_refused_and_nothing_registered(bare_mesh: Mes
         (["two words"], "topic 'two words' is not a topic name"),
         (["a,b"], "topic 'a,b' is not a topic name"),
         ("news", "subscribes: Input should be a valid list (give a JSON list)"),
+        (["ord*rs"], "topic 'ord*rs' is not a topic pattern: separate words with '.'"),
+        (["orders.*x"], "'*' for exactly one word and '#' for any number, each as a whole word"),
+        (["#a"], "topic '#a' is not a topic pattern"),
+        (["orders.*", "orders.*"], "list each topic once; repeated: ['orders.*']"),
     ]:
         card = {"name": "beta", "description": "listens", "subscribes": topics}
         with pytest.raises(InputError, match="invalid agent card: subscribes") as err:
