@@ -1,11 +1,12 @@
 """The orchestrator: plan → discover → dispatch (a `Send` per ready task) → collect → synthesize.
 
-Each superstep sends every ready task (up to `MESH_MAX_WAVE`) to `dispatch` in parallel,
-and every request an agent made on the bus to `deliver`. `collect` merges the wave,
-skips the dependants of failed tasks, gates and files the wave's messages, and works out
-the next wave from the dependants of what just finished, so a step costs what its wave
-costs. With a checkpointer every step is durable; a resumed thread never reruns a task
-whose result was written.
+This module builds the graph: its nodes (write, review and revise the plan, discover
+agents, run a task, answer a request, synthesize the answer) and the edges between
+them. Each superstep sends every ready task (up to `MESH_MAX_WAVE`) to `dispatch` in
+parallel, and every request an agent made on the bus to `deliver`; which tasks those
+are, and what `collect` does with a finished wave, is `mesh.graphs.waves`. With a
+checkpointer every step is durable; a resumed thread never reruns a task whose result
+was written.
 """
 
 from __future__ import annotations
@@ -20,22 +21,21 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Overwrite, Send, interrupt
 
-from mesh.bus import response_id
 from mesh.discovery import rank_candidates
 from mesh.errors import BudgetExceeded, InputError, ModelError, PlanError
 from mesh.genai import plan_change
-from mesh.graphs.messages import file_messages, inbox_of, response_to, route_request
+from mesh.graphs.messages import response_to
 from mesh.graphs.runtime import Services
 from mesh.graphs.state import (
     DeliveryInput,
     MeshInput,
     MeshState,
     WorkerInput,
-    advance,
     plan_of,
     stored_plan,
 )
-from mesh.graphs.subscriptions import fan_out
+from mesh.graphs.waves import collect as collect_wave
+from mesh.graphs.waves import first_wave, next_step, report, successors
 from mesh.graphs.worker import run_task
 from mesh.models import Decision, Plan, Task, TaskResult, check_plan
 from mesh.usage import Budget, UsageMeter
@@ -163,17 +163,8 @@ def build_orchestrator(
             if reason:
                 failed[task.id] = TaskResult(task_id=task.id, status="failed", error=reason)
         services.audit.decisions_by_task(state["run_id"], screened)
-        tasks = state["tasks"]
-        known = {**done, **failed}
-        _, skipped = advance(tasks, state["dependants"], known, list(failed))
-        known.update(skipped)
-        ready = [
-            t.id
-            for t in tasks.values()
-            if t.id not in known
-            and all(d in known and known[d].status == "succeeded" for d in t.depends_on)
-        ]
-        _report(emit, {**failed, **skipped})
+        ready, skipped = first_wave(state["tasks"], state["dependants"], done, failed)
+        report(emit, {**failed, **skipped})
         return {"candidates": candidates, "results": {**failed, **skipped}, "ready": ready}
 
     def dispatch(job: WorkerInput) -> dict[str, Any]:
@@ -208,7 +199,7 @@ def build_orchestrator(
             )
         else:
             update["results"] = {task.id: outcome.result}
-            _report(emit, {task.id: outcome.result})
+            report(emit, {task.id: outcome.result})
         return update
 
     def deliver(job: DeliveryInput) -> dict[str, Any]:
@@ -244,98 +235,13 @@ def build_orchestrator(
         return update
 
     def collect(state: MeshState) -> dict[str, Any]:
-        emit = _emitter("collect")
-        tasks, results = state["tasks"], state.get("results") or {}
-        mailbox = state.get("mailbox") or {}
-        wave = state.get("dispatched") or []
-        sent = set(wave)
-        carry = [t for t in state.get("ready") or [] if t not in sent and t not in results]
-        finished = [t for t in wave if t in results]
-        parked = (state.get("parked") or []) + [t for t in wave if t not in results]
-        newly_ready, skipped = advance(tasks, state["dependants"], results, finished)
-        _report(emit, skipped)
-        filed = file_messages(services, state.get("outbox") or [], mailbox, state, emit)
-        mailbox = {**mailbox, **filed}
-        fan = fan_out(services, filed, mailbox, state, emit)  # publishes -> subscriber tasks
-        newly_ready += fan.ready
-        deliveries: list[DeliveryInput] = []
-        still_parked: list[str] = []
-        awaiting = state.get("awaiting") or {}
-        for task_id in parked:
-            pending = [c for c in awaiting[task_id] if response_id(c) not in mailbox]
-            if not pending:
-                newly_ready.append(task_id)
-                continue
-            still_parked.append(task_id)
-            for correlation in pending:
-                delivery, denial = route_request(services, mailbox[correlation], state, emit)
-                if delivery is not None:
-                    deliveries.append(delivery)
-                if denial is not None:
-                    filed[denial.id] = denial
-                    mailbox[denial.id] = denial
-        # a parked task whose requests were all refused here can run again at once
-        for task_id in list(still_parked):
-            if all(response_id(c) in mailbox for c in awaiting[task_id]):
-                still_parked.remove(task_id)
-                newly_ready.append(task_id)
-        update: dict[str, Any] = {"ready": carry + newly_ready, **fan.writes()}
-        # write only what changed: every write is a channel update and, with a
-        # checkpointer, a row; a chain would otherwise pay for five per step
-        if skipped:
-            update["results"] = skipped
-        if filed:
-            update["mailbox"] = filed
-        if still_parked or state.get("parked"):
-            update["parked"] = still_parked
-        if deliveries or state.get("deliveries"):
-            update["deliveries"] = deliveries
-        return update
-
-    def job(state: MeshState, task_id: str, solo: bool) -> WorkerInput:
-        task, results = state["tasks"][task_id], state.get("results") or {}
-        return WorkerInput(
-            task=task,
-            candidates=(state.get("candidates") or {}).get(task_id, []),
-            upstream={d: results[d] for d in task.depends_on},
-            inbox=inbox_of(state, task_id),
-            user=state["user"],
-            run_id=state["run_id"],
-            solo=solo,
-        )
+        return collect_wave(services, state, _emitter("collect"))
 
     def route(state: MeshState) -> list[Send] | str:
-        deliveries = state.get("deliveries") or []
-        sends = [Send("deliver", d) for d in deliveries]
-        results = state.get("results") or {}
-        ready = [t for t in state.get("ready") or [] if t not in results][:width]
-        solo = len(ready) == 1 and not deliveries and not state.get("parked")
-        sends += [Send(_dispatch_node(solo), job(state, t, solo)) for t in ready]
-        if sends:
-            return sends
-        failed = any(r.status == "failed" for r in results.values())
-        return (
-            "replan" if failed and state.get("replans", 0) < settings.max_replans else "synthesize"
-        )
+        return next_step(state, width, settings.max_replans)
 
     def after_dispatch(state: MeshState) -> list[Send] | str:
-        """A one-task wave that finished cleanly sends its successors itself.
-
-        A chain would otherwise pay a `collect` superstep per task. Anything else
-        (a failure, a skip, messages, several tasks in the wave) goes through `collect`.
-        """
-        task_id = state.get("solo")
-        if not task_id or state.get("outbox") or state.get("parked"):
-            return "collect"
-        results = state.get("results") or {}
-        done = results.get(task_id)
-        if done is None or done.status != "succeeded":
-            return "collect"
-        newly_ready, skipped = advance(state["tasks"], state["dependants"], results, [task_id])
-        if skipped or not newly_ready or len(newly_ready) > width:
-            return "collect"
-        solo = len(newly_ready) == 1
-        return [Send(_dispatch_node(solo), job(state, t, solo)) for t in newly_ready]
+        return successors(state, width)
 
     def replan(state: MeshState) -> Command[str]:
         """Tasks failed beyond retries and reassignment: ask the planner for a revised plan."""
@@ -412,15 +318,6 @@ def build_orchestrator(
     )
     graph.add_edge("synthesize", END)
     return graph.compile(checkpointer=checkpointer, name="mesh")
-
-
-def _dispatch_node(solo: bool) -> str:
-    return "dispatch" if solo else "dispatch_wave"
-
-
-def _report(emit: Emit, results: dict[str, TaskResult]) -> None:
-    for result in results.values():
-        emit({"kind": "task_finished", "result": result})
 
 
 def _thread_id() -> str | None:
