@@ -242,6 +242,34 @@ def online(
     }
 
 
+def ceiling(
+    lab: Lab, queries: list[dict[str, str]], fraction: float, seeds: int
+) -> dict[str, float]:
+    """The most any learning from outcomes could lift top-1 on this set: an oracle that
+    fixes every wrong first pick the fed outcomes say anything about (another phrasing of
+    the ask was fed, the right agent succeeded on some fed query, or the wrong one failed
+    on one), and no other."""
+    reg = lab.registry()
+    first = {q["query"]: reg.search(q["query"], k=1, state=None)[0].card.name for q in queries}
+    wrong = {q["query"]: first[q["query"]] for q in queries if first[q["query"]] != q["agent"]}
+    before, after = [], []
+    for seed in range(seeds):
+        fed = random.Random(seed).sample(queries, max(1, round(fraction * len(queries))))
+        fed_q = {q["query"] for q in fed}
+        intents = {q["intent"] for q in fed}
+        succeeded = {q["agent"] for q in fed}
+        failed = {wrong[q["query"]] for q in fed if q["query"] in wrong}
+        rest = [q for q in queries if q["query"] not in fed_q]
+        fixable = [
+            q["intent"] in intents or q["agent"] in succeeded or wrong[q["query"]] in failed
+            for q in rest
+            if q["query"] in wrong
+        ]
+        before.append(1 - len(fixable) / len(rest))
+        after.append(1 - fixable.count(False) / len(rest))
+    return {"before": statistics.fmean(before), "after": statistics.fmean(after)}
+
+
 def tune(lab: Lab, queries: list[dict[str, str]], emit: Callable[[str], None]) -> None:
     """Coarse grid over the static weights, then the learning weights, on this split."""
     results = []
@@ -324,6 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" recurring asks ({got['seen_share']:.0%} of asked): {got['seen_b']:.3f} ->"
             f" {got['seen_a']:.3f}; unseen asks: {got['unseen_b']:.3f} -> {got['unseen_a']:.3f}"
         )
+    top = ceiling(lab, queries, args.fraction, args.seeds)
+    print(
+        f"  ceiling (an oracle fixing every wrong pick the fed outcomes touch): top-1"
+        f" {top['before']:.3f} -> {top['after']:.3f}"
+        f" ({(top['after'] - top['before']) * 100:+.1f} points)"
+    )
     got = online(lab, queries, args.fraction, max(1, args.seeds // 4))
     print(
         f"  every run recorded after a {args.fraction:.0%} warm-up (prequential, orchestrator"
