@@ -8,6 +8,7 @@ arithmetic itself is done exactly, without eval, by the engine in `_arith.py` (w
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 
 from mesh.agents._arith import (
@@ -235,13 +236,50 @@ def _from_input(given: str) -> tuple[str, Number]:
         return found, evaluate(found)
 
 
+_REFERENCE = re.compile(
+    r"\b(?:the\s+(?:previous\s+|last\s+|above\s+|first\s+)?"
+    r"(?:result|answer|total|value|number|figure|outcome)|that\s+number|that|this|it)\b",
+    re.I,
+)
+_UPSTREAM_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def upstream_number(upstream: Mapping[str, TaskResult]) -> str | None:
+    """The one number the tasks this one depends on produced (their `exact` or `value`
+    field, else the single number after '=' in their output), or None."""
+    numbers = []
+    for result in upstream.values():
+        if result.status != "succeeded":
+            continue
+        value = result.data.get("exact", result.data.get("value"))
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            value = None
+        if value is None or not _UPSTREAM_NUMBER.fullmatch(str(value)):
+            found = _UPSTREAM_NUMBER.findall(result.output.split("=")[-1].replace(",", ""))
+            value = found[0] if len(found) == 1 else None
+        if value is not None:
+            numbers.append(str(value))
+    return numbers[0] if len(numbers) == 1 else None
+
+
+def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
+    """The description with its first "the result" / "it" / "that" replaced by the
+    number the task it depends on produced ("multiply the result by 3" after a task that
+    gave 62.1 reads "multiply (62.1) by 3"); unchanged if either is missing."""
+    number = upstream_number(upstream)
+    if number is None or not _REFERENCE.search(description):
+        return description
+    return _REFERENCE.sub(f"({number})", description, count=1)
+
+
 def handler(req: TaskRequest) -> TaskResult:
-    """Evaluate `inputs["expression"]`, or the expression found in the task description."""
+    """Evaluate `inputs["expression"]`, or the expression found in the task description
+    (where "the result" or "it" stands for the number the task it depends on gave)."""
     given = req.inputs.get("expression")
     if given is not None and str(given).strip():
         expr, value = _from_input(str(given).strip())
     else:
-        expr = extract_expression(req.description)
+        expr = extract_expression(with_upstream(req.description, req.upstream))
         value = evaluate(expr)
     return TaskResult(
         task_id=req.task_id,

@@ -8,6 +8,7 @@ from fractions import Fraction
 
 import pytest
 
+from mesh import Mesh
 from mesh.agents.calculator import (
     CALCULATOR_CARD,
     MAX_DIGITS,
@@ -331,3 +332,48 @@ def test_card_describes_arithmetic() -> None:
     for example in examples:
         evaluate(extract_expression(example))
     assert all(s.tags for s in CALCULATOR_CARD.skills)
+
+
+def _done(task_id: str, output: str, **data: object) -> TaskResult:
+    return TaskResult(task_id=task_id, status="succeeded", output=output, data=dict(data))
+
+
+MILES = _done("t1", "100 km = 62.1371192237 mi", value=62.1371192237, exact="62.1371192237")
+
+
+@pytest.mark.parametrize(
+    ("description", "output"),
+    [
+        ("multiply the result by 3", "(62.1371192237) * 3 = 186.4113576711"),
+        ("add 5 to it", "5 + (62.1371192237) = 67.1371192237"),
+        ("subtract 10 from the previous result", "(62.1371192237) - 10 = 52.1371192237"),
+        ("what is 15% of that", "15% of (62.1371192237) = 9.320567883555"),
+        ("the answer minus 2", "(62.1371192237) - 2 = 60.1371192237"),
+        ("What is 17 * 23?", "17 * 23 = 391"),  # no reference: the upstream is not used
+    ],
+)
+def test_the_result_of_the_task_before_stands_in_for_it(description: str, output: str) -> None:
+    req = TaskRequest(task_id="t2", description=description, upstream={"t1": MILES})
+    assert handler(req).output == output
+
+
+def test_an_upstream_number_is_taken_only_when_there_is_exactly_one() -> None:
+    big = _done("t0", f"2**200 = {2**200}", value=str(2**200))
+    req = TaskRequest(task_id="t2", description="add 1 to it", upstream={"t0": big})
+    assert handler(req).data["value"] == str(2**200 + 1)
+    for upstream in (
+        {"t0": _done("t0", "17 * 23 = 391", value=391), "t1": MILES},  # which one?
+        {"t1": MILES.model_copy(update={"status": "failed"})},
+        {"t1": _done("t1", "two numbers 3 and 4")},
+        {},
+    ):
+        req = TaskRequest(task_id="t2", description="multiply the result by 3", upstream=upstream)
+        with pytest.raises(AgentError, match="found no arithmetic expression"):
+            handler(req)
+
+
+def test_a_chained_request_computes_from_the_step_before(mesh: Mesh) -> None:
+    result = mesh.run("Convert 100 km to miles, then multiply the result by 3")
+    assert [r.agent for r in result.results.values()] == ["units", "calculator"]
+    assert result.results["t2"].output == "(62.1371192237) * 3 = 186.4113576711"
+    assert mesh.run("What is 17 * 23? Then add 9 to it").results["t2"].data["value"] == 400
