@@ -108,7 +108,7 @@ def run_task(
                 )
             errors.append(result.error or f"agent {agent!r} reported failure")
         _learn(services, task, agent, False)
-    reason = "; ".join(errors) if errors else "no agent was available for this task"
+    reason = _summary(errors) if errors else "no agent was available for this task"
     failed = TaskResult(
         task_id=task.id,
         status="failed",
@@ -117,6 +117,14 @@ def run_task(
         error=reason,
     )
     return Outcome(failed)
+
+
+def _summary(errors: list[str]) -> str:
+    """The errors of every attempt, a repeated one said once with its count."""
+    counted: dict[str, int] = {}
+    for error in errors:
+        counted[error] = counted.get(error, 0) + 1
+    return "; ".join(e if n == 1 else f"{e} ({n} attempts)" for e, n in counted.items())
 
 
 def _signed(services: Services, agent: str, task_id: str, channel: Channel) -> list[Envelope]:

@@ -60,6 +60,22 @@ def test_broken_agent_is_replaced_by_the_next_candidate(fast: Mesh) -> None:
     assert only.attempts == 3  # two on the broken agent, one on its replacement
 
 
+def test_a_failed_task_says_each_error_once_with_its_count(fast: Mesh) -> None:
+    def broken(req: TaskRequest) -> str:
+        raise RuntimeError("disk on fire" if req.attempt == 1 else "still on fire")
+
+    fast.add_agent(_card("thermo", "temperature conversion"), broken)
+    result = fast.execute(Plan(tasks=[Task(id="a", description="go", agent="thermo")]))
+    assert result.results["a"].error == (
+        "agent 'thermo' raised RuntimeError: disk on fire;"
+        " agent 'thermo' raised RuntimeError: still on fire"
+    )
+    fast.add_agent(_card("boiler", "boil"), lambda r: (_ for _ in ()).throw(ValueError("cold")))
+    again = fast.execute(Plan(tasks=[Task(id="b", description="go", agent="boiler")]))
+    assert again.results["b"].error == "agent 'boiler' raised ValueError: cold (2 attempts)"
+    assert again.results["b"].attempts == 2
+
+
 def test_a_hanging_agent_times_out_and_counts_as_a_failure(fast: Mesh) -> None:
     release = threading.Event()
 
