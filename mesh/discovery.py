@@ -51,8 +51,14 @@ def rank_candidates(
             " endpoint"
         )
     best = found[0]
+    demoted = [e["agent"] for e in registry.explain(task.need, k=5) if e["evidence"].get("failure")]
+    failed_before = (
+        f" ({', '.join(demoted)} failed on requests like it before and rank lower for it)"
+        if demoted
+        else ""
+    )
     return [], (
         f"no agent matches {task.need!r} well enough: the best, {best.card.name!r}, scores"
-        f" {best.score:.2f}, below MESH_MIN_SCORE={min_score:g}; register an agent for it"
-        " or pin one with Task(agent=...)"
+        f" {best.score:.2f}, below MESH_MIN_SCORE={min_score:g}{failed_before}; register an"
+        " agent for it or pin one with Task(agent=...)"
     )

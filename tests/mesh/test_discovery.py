@@ -192,6 +192,19 @@ def test_reasons_when_nothing_qualifies(small: Registry) -> None:
     )
 
 
+def test_a_floor_refusal_names_the_agents_past_failures_pushed_down(small: Registry) -> None:
+    task = Task(id="t", description="will it rain tomorrow in Lyon")
+    assert rank_candidates(small, task, k=1, min_score=0.3, runnable={"weather"})[1] is None
+    for _ in range(3):
+        small.record_outcome(task.description, "weather", False)
+    matches, reason = rank_candidates(small, task, k=1, min_score=0.3, runnable={"weather"})
+    assert matches == [] and reason is not None
+    assert "(weather failed on requests like it before and rank lower for it)" in reason
+    other = Task(id="u", description="my payslip is wrong")
+    _, plain = rank_candidates(small, other, k=1, min_score=0.99, runnable=set())
+    assert plain is not None and "failed on requests like it" not in plain
+
+
 # -- in a running mesh --------------------------------------------------------------------
 
 
