@@ -7,19 +7,31 @@ the agent that succeeded is raised, the one that failed is lowered, in proportio
 similar the two queries are above a threshold. This teaches the registry the phrasing of
 recurring asks and the near-misses between neighbouring agents; it does not generalise
 to asks unlike any seen before (bench/RESULTS.md measures both).
+
+Other processes sharing the store record outcomes too. Every record carries its query
+text and the writer's clock (``ts``), so `OutcomeStore.catch_up` reads only the records
+written since the last look (less `CLOCK_SKEW`), without vectors: embedded Chroma does
+not show one process the vectors another wrote since it opened, and the same query
+embedder gives the same vectors. A record holds totals, so taking the stored counts
+never counts an outcome twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from mesh.errors import MeshError, RegistryError
+from mesh.registry_sync import CLOCK_SKEW
 from mesh.vector_table import dot, grow
+
+log = logging.getLogger(__name__)
 
 OUTCOME_NEIGHBOURS = 32
 EXACT_SCAN_LIMIT = 50_000
@@ -31,36 +43,64 @@ def outcome_id(agent: str, query: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-class OutcomeStore:
-    """The outcomes collection and an in-memory copy of its vectors and counts."""
+def _counts(meta: Any) -> tuple[str, int, int]:
+    """(agent, successes, failures) of a stored record."""
+    success = bool(meta.get("success"))
+    good = int(meta.get("successes", 1 if success else 0))
+    bad = int(meta.get("failures", 0 if success else 1))
+    return str(meta["agent"]), good, bad
 
-    def __init__(self, collection: Any) -> None:
+
+class OutcomeStore:
+    """The outcomes collection and an in-memory copy of its vectors and counts.
+
+    `embed` (a list of query texts to their vectors: the registry's query embedder) is
+    needed to take in records other processes wrote; `clock` stamps records and reads.
+    """
+
+    def __init__(
+        self,
+        collection: Any,
+        embed: Callable[[list[str]], Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._collection = collection
+        self._embed = embed
+        self._clock = clock
         self._ids: dict[str, int] = {}
         self._agents: list[str] = []
         self._successes = np.zeros(0, dtype=np.int64)
         self._failures = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._unreadable: set[str] = set()
+        self.caught_up = clock()
+        """This process's clock when the copy was last as current as the store."""
         self._load()
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def _load(self) -> None:
+        """Every record with its stored vector; where the store cannot give them (embedded
+        Chroma already open in this process when another process wrote), re-embedded."""
         offset = 0
-        while True:
-            page = self._collection.get(
-                include=["embeddings", "metadatas"], limit=PAGE, offset=offset
-            )
-            ids = page["ids"]
-            if not ids:
-                break
-            for rid, vector, meta in zip(ids, page["embeddings"], page["metadatas"], strict=True):
-                success = bool(meta.get("success"))
-                good = int(meta.get("successes", 1 if success else 0))
-                bad = int(meta.get("failures", 0 if success else 1))
-                self._put(rid, str(meta["agent"]), np.asarray(vector, dtype=np.float32), good, bad)
-            offset += len(ids)
+        try:
+            while True:
+                page = self._collection.get(
+                    include=["embeddings", "metadatas"], limit=PAGE, offset=offset
+                )
+                ids = page["ids"]
+                if not ids:
+                    return
+                for rid, vec, meta in zip(ids, page["embeddings"], page["metadatas"], strict=True):
+                    if (got := self._read_counts(rid, meta)) is not None:
+                        self._put(rid, got[0], np.asarray(vec, dtype=np.float32), *got[1:])
+                offset += len(ids)
+        except Exception as exc:
+            if self._embed is None:
+                raise
+            log.info("embedding the outcomes written by another process (%s)", exc)
+            self.catch_up(None, since=None)
 
     def _put(
         self, rid: str, agent: str, vector: npt.NDArray[np.float32], good: int, bad: int
@@ -82,31 +122,136 @@ class OutcomeStore:
     def record(
         self, query: str, vector: npt.NDArray[np.float32], agent: str, success: bool
     ) -> None:
-        """Count one outcome; written to Chroma before memory changes."""
+        """Count one outcome; written to Chroma before memory changes.
+
+        The count starts from the stored totals, read just before, so an outcome another
+        process recorded for the same agent and query since this one last caught up is
+        kept (only two writes of one record within the same few milliseconds can still
+        lose one: Chroma has no compare-and-set).
+        """
         rid = outcome_id(agent, query)
-        index = self._ids.get(rid)
-        good = int(self._successes[index]) if index is not None else 0
-        bad = int(self._failures[index]) if index is not None else 0
-        good, bad = (good + 1, bad) if success else (good, bad + 1)
-        meta = {
-            "agent": agent,
-            "success": bool(success),
-            "successes": good,
-            "failures": bad,
-            "ts": time.time(),
-        }
-        self._collection.upsert(ids=[rid], embeddings=[vector], documents=[query], metadatas=[meta])
+        try:
+            got = self._collection.get(ids=[rid], include=["metadatas"])
+            stored = self._read_counts(rid, got["metadatas"][0]) if got["ids"] else None
+            good, bad = stored[1:] if stored is not None else (0, 0)
+            good, bad = (good + 1, bad) if success else (good, bad + 1)
+            meta = {
+                "agent": agent,
+                "success": bool(success),
+                "successes": good,
+                "failures": bad,
+                "ts": self._clock(),
+            }
+            self._collection.upsert(
+                ids=[rid], embeddings=[vector], documents=[query], metadatas=[meta]
+            )
+        except Exception as exc:
+            raise RegistryError(f"the store refused the outcome for {agent!r}: {exc}") from exc
         self._put(rid, agent, vector, good, bad)
 
-    def forget(self, agent: str) -> None:
-        """Drop every outcome of `agent` (it was deregistered)."""
-        gone = [rid for rid, i in self._ids.items() if self._agents[i] == agent]
-        for start in range(0, len(gone), PAGE):
-            self._collection.delete(ids=gone[start : start + PAGE])
-        for rid in gone:
+    def forget(self, agents: str | Iterable[str], *, store: bool = True) -> None:
+        """Drop every outcome of `agents` (deregistered): from the store too unless another
+        process already did (`store=False`), including outcomes not yet read here."""
+        names = {agents} if isinstance(agents, str) else set(agents)
+        if not names:
+            return
+        if store:
+            self._collection.delete(where={"agent": {"$in": sorted(names)}})
+        gone = [rid for rid, i in self._ids.items() if self._agents[i] in names]
+        self._drop(gone)
+
+    def _drop(self, rids: Iterable[str]) -> None:
+        for rid in rids:
             index = self._ids.pop(rid)
             self._agents[index] = ""
             self._successes[index] = self._failures[index] = 0
+
+    def poll(self, agents: Collection[str]) -> None:
+        """`catch_up` with what was recorded since the last look; a store or embedder
+        failure is logged and retried at the next look (nothing is skipped)."""
+        try:
+            self.catch_up(agents, since=self.caught_up - CLOCK_SKEW)
+        except Exception as exc:
+            log.warning("cannot read outcomes other processes recorded (retrying later): %s", exc)
+
+    def catch_up(self, agents: Collection[str] | None, since: float | None) -> int:
+        """Take in the records written at or after `since` by their writers' clocks (all if
+        None): the stored totals for known ids, new ids embedded from their query text,
+        and, reading all, ids gone from the store dropped. Records of agents not in
+        `agents` if given (deregistered, maybe by a process that had not caught up) are
+        left out. Returns how many records changed here."""
+        started = self._clock()
+        seen: set[str] = set()
+        new: list[tuple[str, str, str, int, int]] = []
+        changed = 0
+        for rid, text, meta in self._read(since):
+            if not isinstance(text, str) or not text:
+                self._skip(rid, "it has no query text")
+                continue
+            got = self._read_counts(rid, meta)
+            if got is None or (agents is not None and got[0] not in agents):
+                continue
+            seen.add(rid)
+            index = self._ids.get(rid)
+            if index is None:
+                new.append((rid, text, *got))
+            elif (self._successes[index], self._failures[index]) != got[1:]:
+                self._successes[index], self._failures[index] = got[1:]
+                changed += 1
+        vectors = self._vectors_of([text for _, text, *_ in new])
+        for (rid, _, agent, good, bad), vector in zip(new, vectors, strict=True):
+            self._put(rid, agent, vector, good, bad)
+        if since is None:
+            gone = [rid for rid in self._ids if rid not in seen]
+            self._drop(gone)
+            changed += len(gone)
+        self.caught_up = started
+        return changed + len(new)
+
+    def _read_counts(self, rid: str, meta: Any) -> tuple[str, int, int] | None:
+        """`_counts`, or None for a record without them."""
+        try:
+            return _counts(meta)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            self._skip(rid, repr(exc))
+            return None
+
+    def _skip(self, rid: str, why: str) -> None:
+        """Log an unreadable record once (a look every few seconds would repeat it)."""
+        if rid not in self._unreadable:
+            self._unreadable.add(rid)
+            log.warning("skipping unreadable outcome record %s (%s)", rid, why)
+
+    def _read(self, since: float | None) -> Iterable[tuple[str, Any, Any]]:
+        where = None if since is None else {"ts": {"$gte": since}}
+        offset = 0
+        while True:
+            page = self._collection.get(
+                where=where, include=["documents", "metadatas"], limit=PAGE, offset=offset
+            )
+            if not page["ids"]:
+                return
+            yield from zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+            offset += len(page["ids"])
+
+    def _vectors_of(self, texts: list[str]) -> list[npt.NDArray[np.float32]]:
+        if not texts:
+            return []
+        if self._embed is None:
+            raise RegistryError("outcomes recorded elsewhere need the query embedder to be read")
+        try:
+            vectors = list(self._embed(texts))
+        except MeshError:
+            raise
+        except Exception as exc:
+            raise RegistryError(
+                f"could not embed {len(texts)} outcome queries ({type(exc).__name__}: {exc})"
+            ) from exc
+        if len(vectors) != len(texts):
+            raise RegistryError(
+                f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts"
+            )
+        return [np.asarray(v, dtype=np.float32) for v in vectors]
 
     def evidence(
         self, vector: npt.NDArray[np.float32], threshold: float

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mesh.errors import AgentNotFound, InputError, RegistryError
+from mesh.errors import AgentNotFound, InputError
 from mesh.models import AgentCard, AgentState, Match
 from mesh.outcomes import OutcomeStore
 from mesh.ranking import (
@@ -51,7 +51,7 @@ from mesh.registry_store import (
     parse_version,
     read_index,
 )
-from mesh.registry_sync import CLOCK_SKEW, Watcher, catch_up
+from mesh.registry_sync import CLOCK_SKEW, Watcher, catch_up, notify
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,8 @@ class Registry:
         """Called with the names of the agents a write changed: one of ours once it is
         stored, or another process's once this registry caught up with it."""
         self._lock = threading.RLock()
-        self._queries = QueryVectors(getattr(embedding_function, "embed_query", embedding_function))
+        query_embed = getattr(embedding_function, "embed_query", embedding_function)
+        self._queries = QueryVectors(query_embed)
         try:
             batch = int(client.get_max_batch_size())
         except Exception:
@@ -112,7 +113,7 @@ class Registry:
         )
         self.watcher = Watcher(self._store, watch)
         self._index = RegistryIndex()
-        self._learned = OutcomeStore(self._outcomes)
+        self._learned = OutcomeStore(self._outcomes, query_embed, clock)
         self._load()
 
     # -- loading --------------------------------------------------------------------------
@@ -128,32 +129,29 @@ class Registry:
         self._store.delete(stale)
 
     def _sync(self) -> None:
-        if self.watcher.due():
-            self._catch_up(since=self._caught_up - CLOCK_SKEW)
+        if self.watcher.tick():
+            with self._lock:
+                if self.watcher.changed():
+                    self._catch_up(since=self._caught_up - CLOCK_SKEW)
+                self._learned.poll(self._index.agents)
 
     def refresh(self) -> None:
-        """Catch up now with other processes' writes, reading every card (reads catch up
-        within `watch` seconds, reading only the cards written since the last time).
-
-        Outcomes they recorded are read too where the store can give their vectors (a
-        Chroma server); with embedded Chroma they are read at the next start.
-        """
+        """Catch up now with other processes' writes, reading every card and outcome (reads
+        catch up within `watch` seconds, reading only what was written since the last time)."""
         with self._lock:
             self._catch_up(since=None)
-            try:
-                self._learned = OutcomeStore(self._outcomes)
-            except Exception as exc:
-                log.info("outcomes recorded elsewhere are read at the next start (%s)", exc)
+            self._learned.catch_up(self._index.agents, since=None)
 
     def _catch_up(self, since: float | None) -> None:
         with self._lock:
             started = self._clock()
             self.watcher.loaded()
             changed = catch_up(self._store, self._index, self._embed, since)
+            self._learned.forget([n for n in changed if n not in self._index.agents], store=False)
             self._caught_up = started
             if changed:
                 log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
-                self._notify(changed)
+                notify(self.listeners, changed)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -239,14 +237,7 @@ class Registry:
 
     def _wrote(self, names: builtins.list[str]) -> None:
         self.watcher.wrote()
-        self._notify(names)
-
-    def _notify(self, names: builtins.list[str]) -> None:
-        for listener in self.listeners:
-            try:
-                listener(names)
-            except Exception:  # the write is stored: a listener's failure must not undo it
-                log.exception("a registry listener failed on %s", ", ".join(names[:20]))
+        notify(self.listeners, names)
 
     def _current(self, name: str) -> Put:
         """What the store holds for `name`, as memory knows it (to restore it if need be)."""
@@ -389,6 +380,7 @@ class Registry:
 
     def record_outcome(self, query: str, agent: str, success: bool) -> None:
         """Remember how `agent` did on `query`; similar later queries are ranked by it."""
+        self._sync()
         text = check_query(query, what="outcome query")
         if agent not in self._index.agents:
             raise AgentNotFound(
@@ -396,10 +388,7 @@ class Registry:
             )
         vector = self._queries.vector(text)
         with self._lock:
-            try:
-                self._learned.record(text, vector, agent, bool(success))
-            except Exception as exc:
-                raise RegistryError(f"the store refused the outcome for {agent!r}: {exc}") from exc
+            self._learned.record(text, vector, agent, bool(success))
 
     def dump(self) -> str:
         return json.dumps([c.model_dump(mode="json") for c in self.list()], indent=2)

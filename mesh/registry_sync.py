@@ -11,14 +11,16 @@ opened; the same model gives the same vectors).
 
 Every card write stamps the card record with the writer's clock (its ``heartbeat``), so
 catching up reads only the cards written since the last catch-up (less `CLOCK_SKEW`)
-and the ids of the others; `Registry.refresh` reads them all.
+and the ids of the others; `Registry.refresh` reads them all. Outcomes carry no token:
+on the same cadence the registry reads those stamped since its last look
+(:meth:`mesh.outcomes.OutcomeStore.catch_up`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -46,10 +48,18 @@ class Watcher:
         self._seen = self.store.generation()
         self._next = time.monotonic() + (self.every or 0.0)
 
-    def due(self) -> bool:
+    def tick(self) -> bool:
+        """Whether it is time to look again (`every` seconds since the last look): then
+        for changed cards (`changed`) and for outcomes (polled: their filtered read
+        costs ~1 ms more than reading a token, which would cost every outcome a
+        collection write; see bench/RESULTS.md)."""
         if self.every is None or time.monotonic() < self._next:
             return False
         self._next = time.monotonic() + self.every
+        return True
+
+    def changed(self) -> bool:
+        """Whether another process wrote cards since this one last caught up."""
         token = self.store.generation()
         return token is not None and token != self._seen
 
@@ -129,6 +139,16 @@ def catch_up(
             index.add(card, rs, vectors[at : at + len(rs)], beat)
             at += len(rs)
     return changed
+
+
+def notify(listeners: Iterable[Callable[[list[str]], object]], names: list[str]) -> None:
+    """Tell each listener which agents changed; one failing does not stop the others (the
+    write is stored: a listener's failure must not undo it)."""
+    for listener in listeners:
+        try:
+            listener(names)
+        except Exception:
+            log.exception("a registry listener failed on %s", ", ".join(names[:20]))
 
 
 def _vectors(store: CardStore, recs: list[Any], embed: Callable[[list[str]], Any]) -> list[Any]:

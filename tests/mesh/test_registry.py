@@ -6,10 +6,12 @@ the module on a free port and always killed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -669,3 +671,233 @@ def json_load(text: str) -> Any:
     import json
 
     return json.loads(text)
+
+
+# -- outcomes across processes ------------------------------------------------------------
+
+OTHER_PROCESS = """
+import json, sys
+import chromadb
+from chromadb.config import Settings
+from mesh.registry import Registry
+from mesh.vectorstore.embeddings import MiniLMEmbedding
+
+where, namespace = json.loads(sys.argv[1]), sys.argv[2]
+settings = Settings(anonymized_telemetry=False)
+if "path" in where:
+    client = chromadb.PersistentClient(where["path"], settings=settings)
+else:
+    client = chromadb.HttpClient(host=where["host"], port=where["port"], settings=settings)
+reg = Registry(client, MiniLMEmbedding(), namespace=namespace, watch=None)
+print("ready", flush=True)
+for line in sys.stdin:
+    op, *args = json.loads(line)
+    got = getattr(reg, op)
+    print(json.dumps(got(*args) if callable(got) else got, default=str), flush=True)
+"""
+
+
+class OtherProcess:
+    """A registry in a real second process on the same store; it never catches up by
+    itself (watch=None). Calling it runs one registry method there and returns its JSON."""
+
+    def __init__(self, where: dict[str, Any], namespace: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", OTHER_PROCESS, json.dumps(where), namespace],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._watchdog = threading.Timer(180, self.proc.kill)
+        self._watchdog.start()
+        assert self._line() == "ready"
+
+    def __call__(self, op: str, *args: Any) -> Any:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps([op, *args]) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self._line())
+
+    def _line(self) -> str:
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.kill()
+            pytest.fail(f"the other process failed: {self.proc.stderr.read()[-2000:]}")
+        return line.strip()
+
+    def close(self) -> None:
+        self._watchdog.cancel()
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def elsewhere(
+    store: Callable[..., Any], request: pytest.FixtureRequest, tmp_path: Path, ns: str
+) -> Iterator[Callable[[], OtherProcess]]:
+    """Starts registries in other processes on the store `store` opens (same namespace)."""
+    if request.node.callspec.params["store"] == "embedded":
+        where: dict[str, Any] = {"path": str(tmp_path / "chroma")}
+    else:
+        host, port = request.getfixturevalue("chroma_server").removeprefix("http://").split(":")
+        where = {"host": host, "port": int(port)}
+    started: list[OtherProcess] = []
+
+    def start() -> OtherProcess:
+        started.append(OtherProcess(where, ns))
+        return started[-1]
+
+    yield start
+    for other in started:
+        other.close()
+
+
+MUGS_ASKED = "how much stock is left of the blue mugs"
+MUGS_QUERY = "how much stock of the blue mugs do we have left"
+
+
+def shop_and_depot() -> list[AgentCard]:
+    return [
+        AgentCard(
+            name="stock-quotes", description="Share prices of listed companies", tags=["stocks"]
+        ),
+        AgentCard(
+            name="warehouse", description="Counts of items held in the depot", tags=["inventory"]
+        ),
+    ]
+
+
+def evidence(reg: Registry) -> dict[str, dict[str, float]]:
+    return {r["agent"]: r["evidence"] for r in reg.explain(MUGS_QUERY, k=2)}
+
+
+def test_outcomes_another_process_records_rank_here_without_a_restart(
+    store: Callable[..., Any],
+    emb: MiniLMEmbedding,
+    ns: str,
+    elsewhere: Callable[[], OtherProcess],
+) -> None:
+    here = Registry(store(), emb, namespace=ns, watch=0.0)
+    lazy = Registry(store(), emb, namespace=ns, watch=None)
+    here.register_many(shop_and_depot())
+    lazy.refresh()
+    assert names(here.search(MUGS_QUERY, k=2)) == ["stock-quotes", "warehouse"]
+    here.record_outcome(MUGS_ASKED, "warehouse", False)
+    other = elsewhere()
+    for ok in (True, True, True):
+        other("record_outcome", MUGS_ASKED, "warehouse", ok)
+    other("record_outcome", MUGS_ASKED, "stock-quotes", False)
+
+    assert names(here.search(MUGS_QUERY, k=2)) == ["warehouse", "stock-quotes"]
+    learned = evidence(here)
+    assert learned["warehouse"]["success"] > 0 and learned["stock-quotes"]["failure"] > 0
+    for _ in range(3):
+        assert "warehouse" in here  # each read looks again (watch=0), re-reading the records
+    assert evidence(here) == learned, "a record read again is not counted again"
+    assert here.size["outcomes"] == 2
+
+    assert names(lazy.search(MUGS_QUERY, k=2)) == ["stock-quotes", "warehouse"], (
+        "a registry that does not watch keeps its copy until refreshed"
+    )
+    lazy.refresh()
+    reopened = Registry(store(), emb, namespace=ns, watch=None)
+    writer = {r["agent"]: r["evidence"] for r in other("explain", MUGS_QUERY, 2)}
+    for reg in (lazy, reopened):
+        assert names(reg.search(MUGS_QUERY, k=2)) == ["warehouse", "stock-quotes"]
+        for agent, features in evidence(reg).items():
+            assert features == pytest.approx(learned[agent], abs=1e-3)
+    for agent, features in writer.items():
+        assert features == pytest.approx(learned[agent], abs=1e-3), "the writer's own vectors"
+    (meta,) = here._outcomes.get(where={"agent": "warehouse"}, include=["metadatas"])["metadatas"]
+    assert (meta["successes"], meta["failures"]) == (3, 1), "here's failure was kept"
+
+
+def test_outcomes_of_an_agent_removed_elsewhere_do_not_bring_it_back(
+    store: Callable[..., Any],
+    emb: MiniLMEmbedding,
+    ns: str,
+    elsewhere: Callable[[], OtherProcess],
+) -> None:
+    here = Registry(store(), emb, namespace=ns, watch=0.0)
+    here.register_many(shop_and_depot())
+    other = elsewhere()
+    other("record_outcome", MUGS_ASKED, "warehouse", True)
+    other("record_outcome", MUGS_ASKED, "stock-quotes", False)
+    assert evidence(here)["warehouse"]["success"] > 0 and here.size["outcomes"] == 2
+    lazy = Registry(store(), emb, namespace=ns, watch=None)
+    lazy.refresh()
+    other("record_outcome", "count the red mugs in the depot", "warehouse", True)
+    lazy.deregister("warehouse")  # also the outcome it had not read
+    assert here._outcomes.get(where={"agent": "warehouse"}, include=[])["ids"] == []
+
+    other("record_outcome", "blue mugs left in stock?", "warehouse", True)  # has not seen it
+    for reg in (here, lazy):
+        assert "warehouse" not in reg and reg.size["outcomes"] == 1
+        assert names(reg.search(MUGS_QUERY, k=2, state=None)) == ["stock-quotes"]
+        assert set(evidence(reg)) == {"stock-quotes"}
+        reg.refresh()
+        assert reg.size["outcomes"] == 1 and "warehouse" not in reg
+    other("refresh")
+    assert other("size")["outcomes"] == 1, "the other process drops them when it catches up"
+    assert [r["agent"] for r in other("explain", MUGS_QUERY, 2)] == ["stock-quotes"]
+
+
+def test_an_outcome_recorded_on_a_stale_copy_adds_to_the_stored_totals(
+    make: Callable[..., Registry], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = make(watch=None), make(watch=None)
+    a.register(weather())
+    b.refresh()
+    a.record_outcome("will it rain in Paris tomorrow", "weather", True)
+    b.record_outcome("will it rain in Paris tomorrow", "weather", True)
+    b.record_outcome("will it rain in Paris tomorrow", "weather", False)
+    (meta,) = a._outcomes.get(include=["metadatas"])["metadatas"]
+    assert (meta["successes"], meta["failures"]) == (2, 1)
+
+    a._outcomes.upsert(ids=["junk"], embeddings=[[0.0] * 384], metadatas=[{"ts": 2e9}])
+    a.refresh()
+    assert a.size["outcomes"] == 1 and "skipping unreadable outcome record junk" in caplog.text
+
+
+def test_an_outcome_poll_that_fails_is_retried_without_losing_the_outcome(
+    make: Callable[..., Registry],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    clock: Clock,
+) -> None:
+    here, there = make(watch=0.0), make(watch=None)
+    here.register_many(shop_and_depot())
+    there.refresh()
+    real = here._learned._embed
+
+    def broken(texts: Any) -> Any:
+        raise RuntimeError("embedder restarting")
+
+    monkeypatch.setattr(here._learned, "_embed", broken)
+    there.record_outcome(MUGS_ASKED, "warehouse", True)
+    clock.now += 600  # the failed look is long after the write
+    assert "warehouse" in here and here.size["outcomes"] == 0
+    assert "embedder restarting" in caplog.text and "retrying later" in caplog.text
+    monkeypatch.setattr(here._learned, "_embed", real)
+    assert names(here.search(MUGS_QUERY, k=2)) == ["warehouse", "stock-quotes"]
+    assert here.size["outcomes"] == 1
+
+
+def test_an_outcome_stamped_by_a_clock_up_to_the_skew_behind_is_still_read(
+    store: Callable[..., Any], emb: MiniLMEmbedding, ns: str
+) -> None:
+    from mesh.registry_sync import CLOCK_SKEW
+
+    ours, theirs = Clock(), Clock()
+    here = Registry(store(), emb, namespace=ns, clock=ours, watch=0.0)
+    there = Registry(store(), emb, namespace=ns, clock=theirs, watch=None)
+    here.register_many(shop_and_depot())
+    there.refresh()
+    assert names(here.search(MUGS_QUERY, k=2)) == ["stock-quotes", "warehouse"]
+    ours.now += 5  # here looked at 1,000,000; their clock trails by just under the skew
+    theirs.now = ours.now - CLOCK_SKEW + 1
+    there.record_outcome(MUGS_ASKED, "warehouse", True)
+    there.record_outcome(MUGS_ASKED, "stock-quotes", False)
+    assert names(here.search(MUGS_QUERY, k=2)) == ["warehouse", "stock-quotes"]
