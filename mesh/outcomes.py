@@ -160,6 +160,30 @@ class OutcomeStore:
         gone = [rid for rid, i in self._ids.items() if self._agents[i] in names]
         self._drop(gone)
 
+    def forgive(self, agents: Iterable[str]) -> None:
+        """New versions of `agents` start without their past failures; their successes
+        stay. Stamped now, so other processes take the change in at their next look. The
+        card is stored by then: a store failure here is logged, and the failures count on."""
+        names = sorted(set(agents))
+        ids: list[str] = []
+        try:
+            metas = []
+            for rid, _, meta in self._read(None, where={"agent": {"$in": names}}) if names else ():
+                got = self._read_counts(rid, meta)
+                if got is not None and got[2]:
+                    ids.append(rid)
+                    metas.append({**meta, "failures": 0, "ts": self._clock()})
+            for start in range(0, len(ids), PAGE):
+                self._collection.update(
+                    ids=ids[start : start + PAGE], metadatas=metas[start : start + PAGE]
+                )
+        except Exception as exc:
+            log.warning("past failures of %s still count: %s", ", ".join(names), exc)
+            return
+        for rid in ids:
+            if rid in self._ids:
+                self._failures[self._ids[rid]] = 0
+
     def _drop(self, rids: Iterable[str]) -> None:
         for rid in rids:
             index = self._ids.pop(rid)
@@ -222,8 +246,11 @@ class OutcomeStore:
             self._unreadable.add(rid)
             log.warning("skipping unreadable outcome record %s (%s)", rid, why)
 
-    def _read(self, since: float | None) -> Iterable[tuple[str, Any, Any]]:
-        where = None if since is None else {"ts": {"$gte": since}}
+    def _read(
+        self, since: float | None, where: dict[str, Any] | None = None
+    ) -> Iterable[tuple[str, Any, Any]]:
+        if since is not None:
+            where = {"ts": {"$gte": since}}
         offset = 0
         while True:
             page = self._collection.get(

@@ -231,9 +231,13 @@ class Registry:
         with self._lock:
             old = [self._current(c.name) for c in cards if c.name in self._index.agents]
             self._store.put(new, old)
+            before = {put[0].name: put[0].version for put in old}
             for card, rs, vecs, beat in new:
                 self._index.add(card, rs, vecs, beat)
             self._wrote([c.name for c in cards])
+            self._learned.forgive(
+                [c.name for c in cards if before.get(c.name, c.version) != c.version]
+            )
 
     def _wrote(self, names: builtins.list[str]) -> None:
         self.watcher.wrote()

@@ -518,6 +518,34 @@ def test_outcomes_raise_the_agent_that_succeeded_and_lower_the_one_that_failed(
     assert unrelated[0]["evidence"]["failure"] == 0, "an unlike query keeps its ranking"
 
 
+def test_a_new_version_of_an_agent_is_not_held_to_its_old_failures(
+    make: Callable[..., Registry],
+) -> None:
+    reg = make()
+    reg.register(weather())
+    asked, liked = "will it hail in Oslo tonight", "is it sunny in Rome"
+    for _ in range(2):
+        reg.record_outcome(asked, "weather", False)
+    reg.record_outcome(liked, "weather", True)
+    reg.register(weather())  # the same card again: still the same agent
+    assert reg.explain(asked, k=1)[0]["evidence"]["failure"] > 0
+    other = make()
+    assert other.explain(asked, k=1)[0]["evidence"]["failure"] > 0
+    reg.update(weather("1.1.0"))
+    fresh = reg.explain(asked, k=1)[0]["evidence"]
+    assert fresh["failure"] == 0 and reg.explain(liked, k=1)[0]["evidence"]["success"] > 0
+    got = reg._outcomes.get(include=["documents", "metadatas"])
+    counts = {
+        d: (m["successes"], m["failures"])
+        for d, m in zip(got["documents"], got["metadatas"], strict=True)
+    }
+    assert counts == {asked: (0, 0), liked: (1, 0)}
+    other.refresh()
+    assert other.explain(asked, k=1)[0]["evidence"]["failure"] == 0, "other processes too"
+    reg.record_outcome(asked, "weather", False)
+    assert reg.explain(asked, k=1)[0]["evidence"]["failure"] > 0, "the new version is judged"
+
+
 def test_outcomes_are_counted_per_agent_and_query(make: Callable[..., Registry]) -> None:
     reg = make()
     reg.register(weather())
