@@ -2,9 +2,11 @@
 
 Two registries share one embedded Chroma store: a writer registers N agents, the clock
 moves on, a reader opens, then the writer sends one heartbeat. The reader catches up on
-its next read (only the cards written since it last caught up, plus every card's id)
-and, as the baseline, with `refresh()` (every card). Vectors come from a cheap seeded
-embedding so the figures are the registry's, not MiniLM's.
+its next read (only the cards written since it last caught up; every card's id only
+when the store's record count says something was removed) and, as the baseline, with
+`refresh()` (every card); then the writer removes one agent and the reader reads
+again. Vectors come from a cheap seeded embedding so the figures are the registry's,
+not MiniLM's.
 
     .venv/bin/python bench/registry_sync.py [--agents 1000 5000 20000]
 """
@@ -49,8 +51,9 @@ class Seeded:
         return Seeded()
 
 
-def once(client: Any, n: int) -> tuple[float, float, float]:
-    """ms: a mark check that finds nothing, a catch-up on a read, a full refresh."""
+def once(client: Any, n: int) -> tuple[float, float, float, float]:
+    """ms: a mark check that finds nothing, a catch-up on a read, a full refresh, a
+    catch-up after a removal."""
     now = [1_000_000.0]
     ef = Seeded()
     writer = Registry(client, ef, namespace=f"sync{n}", watch=None, clock=lambda: now[0])
@@ -78,7 +81,11 @@ def once(client: Any, n: int) -> tuple[float, float, float]:
     reader.refresh()
     full = time.perf_counter() - started
     assert reader.get("agent-4").state.value == "busy"
-    return idle * 1e3, on_read * 1e3, full * 1e3
+    writer.deregister("agent-5")
+    started = time.perf_counter()
+    assert "agent-5" not in reader
+    removal = time.perf_counter() - started
+    return idle * 1e3, on_read * 1e3, full * 1e3, removal * 1e3
 
 
 def main() -> None:
@@ -87,12 +94,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         client = chromadb.PersistentClient(home, settings=Settings(anonymized_telemetry=False))
-        print("agents   no change   one heartbeat on a read   refresh() (baseline)   ratio")
+        print(
+            "agents   no change   one heartbeat on a read   refresh() (baseline)   ratio"
+            "   one removal on a read"
+        )
         for n in args.agents:
-            idle, on_read, full = once(client, n)
+            idle, on_read, full, removal = once(client, n)
             print(
                 f"{n:>6}   {idle:7.2f} ms   {on_read:10.1f} ms"
                 f"               {full:8.1f} ms            {on_read / full:.3f}"
+                f"   {removal:10.1f} ms"
             )
 
 

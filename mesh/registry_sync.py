@@ -114,12 +114,33 @@ def catch_up(
     since: float | None = None,
 ) -> list[str]:
     """Apply the cards written since `since` (all if None) and every removal to `index`;
-    the names of the agents that changed."""
+    the names of the agents that changed.
+
+    Removals leave no record to read by time, so with `since` they are found by count:
+    the store's records, counted before reading, match the index's once the new cards
+    are in unless something was removed (or written meanwhile); only then are all the
+    card ids read.
+    """
+    total = store.collection.count() if since is not None else None
     stored = stored_cards(store, since)
-    present = set(stored) if since is None else stored_names(store)
-    changed = [name for name in index.agents if name not in present]
-    for name in changed:
-        index.remove(name)
+    changed = _apply(stored, index, store, embed)
+    if total is None or index.size[2] != total:
+        present = set(stored) if since is None else stored_names(store)
+        gone = [name for name in index.agents if name not in present]
+        for name in gone:
+            index.remove(name)
+        changed += gone
+    return changed
+
+
+def _apply(
+    stored: dict[str, tuple[AgentCard, float]],
+    index: RegistryIndex,
+    store: CardStore,
+    embed: Callable[[list[str]], Any],
+) -> list[str]:
+    """Put the cards read into `index`; the names of those that changed."""
+    changed: list[str] = []
     fresh: list[tuple[AgentCard, float]] = []
     for name, (card, beat) in stored.items():
         entry = index.agents.get(name)

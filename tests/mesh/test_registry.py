@@ -21,6 +21,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings
 
+from mesh import registry_sync
 from mesh.errors import (
     AgentNotFound,
     ConfigError,
@@ -30,6 +31,7 @@ from mesh.errors import (
 )
 from mesh.models import AgentCard, AgentState, Skill
 from mesh.registry import Registry, embedding_from_settings, parse_card
+from mesh.registry_index import records
 from mesh.vectorstore.embeddings import MiniLMEmbedding
 
 
@@ -260,6 +262,28 @@ def test_another_registrys_writes_are_seen_without_a_refresh(
     assert "office-suite" not in lazy, "within `watch` seconds the copy may be stale"
     lazy.refresh()
     assert "office-suite" in lazy
+
+
+def test_a_removal_elsewhere_is_seen_even_when_as_many_records_were_added(
+    make: Callable[..., Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, reader = make(), make(watch=0.0)
+    writer.register_many([weather(), payroll()])
+    assert sorted(c.name for c in reader.list()) == ["payroll", "weather"]
+    scans: list[int] = []
+    real = registry_sync.stored_names
+    monkeypatch.setattr(registry_sync, "stored_names", lambda st: scans.append(1) or real(st))
+    writer.heartbeat("weather", state="busy")
+    assert reader.get("weather").state == AgentState.BUSY
+    assert scans == [], "nothing was removed: no card ids are read"
+    twin = weather().model_copy(update={"name": "weather-twin"})
+    assert len(records(twin)) == len(records(weather()))
+    writer.deregister("weather")
+    writer.register(twin)  # the same number of records as the one removed
+    assert sorted(c.name for c in reader.list()) == ["payroll", "weather-twin"]
+    assert scans == [1]
+    writer.deregister("payroll")
+    assert [c.name for c in reader.list()] == ["weather-twin"]
 
 
 def test_namespaces_on_one_store_are_separate(
