@@ -10,8 +10,9 @@ vectors are read from the store, or embedded here when the store cannot give the
 opened; the same model gives the same vectors).
 
 Every card write stamps the card record with the writer's clock (its ``heartbeat``), so
-catching up reads only the cards written since the last catch-up (less `CLOCK_SKEW`)
-and the ids of the others; `Registry.refresh` reads them all. Outcomes carry no token:
+catching up reads only the cards written since the last catch-up (less `CLOCK_SKEW`),
+and the ids of the others only when the store's record count shows a removal;
+`Registry.refresh` reads them all. Outcomes carry no token:
 on the same cadence the registry reads those stamped since its last look
 (:meth:`mesh.outcomes.OutcomeStore.catch_up`).
 """
