@@ -5,7 +5,8 @@ Expressions are computed as they are parsed; nothing reaches eval, exec, compile
 (`fractions.Fraction`), so 0.1 + 0.2 is 0.3 and 2**100 keeps every digit; sqrt, log, sin
 and friends fall back to floats when the answer is irrational. Limits on input length,
 nesting depth and result size keep one hostile request from stalling the worker, and
-every failure is an `AgentError` that says why. The agent itself is `calculator.py`.
+every failure is a `TaskRejected` that says why (a retry would fail the same way). The
+agent itself is `calculator.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from typing import Any
 
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 
 MAX_INPUT_CHARS = 1000
 MAX_DEPTH = 100
@@ -180,7 +181,7 @@ def _tokenize(source: str) -> list[Token]:
     for match in TOKEN_RE.finditer(source):
         kind, text = match.lastgroup or "other", match.group()
         if kind == "other":
-            raise AgentError(
+            raise TaskRejected(
                 f"unexpected character {text!r} at position {match.start() + 1} in"
                 f" {_shown(source)}: {_SUPPORTED}"
             )
@@ -202,11 +203,11 @@ class _Parser:
     def peek(self) -> Token:
         return self.tokens[self.pos]
 
-    def fail(self, message: str, token: Token | None = None) -> AgentError:
+    def fail(self, message: str, token: Token | None = None) -> TaskRejected:
         if token is not None:
             kind, text, where = token
             message += " the end" if kind == "end" else f" {text!r} at position {where + 1}"
-        return AgentError(f"{message} in {_shown(self.source)}")
+        return TaskRejected(f"{message} in {_shown(self.source)}")
 
     def expect(self, text: str) -> None:
         if self.peek()[1] != text:
@@ -267,7 +268,7 @@ class _Parser:
             return CONSTANTS[name]
         if name in FUNCTIONS:
             raise self.fail(f"{name} needs its argument in parentheses, e.g. {name}(2),")
-        raise AgentError(f"unknown name {name!r} in {_shown(self.source)}: {_SUPPORTED}")
+        raise TaskRejected(f"unknown name {name!r} in {_shown(self.source)}: {_SUPPORTED}")
 
     def infix(self, op: str, left: Value) -> Value:
         if op == "%":  # "15% of 80", a trailing "50%", else modulo
@@ -285,20 +286,22 @@ def evaluate(expr: str) -> Number:
     """The value of an arithmetic expression: int or Fraction when exact, else float."""
     source = expr.strip()
     if not source:
-        raise AgentError("empty expression: give an arithmetic expression such as '17 * 23'")
+        raise TaskRejected("empty expression: give an arithmetic expression such as '17 * 23'")
     if len(source) > MAX_INPUT_CHARS:
-        raise AgentError(
+        raise TaskRejected(
             f"expression is {len(source):,} characters long, over the limit of"
             f" {MAX_INPUT_CHARS:,}: split it into smaller calculations"
         )
     try:
         value = _Parser(source).parse()
     except ZeroDivisionError:
-        raise AgentError(f"division by zero in {_shown(source)}") from None
+        raise TaskRejected(f"division by zero in {_shown(source)}") from None
     except OverflowError:
-        raise AgentError(f"a number in {_shown(source)} is too large for floating point") from None
+        raise TaskRejected(
+            f"a number in {_shown(source)} is too large for floating point"
+        ) from None
     except ValueError as exc:
-        raise AgentError(f"{exc} in {_shown(source)}") from None
+        raise TaskRejected(f"{exc} in {_shown(source)}") from None
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value

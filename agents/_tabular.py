@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskResult
 
 MAX_TABLE_CHARS = 20_000_000
@@ -130,7 +130,7 @@ def parse_condition(text: str, columns: Sequence[str]) -> Condition | None:
                     return Condition(column, op, value, (where.start(), end))
         if not where[0].lower().startswith("where"):
             continue
-        raise AgentError(
+        raise TaskRejected(
             f"could not read the condition after {where[0].strip()!r} {column!r}: write it like"
             f" 'where {column} is north' or 'where {column} > 100'"
         )
@@ -210,7 +210,7 @@ def upstream_table(upstream: Mapping[str, TaskResult], keys: Sequence[str]) -> s
 
 def check_size(text: str, where: str) -> str:
     if len(text) > MAX_TABLE_CHARS:
-        raise AgentError(
+        raise TaskRejected(
             f"{where} has {len(text):,} characters, over the {MAX_TABLE_CHARS:,} limit: give a"
             " smaller table"
         )

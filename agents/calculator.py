@@ -22,7 +22,7 @@ from mesh.agents._arith import (
     evaluate,
     format_number,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 __all__ = [
@@ -170,7 +170,7 @@ def extract_expression(text: str) -> str:
         rest = set(re.findall(r"\w+", (lowered[:start] + " " + lowered[start + length :])))
         if expr and (not _BARE.fullmatch(expr) or not rest - _FILLER):
             return expr
-    raise AgentError(
+    raise TaskRejected(
         f"found no arithmetic expression in {text[:200]!r}: give one with digits and"
         " operators, e.g. 'What is 17 * 23?', 'sqrt(144) + 2' or '15% of 80'"
     )
@@ -178,6 +178,7 @@ def extract_expression(text: str) -> str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
+    version="0.2.0",  # 0.2: computes from the result of the task it depends on
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -226,10 +227,10 @@ def _from_input(given: str) -> tuple[str, Number]:
     """Evaluate an explicit expression; if it does not parse, read it as words instead."""
     try:
         return given, evaluate(given)
-    except AgentError as error:
+    except TaskRejected as error:
         try:
             found = extract_expression(given)  # the planner may have written words
-        except AgentError:
+        except TaskRejected:
             raise error from None
         if found == given:
             raise

@@ -31,7 +31,7 @@ from mesh.agents._tabular import (
     sniff_delimiter,
     upstream_table,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 MAX_FILE_BYTES = 20_000_000
@@ -86,7 +86,7 @@ class CsvAnalyst:
         upstream = upstream_table(req.upstream, ("csv", "text"))
         if upstream:
             return read_table(upstream, "the upstream result"), "upstream"
-        raise AgentError(
+        raise TaskRejected(
             "no table to analyse: name a .csv file under"
             f" {self.root}, put CSV after a colon, pass inputs={{'csv': ...}}, or depend on a"
             " task that fetches one"
@@ -96,41 +96,41 @@ class CsvAnalyst:
         """`name` under the root; anything that escapes it (.., absolute, links) is refused."""
         path = (self.root / name).resolve()
         if not path.is_relative_to(self.root):
-            raise AgentError(f"{name!r} is outside the data folder {self.root}: refused")
+            raise TaskRejected(f"{name!r} is outside the data folder {self.root}: refused")
         if path.suffix.lower() not in (".csv", ".tsv"):
-            raise AgentError(f"{name!r} is not a .csv or .tsv file")
+            raise TaskRejected(f"{name!r} is not a .csv or .tsv file")
         if not path.is_file():
-            raise AgentError(f"no CSV file {name!r} under {self.root}")
+            raise TaskRejected(f"no CSV file {name!r} under {self.root}")
         return path
 
 
 def _read_file(path: Path) -> str:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise AgentError(f"{path.name} has {size:,} bytes, over the {MAX_FILE_BYTES:,} limit")
+        raise TaskRejected(f"{path.name} has {size:,} bytes, over the {MAX_FILE_BYTES:,} limit")
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise AgentError(f"{path.name} is not UTF-8 text: save it as UTF-8 CSV") from None
+        raise TaskRejected(f"{path.name} is not UTF-8 text: save it as UTF-8 CSV") from None
 
 
 def read_table(text: str, where: str) -> pd.DataFrame:
     """A DataFrame from delimited text, with a clear error for what pandas cannot read."""
     body = check_size(text, where).lstrip("\ufeff").strip()
     if not body:
-        raise AgentError(f"the table in {where} is empty")
+        raise TaskRejected(f"the table in {where} is empty")
     sep = "\t" if where.lower().endswith(".tsv") else sniff_delimiter(body)
     try:
         frame = pd.read_csv(io.StringIO(body), sep=sep, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AgentError(f"cannot read the table in {where} as CSV: {first}") from None
+        raise TaskRejected(f"cannot read the table in {where} as CSV: {first}") from None
     header = next(csv.reader(io.StringIO(body.split("\n", 1)[0]), delimiter=sep), [])
     names = [h.strip() for h in header]
     dupes = sorted({c for c in names if names.count(c) > 1})
     frame.columns = [str(c).strip() for c in frame.columns]
     if dupes:
-        raise AgentError(f"the table in {where} repeats column names {dupes}")
+        raise TaskRejected(f"the table in {where} repeats column names {dupes}")
     return frame
 
 
@@ -198,7 +198,7 @@ def _numeric(frame: pd.DataFrame, column: str, aggregate: str) -> pd.Series:
     series = frame[column]
     if aggregate in ("count", "nunique", "mode") or pd.api.types.is_numeric_dtype(series):
         return series
-    raise AgentError(
+    raise TaskRejected(
         f"column {column!r} holds text, so it has no {_WORDS.get(aggregate, aggregate)}: pick a"
         f" numeric column ({', '.join(_numeric_columns(frame)) or 'there are none'})"
     )
@@ -215,7 +215,7 @@ def _measure(found: list[str], exclude: set[str], frame: pd.DataFrame, aggregate
         return (candidates or [""])[0]
     if numeric or candidates:
         return (numeric or candidates)[0]
-    raise AgentError(
+    raise TaskRejected(
         f"say which column to take the {_WORDS.get(aggregate, aggregate)} of: the table has"
         f" {', '.join(map(str, frame.columns))}"
     )
@@ -280,7 +280,7 @@ def _scalar(frame: pd.DataFrame, column: str, aggregate: str) -> Any:
     if aggregate == "sum":
         return _py(series.sum())
     if series.dropna().empty:
-        raise AgentError(f"no values in column {column!r} to take the {aggregate} of")
+        raise TaskRejected(f"no values in column {column!r} to take the {aggregate} of")
     if aggregate == "mode":
         return _py(series.mode().iloc[0])
     return _py(getattr(series, aggregate)())
@@ -329,7 +329,7 @@ def _which(
     _numeric(frame, measure, how)
     totals = getattr(frame.groupby(which)[measure], how)()
     if totals.empty:
-        raise AgentError(f"no rows left to compare {which} by {measure}")
+        raise TaskRejected(f"no rows left to compare {which} by {measure}")
     best = totals.idxmax() if aggregate == "max" else totals.idxmin()
     name = f"{_WORDS[how]} {measure}"
     word = "highest" if aggregate == "max" else "lowest"
@@ -355,7 +355,7 @@ def _top(
     if key is None:
         numeric = [c for c in found if _kind(frame[c]) == "number" and c != label]
         if not numeric:
-            raise AgentError(f"say what to rank by, e.g. '{top[0]} products by revenue'")
+            raise TaskRejected(f"say what to rank by, e.g. '{top[0]} products by revenue'")
         key = numeric[0]
     _numeric(frame, key, "max")
     ascending = top[1].lower() in ("bottom", "last")

@@ -16,7 +16,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 MAX_AMOUNT = 1_000_000
@@ -63,14 +63,14 @@ def parse_date(text: str, today: date | None = None) -> date:
     """One date written as ISO, "1 March 2024", "March 1st, 2024", today/tomorrow/yesterday."""
     match = _DATE.fullmatch(text.strip())
     if not match:
-        raise AgentError(f"{text!r} is not a date: write 2024-03-01 or 1 March 2024")
+        raise TaskRejected(f"{text!r} is not a date: write 2024-03-01 or 1 March 2024")
     return _date_from(match, today or date.today())
 
 
 def _date_from(match: re.Match[str], today: date) -> date:
     raw = match[0]
     if match["slash"]:
-        raise AgentError(
+        raise TaskRejected(
             f"{raw!r} is ambiguous (day/month or month/day?): write it as YYYY-MM-DD,"
             " e.g. 2024-03-04, or as 4 March 2024"
         )
@@ -87,7 +87,7 @@ def _date_from(match: re.Match[str], today: date) -> date:
     try:
         return date(year, month, day)
     except ValueError as exc:
-        raise AgentError(f"{raw!r} is not a real date: {exc}") from None
+        raise TaskRejected(f"{raw!r} is not a real date: {exc}") from None
 
 
 def find_dates(text: str, today: date | None = None) -> list[date]:
@@ -101,7 +101,7 @@ def add_months(start: date, months: int) -> date:
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
-        raise AgentError(f"moving {start} by {months} months leaves the years 1-9999")
+        raise TaskRejected(f"moving {start} by {months} months leaves the years 1-9999")
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(start.day, last))
 
@@ -133,7 +133,7 @@ def business_days_between(start: date, end: date) -> int:
 def shift(start: date, amount: int, unit: str) -> date:
     """`start` moved by `amount` days, weeks, months, years or business days."""
     if abs(amount) > MAX_AMOUNT:
-        raise AgentError(f"{amount} {unit} is too far: keep durations under {MAX_AMOUNT:,}")
+        raise TaskRejected(f"{amount} {unit} is too far: keep durations under {MAX_AMOUNT:,}")
     try:
         if unit == "days":
             return start + timedelta(days=amount)
@@ -143,7 +143,7 @@ def shift(start: date, amount: int, unit: str) -> date:
             return add_business_days(start, amount)
         return add_months(start, amount * (12 if unit == "years" else 1))
     except OverflowError:
-        raise AgentError(f"moving {start} by {amount} {unit} leaves the years 1-9999") from None
+        raise TaskRejected(f"moving {start} by {amount} {unit} leaves the years 1-9999") from None
 
 
 def calendar_difference(start: date, end: date) -> tuple[int, int, int]:
@@ -195,7 +195,7 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
     if leap and not dates:
         year_match = re.search(r"\b(\d{1,4})\b", text)
         if not year_match:
-            raise AgentError("say which year, e.g. 'is 2024 a leap year'")
+            raise TaskRejected("say which year, e.g. 'is 2024 a leap year'")
         year = int(year_match[1])
         is_leap = calendar.isleap(year)
         return f"{year} is {'' if is_leap else 'not '}a leap year", {
@@ -236,7 +236,7 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
         }
     if len(dates) == 1 and re.search(r"\b(until|since|till|ago|from now)\b", lowered):
         return _difference(now, dates[0], "business" in lowered)
-    raise AgentError(
+    raise TaskRejected(
         f"found no date question in {text[:200]!r}: ask e.g. 'how many days between 2024-01-01"
         " and 2024-03-01', 'what date is 90 days after 2024-02-10', 'what day of the week is"
         " 2025-12-25' or 'is 2024 a leap year'"

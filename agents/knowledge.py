@@ -19,7 +19,7 @@ import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
-from mesh.errors import AgentError, ConfigError
+from mesh.errors import AgentError, ConfigError, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 from mesh.vectorstore.client import get_collection
 
@@ -235,12 +235,12 @@ class KnowledgeBase:
         ]
 
     def answer(self, question: str, k: int = 3) -> Answer:
-        """The best one or two sentences from the top `k` passages, or AgentError."""
+        """The best one or two sentences from the top `k` passages, or TaskRejected."""
         question = question.strip()
         if not question:
-            raise AgentError("the knowledge agent needs a question; got an empty one")
+            raise TaskRejected("the knowledge agent needs a question; got an empty one")
         if self.count() == 0:
-            raise AgentError(
+            raise TaskRejected(
                 f"no document in the knowledge base answers {question!r}: the knowledge base"
                 f" is empty; {_ADD_HINT}"
             )
@@ -250,12 +250,14 @@ class KnowledgeBase:
             (sentence, p["source"]) for p in passages for sentence in split_sentences(p["text"])
         ]
         if not candidates:
-            raise AgentError(f"no document in the knowledge base answers {question!r}; {_ADD_HINT}")
+            raise TaskRejected(
+                f"no document in the knowledge base answers {question!r}; {_ADD_HINT}"
+            )
         scores = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
         order = [int(i) for i in np.argsort(-scores)]
         best = float(scores[order[0]])
         if best < self.min_score:
-            raise AgentError(
+            raise TaskRejected(
                 f"no document in the knowledge base answers {question!r} (best sentence scored"
                 f" {best:.2f}, below {self.min_score:.2f}); {_ADD_HINT}"
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 REPORT_CARD = AgentCard(
@@ -47,17 +47,20 @@ def parse_figures(text: str) -> list[tuple[str, str]]:
 def handler(req: TaskRequest) -> TaskResult:
     figures = parse_figures(str(req.inputs.get("figures") or req.description))
     if len(figures) < 2:
-        raise AgentError("a report needs at least two labelled figures, e.g. 'rent 1200, food 450'")
+        raise TaskRejected(
+            "a report needs at least two labelled figures, e.g. 'rent 1200, food 450'"
+        )
     total = req.request(" + ".join(n for _, n in figures), capability=ARITHMETIC)
+    # A failed answer stays in this task's inbox: another try here would read it again.
     if total.status != "succeeded":
-        raise AgentError(f"could not get the total: {total.error}")
+        raise TaskRejected(f"could not get the total: {total.error}")
     total_value = total.data["value"]
     lines = [f"Total: {total_value} (computed by {total.agent})"]
     shares: dict[str, object] = {}
     for label, number in figures:
         share = req.request(f"round({number} / {total_value} * 100, 1)", capability=ARITHMETIC)
         if share.status != "succeeded":
-            raise AgentError(f"could not get the share of {label}: {share.error}")
+            raise TaskRejected(f"could not get the share of {label}: {share.error}")
         shares[label] = share.data["value"]
         lines.append(f"- {label}: {number} ({share.data['value']} %)")
     req.publish("reports", {"total": total_value, "items": len(figures)})

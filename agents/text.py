@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 DEFAULT_SUMMARY_SENTENCES = 2
@@ -131,10 +131,12 @@ def rank_sentences(text: str, sentences: int) -> list[int]:
     without simply rewarding length; ties go to the earlier sentence.
     """
     if not 1 <= sentences <= MAX_SUMMARY_SENTENCES:
-        raise AgentError(f"a summary takes 1 to {MAX_SUMMARY_SENTENCES} sentences, not {sentences}")
+        raise TaskRejected(
+            f"a summary takes 1 to {MAX_SUMMARY_SENTENCES} sentences, not {sentences}"
+        )
     parts = split_sentences(text)
     if not parts:
-        raise AgentError("the text has no sentences to summarise: give some text")
+        raise TaskRejected("the text has no sentences to summarise: give some text")
     if len(parts) <= sentences:
         return list(range(len(parts)))
     tokens = [
@@ -169,7 +171,7 @@ def extract_subject_text(
 
     `inputs["text"]`; the longest quoted span in the description ('...', "...", “...”,
     ‘...’); the description after its first colon; the outputs of succeeded upstream
-    tasks, joined by blank lines. Otherwise an AgentError says how to give the text.
+    tasks, joined by blank lines. Otherwise a TaskRejected says how to give the text.
     """
     given = (inputs or {}).get("text")
     if given is not None and str(given).strip():
@@ -187,7 +189,7 @@ def extract_subject_text(
     ]
     if outputs:
         return "\n\n".join(outputs)
-    raise AgentError(
+    raise TaskRejected(
         "no text to work on: put it in quotes (count the words in 'your text here'), after a"
         " colon (summarize: your text), in inputs={'text': ...}, or make the task depend on"
         " the task that produces it"
@@ -206,7 +208,9 @@ def _summary_length(instruction: str, given: Any) -> int:
         try:
             return int(given)
         except (TypeError, ValueError):
-            raise AgentError(f"inputs['sentences'] must be a whole number, not {given!r}") from None
+            raise TaskRejected(
+                f"inputs['sentences'] must be a whole number, not {given!r}"
+            ) from None
     match = _COUNT_RE.search(instruction)
     if match:
         word = match[1].lower()
@@ -268,7 +272,7 @@ def handler(req: TaskRequest) -> TaskResult:
         stats = text_stats(text)
         output, data = describe_stats(stats), {"mode": "stats", **stats}
     else:
-        raise AgentError(f"inputs['mode'] must be 'stats' or 'summary', not {mode!r}")
+        raise TaskRejected(f"inputs['mode'] must be 'stats' or 'summary', not {mode!r}")
     return TaskResult(
         task_id=req.task_id, status="succeeded", agent="text", output=output, data=data
     )

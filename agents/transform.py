@@ -24,7 +24,7 @@ from mesh.agents._tabular import (
     sniff_delimiter,
     upstream_table,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 Record = dict[str, Any]
@@ -44,12 +44,12 @@ def parse_data(text: str) -> tuple[Any, str]:
     """(parsed value, "json" | "csv"): JSON if it starts with [ or {, else delimited text."""
     body = check_size(text, "the data").strip().lstrip("\ufeff")
     if not body:
-        raise AgentError("the data is empty: give JSON or CSV text")
+        raise TaskRejected("the data is empty: give JSON or CSV text")
     if body[:1] in "[{":
         try:
             return json.loads(body), "json"
         except json.JSONDecodeError as exc:
-            raise AgentError(
+            raise TaskRejected(
                 f"the data is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             ) from None
     return read_csv(body), "csv"
@@ -61,17 +61,17 @@ def read_csv(text: str) -> list[Record]:
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise AgentError(f"the data is not valid CSV: {exc}") from None
+        raise TaskRejected(f"the data is not valid CSV: {exc}") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        raise AgentError("the CSV has no header row")
+        raise TaskRejected("the CSV has no header row")
     header = [h.strip() for h in rows[0]]
     if len(set(header)) != len(header) or not all(header):
-        raise AgentError(f"the CSV header needs unique, non-empty column names: {header}")
+        raise TaskRejected(f"the CSV header needs unique, non-empty column names: {header}")
     records = []
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise AgentError(
+            raise TaskRejected(
                 f"CSV line {number} has {len(row)} cells but the header has {len(header)}"
             )
         records.append({h: _typed(cell) for h, cell in zip(header, row, strict=True)})
@@ -98,7 +98,7 @@ def to_records(value: Any) -> list[Record]:
         else:
             return [value]
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise AgentError(
+        raise TaskRejected(
             "the JSON must be an array of objects (records) for this: e.g."
             ' [{"name": "Ann", "age": 31}]'
         )
@@ -163,7 +163,7 @@ def transform(description: str, text: str) -> tuple[str, dict[str, Any]]:
     )
     if not wants_records and parse_condition(instruction, _keys(value)) is None:
         if target == "json" and source == "json" and not _FORMAT.search(instruction):
-            raise AgentError(
+            raise TaskRejected(
                 "say what to do with the JSON: convert it to CSV, select or drop fields, filter"
                 " (where age > 30), sort by a field, rename a field, or format it"
             )
@@ -185,7 +185,7 @@ def transform(description: str, text: str) -> tuple[str, dict[str, Any]]:
 def _keys(value: Any) -> list[str]:
     try:
         return _columns(to_records(value))
-    except AgentError:
+    except TaskRejected:
         return []
 
 
@@ -202,14 +202,14 @@ def _apply(
     if rename:
         old = next((c for c in columns if c.lower() == rename[1].strip("'\"").lower()), None)
         if old is None:
-            raise AgentError(f"cannot rename {rename[1]!r}: the fields are {columns}")
+            raise TaskRejected(f"cannot rename {rename[1]!r}: the fields are {columns}")
         renamed[old] = rename[2].strip("'\".,:;")
         steps.append(f"rename {old} → {renamed[old]}")
     sort = _SORT.search(instruction)
     if sort:
         field = next(iter(_named(instruction[sort.end() :], columns)), None)
         if field is None:
-            raise AgentError(f"say which field to sort by; the fields are {columns}")
+            raise TaskRejected(f"say which field to sort by; the fields are {columns}")
         descending = bool(_DESC.search(instruction[sort.end() :]))
         records = sorted(records, key=_sort_key(field), reverse=descending)
         steps.append(f"sort by {field}{' descending' if descending else ''}")
@@ -220,7 +220,7 @@ def _apply(
         stop = r"\b(?:where|sort\w*|order\w*|then|rename|first|limit|as|to|into|output)\b"
         chosen = list(dict.fromkeys(_named(re.split(stop, match["rest"])[0], columns)))
         if not chosen:
-            raise AgentError(f"say which fields to {'keep' if keep else 'drop'}: {columns}")
+            raise TaskRejected(f"say which fields to {'keep' if keep else 'drop'}: {columns}")
         ordered = chosen if keep else [c for c in columns if c not in chosen]
         records = [{c: r[c] for c in ordered if c in r} for r in records]
         steps.append(f"{'keep' if keep else 'drop'} {', '.join(chosen)}")
@@ -280,7 +280,7 @@ def handler(req: TaskRequest) -> TaskResult:
         text = inline_table(req.description) or _raw_json(req.description) or ""
         text = text or upstream_table(req.upstream, ("csv", "json", "text")) or ""
     if not text.strip():
-        raise AgentError(
+        raise TaskRejected(
             "no data to transform: put JSON or CSV after a colon, in inputs={'data': ...}, or"
             " make the task depend on the task that produces it"
         )

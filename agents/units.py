@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from mesh.agents._units_data import SI_UNITS, TEMPERATURES, UNITS
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 SIGNIFICANT_DIGITS = 12
@@ -73,7 +73,7 @@ _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", 
 
 
 def find_unit(text: str) -> Unit:
-    """The unit an alias names ("km", "miles", "°F", "MiB"), or an AgentError saying why not."""
+    """The unit an alias names ("km", "miles", "°F", "MiB"), or a TaskRejected saying why not."""
     alias = re.sub(r"\s+", " ", text.strip())
     alias = re.sub(r"^degrees?\s+(?=\S)", "", alias, flags=re.I) if len(alias) > 8 else alias
     if alias in _EXACT:
@@ -83,21 +83,21 @@ def find_unit(text: str) -> Unit:
         return choices[0]
     if choices:
         names = " or ".join(sorted(u.symbol for u in choices))
-        raise AgentError(f"unit {text!r} is ambiguous: write {names}")
-    raise AgentError(f"unknown unit {text!r}: try e.g. km, mi, kg, lb, °C, L, gal, MB, kWh")
+        raise TaskRejected(f"unit {text!r} is ambiguous: write {names}")
+    raise TaskRejected(f"unknown unit {text!r}: try e.g. km, mi, kg, lb, °C, L, gal, MB, kWh")
 
 
 def parse_number(text: str) -> Fraction:
     """A decimal number as an exact fraction ("1,234.5", "-3e2", "−4")."""
     cleaned = text.strip().replace(",", "").replace("−", "-")
     if len(cleaned) > MAX_NUMBER_CHARS:
-        raise AgentError(f"the number {text[:20]!r}… is too long: use at most 60 characters")
+        raise TaskRejected(f"the number {text[:20]!r}… is too long: use at most 60 characters")
     try:
         number = Fraction(Decimal(cleaned))
     except (ArithmeticError, ValueError):
-        raise AgentError(f"{text!r} is not a number: write it with digits, e.g. 12.5") from None
+        raise TaskRejected(f"{text!r} is not a number: write it with digits, e.g. 12.5") from None
     if abs(number) > Fraction(10) ** 100:
-        raise AgentError(f"{text!r} is too large to convert: keep it below 1e100")
+        raise TaskRejected(f"{text!r} is too large to convert: keep it below 1e100")
     return number
 
 
@@ -125,14 +125,14 @@ def convert(
     src = source if isinstance(source, Unit) else find_unit(source)
     dst = target if isinstance(target, Unit) else find_unit(target)
     if src.dimension != dst.dimension:
-        raise AgentError(
+        raise TaskRejected(
             f"cannot convert {src.symbol} ({src.dimension}) to {dst.symbol} ({dst.dimension}):"
             " both units must measure the same thing"
         )
     if src.dimension == "temperature":
         kelvin = _to_kelvin(amount, src.symbol)
         if kelvin < 0:
-            raise AgentError(f"{format_quantity(amount)} {src.symbol} is below absolute zero")
+            raise TaskRejected(f"{format_quantity(amount)} {src.symbol} is below absolute zero")
         return _from_kelvin(kelvin, dst.symbol)
     return amount * src.factor / dst.factor
 
@@ -185,12 +185,12 @@ def parse_conversion(
         value, unit = given
         source = ranged.groupdict().get("src") or unit
         if source is None:
-            raise AgentError(
+            raise TaskRejected(
                 f"the upstream result {format_quantity(value)} has no unit: say it, e.g."
                 " 'convert the result from km to miles'"
             )
         return value, find_unit(source), find_unit(ranged["dst"])
-    raise AgentError(
+    raise TaskRejected(
         f"found no conversion in {description[:200]!r}: write it like 'convert 5 miles to km',"
         " 'how many feet are in 3 m' or '100 °F in celsius'"
     )
@@ -210,7 +210,7 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
     )
     if quantity is None:
         known = ", ".join(sorted(SI_UNITS))
-        raise AgentError(f"I know the SI units of: {known}; not of {match[1].strip()!r}")
+        raise TaskRejected(f"I know the SI units of: {known}; not of {match[1].strip()!r}")
     name, symbol, kind = SI_UNITS[quantity]
     what = "an SI base unit" if kind == "base" else f"a derived unit, {kind}"
     output = f"The SI unit of {quantity} is the {name} ({symbol}), {what}."

@@ -21,7 +21,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from mesh.errors import AgentError
+from mesh.errors import AgentError, TaskRejected
+from mesh.graphs.retry import retryable, retryable_status
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 DEFAULT_MAX_BYTES = 2_000_000
@@ -168,18 +169,18 @@ def find_url(text: str) -> str:
     """The first URL in `text`; only http and https are accepted."""
     match = _URL.search(text)
     if not match:
-        raise AgentError(
+        raise TaskRejected(
             "found no URL in the task: give the full address, e.g."
             " 'extract the text from https://example.org/page.html'"
         )
     url = match[0].rstrip(".,;:!?)]}")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise AgentError(f"cannot fetch {url!r}: only http:// and https:// URLs are read")
+        raise TaskRejected(f"cannot fetch {url!r}: only http:// and https:// URLs are read")
     if not parts.hostname:
-        raise AgentError(f"{url!r} has no host name")
+        raise TaskRejected(f"{url!r} has no host name: give the full address")
     if parts.username or parts.password:
-        raise AgentError(f"{parts.hostname}: URLs with a user name or password are refused")
+        raise TaskRejected(f"{parts.hostname}: URLs with a user name or password are refused")
     return url
 
 
@@ -192,7 +193,7 @@ def _check_public(url: str) -> None:
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if address.is_private or address.is_loopback or address.is_link_local:
-            raise AgentError(f"{host} is a private or loopback address: refused by this mesh")
+            raise TaskRejected(f"{host} is a private or loopback address: refused by this mesh")
 
 
 class WebReader:
@@ -224,7 +225,12 @@ class WebReader:
         )
 
     def fetch(self, url: str) -> dict[str, Any]:
-        """GET `url` and extract it; an AgentError says what went wrong, in words."""
+        """GET `url` and extract it; an error says what went wrong, in words.
+
+        `TaskRejected` when another try would fail the same way (a refused address, a 4xx,
+        a type it does not read); `AgentError` when it might not (a timeout, a refused
+        connection, a failed lookup, a 5xx).
+        """
         if self.block_private:
             _check_public(url)
         headers = {"User-Agent": USER_AGENT, "Accept": "text/html, text/*;q=0.9, */*;q=0.1"}
@@ -242,22 +248,26 @@ class WebReader:
         except httpx.TimeoutException:
             raise AgentError(f"{url} did not answer within {self.timeout:g}s") from None
         except httpx.TooManyRedirects:
-            raise AgentError(f"{url} redirects more than 5 times") from None
+            raise TaskRejected(f"{url} redirects more than 5 times") from None
         except httpx.ConnectError as exc:
             raise AgentError(f"cannot connect to {url}: {exc}") from None
         except httpx.HTTPError as exc:
-            raise AgentError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None
+            kind = AgentError if retryable(exc) else TaskRejected  # e.g. a redirect to ftp://
+            raise kind(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None
 
     def _read(self, url: str, response: httpx.Response) -> dict[str, Any]:
         final = str(response.url)
         if self.block_private and final != url:
             _check_public(final)
         if response.status_code >= 400:
-            raise AgentError(f"{final} answered {response.status_code} {response.reason_phrase}")
+            refused = f"{final} answered {response.status_code} {response.reason_phrase}"
+            if retryable_status(response.status_code):  # 5xx, 408, 429: may pass next time
+                raise AgentError(refused)
+            raise TaskRejected(f"{refused}: check the address")
         ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
         kind = _TEXT_TYPES.get(ctype) or ("text" if ctype.startswith("text/") else None)
         if kind is None:
-            raise AgentError(
+            raise TaskRejected(
                 f"{final} is {ctype or 'of no stated type'}, not a web page or text: the web"
                 " reader reads HTML, plain text, CSV and JSON"
             )

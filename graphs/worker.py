@@ -2,9 +2,14 @@
 
 For each ranked candidate: the Casbin gate (requester → agent, audited), then up to
 `max_attempts` attempts with exponential backoff and a per-attempt timeout, then the
-next candidate. The worker never raises: every outcome is a `TaskResult` (or a parked
-task waiting for replies), so no task is lost, and discovered tasks feed their outcome
-back to discovery.
+next candidate. Only a failure that another try could fix is retried on the same agent
+(`mesh.graphs.retry.retryable`, modelled on LangGraph's ``default_retry_on``): a
+timeout, a lost connection, HTTP 5xx, a plain `AgentError`, a failed `TaskResult` the
+agent returned. `TaskRejected`, bad values and types (``ValueError``, ``TypeError``,
+``LookupError`` ...), bugs (``RuntimeError``) and HTTP 4xx go to the next candidate at
+once, with no backoff and no ``retry`` event; their error is still in the task's reason.
+The worker never raises: every outcome is a `TaskResult` (or a parked task waiting for
+replies), so no task is lost, and discovered tasks feed their outcome back to discovery.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from mesh.bus import AwaitingReplies, Channel
 from mesh.errors import MeshError
+from mesh.graphs.retry import retryable
 from mesh.graphs.runtime import Services
 from mesh.identity import run_as
 from mesh.models import Envelope, Task, TaskRequest, TaskResult
@@ -92,21 +98,22 @@ def run_task(
                 sent = _signed(services, agent, task.id, channel)
                 return Outcome(None, agent, sent, channel.asked)
             except Exception as exc:
-                error = _describe(agent, exc, settings.task_timeout)
-                errors.append(error)
-                if attempt < settings.max_attempts:
-                    emit({"kind": "retry", "task_id": task.id, "agent": agent, "error": error})
-                    time.sleep(delay)
-                    delay *= 2
-                continue
-            if result.status == "succeeded":
-                _learn(services, task, agent, True)
-                return Outcome(
-                    result.model_copy(update={"attempts": attempts}),
-                    agent,
-                    _signed(services, agent, task.id, channel),
-                )
-            errors.append(result.error or f"agent {agent!r} reported failure")
+                error, again = _describe(agent, exc, settings.task_timeout), retryable(exc)
+            else:
+                if result.status == "succeeded":
+                    _learn(services, task, agent, True)
+                    return Outcome(
+                        result.model_copy(update={"attempts": attempts}),
+                        agent,
+                        _signed(services, agent, task.id, channel),
+                    )
+                error, again = result.error or f"agent {agent!r} reported failure", True
+            errors.append(error)
+            if not again or attempt == settings.max_attempts:
+                break
+            emit({"kind": "retry", "task_id": task.id, "agent": agent, "error": error})
+            time.sleep(delay)
+            delay *= 2
         _learn(services, task, agent, False)
     reason = _summary(errors) if errors else "no agent was available for this task"
     failed = TaskResult(

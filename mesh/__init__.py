@@ -20,6 +20,7 @@ from mesh.errors import (
     PlanError,
     PolicyDenied,
     RegistryError,
+    TaskRejected,
 )
 from mesh.models import (
     AgentCard,
@@ -65,6 +66,7 @@ __all__ = [
     "Settings",
     "Skill",
     "Task",
+    "TaskRejected",
     "TaskRequest",
     "TaskResult",
     "__version__",

@@ -9,6 +9,9 @@ way; any other A2A agent reads the text part and answers with text. `RemoteAgent
 client side: a plain handler for `Mesh.add_agent`, so the worker's gate, retries and
 reassignment apply to remote agents exactly as to local ones, and a remote agent that
 dies mid-task surfaces as a clear `AgentError` that the worker retries and then reassigns.
+A refusal that the same request would meet again — the task ``rejected``, more input or
+auth required, an HTTP 4xx other than 408/429, a JSON-RPC error saying the call itself
+is wrong — is a `TaskRejected`: the task goes to the next candidate at once.
 The server side is :mod:`mesh.agent_server`; the mesh's own bookkeeping of remote agents
 (tokens, reattaching after a restart) is :mod:`mesh.remote`.
 """
@@ -23,7 +26,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from mesh.errors import AgentError, InputError
+from mesh.errors import AgentError, InputError, TaskRejected
+from mesh.graphs.retry import retryable_status
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 CARD_PATH = "/.well-known/agent.json"
@@ -32,8 +36,11 @@ PROTOCOL_VERSION = "0.3.0"
 MESH_EXTENSION = "urn:agentic-mesh:card:v1"
 REQUEST_KEY = "mesh.taskRequest"
 RESULT_KEY = "mesh.taskResult"
-_FAILED_STATES = {"failed", "rejected", "canceled", "cancelled"}
+_FAILED_STATES = {"failed", "canceled", "cancelled"}
 _NEEDS_INPUT = {"input-required", "auth-required"}
+# JSON-RPC errors about the call itself (parse error, invalid request, method not found,
+# invalid params) and A2A's "not supported" ones: the same call gets the same answer.
+_REFUSING_CODES = {-32700, -32600, -32601, -32602, -32003, -32004, -32005}
 
 
 def to_a2a_card(card: AgentCard, rpc_url: str, *, secured: bool = False) -> dict[str, Any]:
@@ -222,12 +229,13 @@ class RemoteAgent:
         except httpx.HTTPError as exc:
             raise AgentError(f"remote agent at {self.url}: {_network(exc)}") from None
         if response.status_code in (401, 403):
-            raise AgentError(
+            raise TaskRejected(
                 f"remote agent {self.name!r} refused the request ({response.status_code}):"
                 " give the right token"
             )
         if response.status_code != 200:
-            raise AgentError(
+            kind = AgentError if retryable_status(response.status_code) else TaskRejected
+            raise kind(
                 f"remote agent {self.name!r} answered HTTP {response.status_code}:"
                 f" {response.text[:200]}"
             )
@@ -241,7 +249,8 @@ class RemoteAgent:
         if error:
             code = error.get("code") if isinstance(error, dict) else None
             message = error.get("message") if isinstance(error, dict) else error
-            raise AgentError(f"remote agent {self.name!r} error {code}: {message}")
+            kind = TaskRejected if code in _REFUSING_CODES else AgentError
+            raise kind(f"remote agent {self.name!r} error {code}: {message}")
         result = reply.get("result")
         if not isinstance(result, dict):
             raise AgentError(f"remote agent {self.name!r} answered without a result")
@@ -253,10 +262,12 @@ class RemoteAgent:
         state = str((result.get("status") or {}).get("state") or "")
         message = (result.get("status") or {}).get("message") or {}
         why = text_of(message.get("parts") or []) or state
+        if state == "rejected":  # A2A: the agent will not do this task; asking again won't help
+            raise TaskRejected(f"remote agent {self.name!r} rejected the task: {why}")
         if state in _FAILED_STATES:
             raise AgentError(f"remote agent {self.name!r} {state} the task: {why}")
-        if state in _NEEDS_INPUT:
-            raise AgentError(
+        if state in _NEEDS_INPUT:  # the same complete task would get the same question
+            raise TaskRejected(
                 f"remote agent {self.name!r} needs more input ({state}: {why}); the mesh sends"
                 " complete tasks, so give it everything in the task description"
             )

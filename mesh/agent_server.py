@@ -3,7 +3,8 @@
 GET ``/.well-known/agent.json`` (and ``agent-card.json``) is the agent's A2A card;
 POST ``/a2a`` takes JSON-RPC 2.0 ``message/send`` (blocking) and ``tasks/get``. The
 handler runs in a worker thread; whatever it raises becomes a ``failed`` task whose
-message says why, so the caller's retry and reassignment logic sees a clean failure. A
+message says why (``rejected`` when a retry cannot help, see `mesh.graphs.retry`), so
+the caller's retry and reassignment logic sees a clean failure. A
 repeated idempotency key returns the finished task instead of running it again.
 Binding beyond loopback requires a bearer token.
 """
@@ -37,6 +38,7 @@ from mesh.a2a import (
 )
 from mesh.errors import AgentNotFound, ConfigError, InputError, MeshError
 from mesh.graphs.agent import Handler, as_subgraph, invoke_agent
+from mesh.graphs.retry import retryable
 from mesh.models import AgentCard, TaskRequest, TaskResult
 from mesh.settings import Settings, load_settings
 
@@ -73,8 +75,9 @@ class TaskLog:
         return self._by_id.get(task_id) if task_id else None
 
 
-def a2a_task(result: TaskResult, context_id: str | None) -> dict[str, Any]:
-    """The A2A task for a finished `TaskResult`: completed with artifacts, or failed."""
+def a2a_task(result: TaskResult, context_id: str | None, rejected: bool = False) -> dict[str, Any]:
+    """The A2A task for a finished `TaskResult`: completed with artifacts, or failed (or
+    rejected: the agent refused the task as given, and asking it again will not help)."""
     task: dict[str, Any] = {"kind": "task", "id": uuid.uuid4().hex, "contextId": context_id}
     payload = {RESULT_KEY: result.model_dump(mode="json")}
     if result.status == "succeeded":
@@ -92,7 +95,7 @@ def a2a_task(result: TaskResult, context_id: str | None) -> dict[str, Any]:
     else:
         text = result.error or f"the task {result.status}"
         task["status"] = {
-            "state": "failed",
+            "state": "rejected" if rejected else "failed",
             "timestamp": datetime.now(UTC).isoformat(),
             "message": {
                 "kind": "message",
@@ -176,8 +179,8 @@ def agent_app(card: AgentCard, handler: Handler, *, token: str | None = None) ->
             return _rpc_error(rid, INVALID_PARAMS, str(exc))
         done = log.done(key)
         if done is None:
-            result = await run_in_threadpool(_run, card.name, graph, task_request)
-            done = a2a_task(result, context)
+            result, rejected = await run_in_threadpool(_run, card.name, graph, task_request)
+            done = a2a_task(result, context, rejected)
             log.add(done, key)
         return JSONResponse({"jsonrpc": "2.0", "id": rid, "result": done})
 
@@ -190,16 +193,21 @@ def agent_app(card: AgentCard, handler: Handler, *, token: str | None = None) ->
     )
 
 
-def _run(name: str, graph: Any, request: Any) -> TaskResult:
+def _run(name: str, graph: Any, request: Any) -> tuple[TaskResult, bool]:
+    """The agent's result, and whether it was refused in a way a retry cannot change
+    (`mesh.graphs.retry.retryable`): such a task is answered ``rejected``, not ``failed``,
+    so the calling mesh offers it to its next candidate at once."""
     try:
-        return invoke_agent(name, graph, request)
+        return invoke_agent(name, graph, request), False
     except MeshError as exc:
-        error = f"agent {name!r}: {exc}"
+        error, rejected = f"agent {name!r}: {exc}", not retryable(exc)
     except Exception as exc:
         error = f"agent {name!r} raised {type(exc).__name__}: {exc}"
-    return TaskResult(
+        rejected = not retryable(exc)
+    failed = TaskResult(
         task_id=request.task_id, status="failed", agent=name, attempts=request.attempt, error=error
     )
+    return failed, rejected
 
 
 def load_builtin(name: str, settings: Settings | None = None) -> tuple[AgentCard, Handler]:

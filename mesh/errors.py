@@ -50,7 +50,22 @@ class PolicyDenied(MeshError):
 
 
 class AgentError(MeshError):
-    """An agent failed a task (bad input, its own bug, a timeout)."""
+    """An agent failed a task (a network failure, a crash, a timeout); another try may work.
+
+    The worker retries a plain `AgentError` on the same agent (`MESH_MAX_ATTEMPTS`, with
+    backoff) before offering the task to the next candidate.
+    """
+
+
+class TaskRejected(AgentError):
+    """This agent cannot do this task as given: the input is not one it understands or allows.
+
+    Retrying it will not help, so the mesh offers the task to the next candidate at once
+    (no second attempt, no backoff). Raise it for deterministic refusals, e.g. "found no
+    arithmetic expression in 'tell me a joke': give one such as 'What is 17 * 23?'"; keep
+    a plain `AgentError` for what may pass on another try (a timeout, a refused connection,
+    a 5xx). Like every `MeshError`, its message says what was wrong and what to do.
+    """
 
 
 class AuditError(MeshError):
@@ -79,4 +94,5 @@ __all__ = [
     "PlanError",
     "PolicyDenied",
     "RegistryError",
+    "TaskRejected",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mesh import Mesh
+from mesh import Mesh, Plan, Task
 
 SALES = "region,product,revenue\nNorth,Widget,25\nSouth,Gadget,30\nNorth,Gadget,50\nEast,Gizmo,9\n"
 
@@ -66,3 +66,20 @@ def test_a_failed_fetch_skips_what_depends_on_it(mesh: Mesh) -> None:
     assert result.results["t1"].status == "failed"
     assert "cannot connect to http://127.0.0.1:9/sales.csv" in (result.results["t1"].error or "")
     assert result.results["t2"].status == "skipped"
+
+
+def test_a_refusal_is_tried_once_and_a_refused_connection_again(mesh: Mesh) -> None:
+    joke = mesh.execute(
+        Plan(tasks=[Task(id="a", description="tell me a joke", agent="calculator")])
+    )
+    refused = joke.results["a"]
+    assert (refused.status, refused.attempts) == ("failed", 1)
+    assert (refused.error or "").startswith(
+        "agent 'calculator': found no arithmetic expression in 'tell me a joke': give one"
+    )
+    url = "http://127.0.0.1:9/sales.csv"
+    plan = Plan(tasks=[Task(id="b", description=f"fetch {url}", agent="web-reader")])
+    down = mesh.execute(plan).results["b"]
+    assert down.attempts == mesh.settings.max_attempts == 2
+    assert f"cannot connect to {url}" in (down.error or "")
+    assert (down.error or "").endswith("(2 attempts)")

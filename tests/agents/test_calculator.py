@@ -17,7 +17,7 @@ from mesh.agents.calculator import (
     format_number,
     handler,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 
@@ -187,13 +187,13 @@ def test_huge_exact_power_with_a_small_value_falls_back_to_a_float() -> None:
     ],
 )
 def test_hostile_or_bad_input_is_a_clear_agent_error(expr: str, message: str) -> None:
-    with pytest.raises(AgentError) as caught:
+    with pytest.raises(TaskRejected) as caught:
         evaluate(expr)
     assert message in str(caught.value)
 
 
 def test_unknown_name_lists_what_is_supported() -> None:
-    with pytest.raises(AgentError) as caught:
+    with pytest.raises(TaskRejected) as caught:
         evaluate("factorial(5)")
     text = str(caught.value)
     assert "factorial" in text
@@ -275,7 +275,7 @@ def test_extracted_expressions_evaluate(request_text: str, value: int | Fraction
     ],
 )
 def test_no_expression_asks_for_one(request_text: str) -> None:
-    with pytest.raises(AgentError, match="arithmetic expression"):
+    with pytest.raises(TaskRejected, match="arithmetic expression"):
         extract_expression(request_text)
 
 
@@ -315,11 +315,11 @@ def test_handler_data_is_json_safe() -> None:
 
 
 def test_handler_bad_input_raises_agent_error() -> None:
-    with pytest.raises(AgentError, match="division by zero"):
+    with pytest.raises(TaskRejected, match="division by zero"):
         handler(_request("what is 1/0"))
-    with pytest.raises(AgentError, match="arithmetic expression"):
+    with pytest.raises(TaskRejected, match="arithmetic expression"):
         handler(_request("tell me a joke"))
-    with pytest.raises(AgentError, match="unexpected character"):
+    with pytest.raises(TaskRejected, match="unexpected character"):
         handler(_request("calculate", expression="__import__('os').system('ls')"))
 
 
@@ -368,7 +368,7 @@ def test_an_upstream_number_is_taken_only_when_there_is_exactly_one() -> None:
         {},
     ):
         req = TaskRequest(task_id="t2", description="multiply the result by 3", upstream=upstream)
-        with pytest.raises(AgentError, match="found no arithmetic expression"):
+        with pytest.raises(TaskRejected, match="found no arithmetic expression"):
             handler(req)
 
 

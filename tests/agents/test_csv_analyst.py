@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mesh.agents.csv_analyst import CsvAnalyst
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 SALES = """date,region,product,units,unit_price,revenue
@@ -111,18 +111,18 @@ def test_table_from_inputs_description_or_upstream(analyst: CsvAnalyst) -> None:
     ],
 )
 def test_refusals_say_what_was_wrong(analyst: CsvAnalyst, question: str, message: str) -> None:
-    with pytest.raises(AgentError, match=message):
+    with pytest.raises(TaskRejected, match=message):
         ask(analyst, question)
 
 
 def test_symlinks_out_of_the_root_are_refused(analyst: CsvAnalyst, tmp_path: Path) -> None:
     (analyst.root / "link.csv").symlink_to(tmp_path / "secret.csv")
-    with pytest.raises(AgentError, match="outside the data folder"):
+    with pytest.raises(TaskRejected, match="outside the data folder"):
         ask(analyst, "describe link.csv")
 
 
 def test_broken_csv_is_reported(analyst: CsvAnalyst) -> None:
-    with pytest.raises(AgentError, match="cannot read the table"):
+    with pytest.raises(TaskRejected, match="cannot read the table"):
         ask(analyst, "describe", inputs={"csv": 'a,b\n1,2\n"unclosed,3\n'})
-    with pytest.raises(AgentError, match="repeats column names"):
+    with pytest.raises(TaskRejected, match="repeats column names"):
         ask(analyst, "describe", inputs={"csv": "a,a\n1,2\n"})

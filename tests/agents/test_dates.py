@@ -14,7 +14,7 @@ from mesh.agents.dates import (
     handler,
     parse_date,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskRequest
 
 TODAY = date(2024, 6, 15)
@@ -110,7 +110,7 @@ def test_handler_pins_today_from_inputs() -> None:
     ],
 )
 def test_refuses_bad_dates_with_the_reason(question: str, message: str) -> None:
-    with pytest.raises(AgentError, match=message):
+    with pytest.raises(TaskRejected, match=message):
         answer(question, TODAY)
 
 
@@ -118,5 +118,5 @@ def test_parse_date_accepts_written_forms() -> None:
     assert parse_date("1 March 2024") == date(2024, 3, 1)
     assert parse_date("Sept 9, 2024") == date(2024, 9, 9)
     assert parse_date("2024-3-5") == date(2024, 3, 5)
-    with pytest.raises(AgentError, match="not a date"):
+    with pytest.raises(TaskRejected, match="not a date"):
         parse_date("soon")

@@ -14,7 +14,7 @@ from mesh.agents.knowledge import (
     split_chunks,
     split_sentences,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import AgentCard, TaskRequest
 from mesh.vectorstore.client import make_client
 from mesh.vectorstore.embeddings import MiniLMEmbedding
@@ -92,14 +92,14 @@ def test_handler_prefers_the_question_input(kb: KnowledgeBase) -> None:
 
 def test_empty_knowledge_base_raises_agent_error(client: ClientAPI, emb: MiniLMEmbedding) -> None:
     empty = KnowledgeBase(client, emb, collection="empty_kb")
-    with pytest.raises(AgentError, match="add documents"):
+    with pytest.raises(TaskRejected, match="add documents"):
         empty.ask("How many planets are in the solar system?")
-    with pytest.raises(AgentError, match="no document in the knowledge base answers"):
+    with pytest.raises(TaskRejected, match="no document in the knowledge base answers"):
         empty.handler(TaskRequest(task_id="t", description="How many planets are there?"))
 
 
 def test_unrelated_question_raises_agent_error(kb: KnowledgeBase) -> None:
-    with pytest.raises(AgentError, match="no document in the knowledge base answers"):
+    with pytest.raises(TaskRejected, match="no document in the knowledge base answers"):
         kb.ask("Who won the 1998 football world cup?")
 
 

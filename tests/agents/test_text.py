@@ -14,7 +14,7 @@ from mesh.agents.text import (
     summarize,
     text_stats,
 )
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 ARTICLE = (
@@ -105,9 +105,9 @@ def test_summary_of_short_text_is_the_text() -> None:
 
 
 def test_summary_with_bad_length_or_no_text_fails() -> None:
-    with pytest.raises(AgentError, match="1 to 50 sentences"):
+    with pytest.raises(TaskRejected, match="1 to 50 sentences"):
         summarize(ARTICLE, sentences=0)
-    with pytest.raises(AgentError, match="no sentences"):
+    with pytest.raises(TaskRejected, match="no sentences"):
         summarize("   ", sentences=2)
 
 
@@ -155,9 +155,9 @@ def test_subject_text_from_upstream_skips_failed_and_empty_tasks() -> None:
 
 
 def test_missing_text_asks_for_it_in_quotes() -> None:
-    with pytest.raises(AgentError, match="in quotes"):
+    with pytest.raises(TaskRejected, match="in quotes"):
         extract_subject_text("count the words", {}, {})
-    with pytest.raises(AgentError, match="in quotes"):
+    with pytest.raises(TaskRejected, match="in quotes"):
         extract_subject_text("summarize the results", {}, {"a": _ok("a", "")})
 
 
@@ -227,11 +227,11 @@ def test_handler_uses_inputs_and_upstream() -> None:
 
 
 def test_handler_errors() -> None:
-    with pytest.raises(AgentError, match="in quotes"):
+    with pytest.raises(TaskRejected, match="in quotes"):
         handler(_request("count the words"))
-    with pytest.raises(AgentError, match="'stats' or 'summary'"):
+    with pytest.raises(TaskRejected, match="'stats' or 'summary'"):
         handler(_request("do it", text="abc", mode="translate"))
-    with pytest.raises(AgentError, match="whole number"):
+    with pytest.raises(TaskRejected, match="whole number"):
         handler(_request("summarize", text=ARTICLE, sentences="many"))
 
 

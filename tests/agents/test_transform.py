@@ -9,7 +9,7 @@ import json
 import pytest
 
 from mesh.agents.transform import handler, read_csv, write_csv
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 PEOPLE = "name,age,city\nAnn,31,Paris\nBob,25,\nCy,40,Oslo"
@@ -90,5 +90,5 @@ def test_pretty_prints_json() -> None:
     ],
 )
 def test_bad_data_is_refused_with_the_reason(description: str, message: str) -> None:
-    with pytest.raises(AgentError, match=message):
+    with pytest.raises(TaskRejected, match=message):
         run(description)

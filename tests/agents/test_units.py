@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from mesh.agents.units import convert, format_quantity, handler, parse_conversion
-from mesh.errors import AgentError
+from mesh.errors import TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 
@@ -77,20 +77,20 @@ def test_inputs_override_the_description() -> None:
     ],
 )
 def test_refuses_what_it_cannot_do_and_says_why(request_text: str, message: str) -> None:
-    with pytest.raises(AgentError, match=re.escape(message)):
+    with pytest.raises(TaskRejected, match=re.escape(message)):
         run(request_text)
 
 
 def test_upstream_number_without_a_unit_asks_for_one() -> None:
     upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output="= 60", data={})}
-    with pytest.raises(AgentError, match="has no unit"):
+    with pytest.raises(TaskRejected, match="has no unit"):
         parse_conversion("convert the result to miles", upstream)
 
 
 def test_huge_numbers_are_refused_not_computed() -> None:
-    with pytest.raises(AgentError, match="too large"):
+    with pytest.raises(TaskRejected, match="too large"):
         run("1e400 m to km")
-    with pytest.raises(AgentError, match="too long"):
+    with pytest.raises(TaskRejected, match="too long"):
         run("1" * 80 + " m to km")
 
 
@@ -118,5 +118,5 @@ def test_names_si_units(question: str, answer: str) -> None:
 
 
 def test_unknown_si_quantity_lists_the_known_ones() -> None:
-    with pytest.raises(AgentError, match="I know the SI units of: acceleration"):
+    with pytest.raises(TaskRejected, match="I know the SI units of: acceleration"):
         run("what is the SI unit of happiness")

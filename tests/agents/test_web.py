@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mesh.agents.web import WebReader, extract_html, find_url
-from mesh.errors import AgentError
+from mesh.errors import AgentError, TaskRejected
 from mesh.models import TaskRequest
 
 PAGE = """<!doctype html><html><head><title>Quarterly  report</title>
@@ -30,14 +30,16 @@ ROUTES: dict[str, tuple[int, str, bytes]] = {
     "/latin1.txt": (200, "text/plain; charset=iso-8859-1", "café".encode("latin-1")),
     "/image.png": (200, "image/png", b"\x89PNG\r\n"),
     "/big.txt": (200, "text/plain", b"x" * 5000),
+    "/busy": (503, "text/plain", b"try again later"),
 }
+REDIRECTS = {"/loop": "/loop", "/to-ftp": "ftp://127.0.0.1/file.txt"}
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        if self.path == "/loop":
+        if self.path in REDIRECTS:
             self.send_response(302)
-            self.send_header("Location", "/loop")
+            self.send_header("Location", REDIRECTS[self.path])
             self.end_headers()
             return
         if self.path == "/slow":
@@ -98,30 +100,37 @@ def test_long_bodies_are_cut_and_say_so(site: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "message"),
+    ("path", "message", "rejected"),
     [
-        ("/missing.html", "answered 404 Not Found"),
-        ("/image.png", "is image/png, not a web page or text"),
-        ("/loop", "redirects more than 5 times"),
+        ("/missing.html", "answered 404 Not Found: check the address", True),
+        ("/image.png", "is image/png, not a web page or text", True),
+        ("/loop", "redirects more than 5 times", True),
+        ("/to-ftp", "UnsupportedProtocol", True),
+        ("/busy", "answered 503 Service Unavailable", False),  # the next try may work
     ],
 )
-def test_http_failures_are_reported_in_words(site: str, path: str, message: str) -> None:
-    with pytest.raises(AgentError, match=message):
+def test_http_failures_are_reported_in_words(
+    site: str, path: str, message: str, rejected: bool
+) -> None:
+    with pytest.raises(AgentError, match=message) as caught:
         read(f"fetch {site}{path}")
+    assert isinstance(caught.value, TaskRejected) is rejected
 
 
 def test_slow_servers_time_out(site: str) -> None:
-    with pytest.raises(AgentError, match=re.escape("did not answer within 0.5s")):
+    with pytest.raises(AgentError, match=re.escape("did not answer within 0.5s")) as caught:
         read(f"fetch {site}/slow", WebReader(timeout=0.5))
+    assert not isinstance(caught.value, TaskRejected), "a timeout is worth another try"
 
 
 def test_nothing_listening_is_a_connect_error() -> None:
-    with pytest.raises(AgentError, match=re.escape("cannot connect to http://127.0.0.1:9/")):
+    with pytest.raises(AgentError, match=re.escape("cannot connect to http://127.0.0.1:9/")) as e:
         read("fetch http://127.0.0.1:9/")
+    assert not isinstance(e.value, TaskRejected), "the server may be up on the next try"
 
 
 def test_private_addresses_can_be_blocked(site: str) -> None:
-    with pytest.raises(AgentError, match="private or loopback address: refused"):
+    with pytest.raises(TaskRejected, match="private or loopback address: refused"):
         read(f"{site}/report.html", WebReader(block_private=True))
 
 
@@ -134,7 +143,7 @@ def test_private_addresses_can_be_blocked(site: str) -> None:
     ],
 )
 def test_only_plain_http_urls_are_fetched(text: str, message: str) -> None:
-    with pytest.raises(AgentError, match=message):
+    with pytest.raises(TaskRejected, match=message):
         find_url(text)
 
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from types import SimpleNamespace
+from typing import Any
 
+import httpx
 import pytest
 
-from mesh import AgentCard, Mesh, Skill, TaskRequest
+from mesh import AgentCard, Mesh, Skill, TaskRejected, TaskRequest, TaskResult
+from mesh.errors import AgentError, InputError, ModelError, PolicyDenied
+from mesh.graphs import worker
+from mesh.graphs.retry import retryable
 from mesh.models import Plan, Task
 from mesh.settings import Settings
 
@@ -45,10 +51,19 @@ def test_flaky_agent_is_recovered_by_retry(fast: Mesh) -> None:
     assert calls == [1, 2]
 
 
-def test_broken_agent_is_replaced_by_the_next_candidate(fast: Mesh) -> None:
+@pytest.mark.parametrize(
+    ("error", "attempts"),
+    [
+        (ConnectionError("link down"), 3),  # two on the broken agent, one on its replacement
+        (RuntimeError("disk on fire"), 2),  # a bug is not retried: one each
+    ],
+)
+def test_broken_agent_is_replaced_by_the_next_candidate(
+    fast: Mesh, error: Exception, attempts: int
+) -> None:
     fast.add_agent(
         _card("celsius", "convert temperatures between celsius and fahrenheit"),
-        lambda r: (_ for _ in ()).throw(RuntimeError("disk on fire")),
+        lambda r: (_ for _ in ()).throw(error),
     )
     fast.add_agent(
         _card("thermo", "temperature unit conversion, fahrenheit to celsius"), lambda r: "37 C"
@@ -57,22 +72,24 @@ def test_broken_agent_is_replaced_by_the_next_candidate(fast: Mesh) -> None:
     (only,) = result.results.values()
     assert only.status == "succeeded"
     assert only.agent == "thermo"
-    assert only.attempts == 3  # two on the broken agent, one on its replacement
+    assert only.attempts == attempts
 
 
 def test_a_failed_task_says_each_error_once_with_its_count(fast: Mesh) -> None:
     def broken(req: TaskRequest) -> str:
-        raise RuntimeError("disk on fire" if req.attempt == 1 else "still on fire")
+        raise ConnectionError("disk on fire" if req.attempt == 1 else "still on fire")
 
     fast.add_agent(_card("thermo", "temperature conversion"), broken)
     result = fast.execute(Plan(tasks=[Task(id="a", description="go", agent="thermo")]))
     assert result.results["a"].error == (
-        "agent 'thermo' raised RuntimeError: disk on fire;"
-        " agent 'thermo' raised RuntimeError: still on fire"
+        "agent 'thermo' raised ConnectionError: disk on fire;"
+        " agent 'thermo' raised ConnectionError: still on fire"
     )
-    fast.add_agent(_card("boiler", "boil"), lambda r: (_ for _ in ()).throw(ValueError("cold")))
+    fast.add_agent(
+        _card("boiler", "boil"), lambda r: (_ for _ in ()).throw(ConnectionError("cold"))
+    )
     again = fast.execute(Plan(tasks=[Task(id="b", description="go", agent="boiler")]))
-    assert again.results["b"].error == "agent 'boiler' raised ValueError: cold (2 attempts)"
+    assert again.results["b"].error == "agent 'boiler' raised ConnectionError: cold (2 attempts)"
     assert again.results["b"].attempts == 2
 
 
@@ -144,3 +161,171 @@ def test_a_long_chain_runs_in_order_with_each_result_passed_on(fast: Mesh) -> No
     assert result.ok and len(result.results) == 30
     assert [t for t, _ in seen] == ids
     assert all(up == [f"after {ids[i - 1]}"] for i, (_, up) in enumerate(seen) if i)
+
+
+# -- what is retried: only what another try could fix -------------------------------
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every backoff the worker takes, in order (recorded, not slept)."""
+    slept: list[float] = []
+    monkeypatch.setattr(worker, "time", SimpleNamespace(sleep=slept.append))
+    return slept
+
+
+def _with_a_replacement(fast: Mesh, first: Any) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """Run a task whose best candidate is `first`, with a working one ranked next:
+    the (kind, agent) of its attempt events, and its result."""
+    fast.add_agent(_card("celsius", "convert temperatures between celsius and fahrenheit"), first)
+    fast.add_agent(
+        _card("thermo", "temperature unit conversion, fahrenheit to celsius"), lambda r: "37 C"
+    )
+
+    async def stream() -> list[Any]:
+        return [e async for e in fast.astream("convert 98.6 fahrenheit to celsius")]
+
+    events = asyncio.run(stream())
+    steps = [
+        (e.kind, e.data["agent"])
+        for e in events
+        if e.kind in ("task_started", "retry", "reassigned")
+    ]
+    (result,) = events[-1].data["result"]["results"].values()
+    return steps, result
+
+
+def test_a_rejected_task_goes_to_the_next_candidate_at_once(
+    fast: Mesh, sleeps: list[float]
+) -> None:
+    calls: list[int] = []
+
+    def picky(req: TaskRequest) -> str:
+        calls.append(req.attempt)
+        raise TaskRejected("found no temperature in the task: give one such as '98.6 F'")
+
+    steps, result = _with_a_replacement(fast, picky)
+    assert calls == [1], "a rejection is not tried again"
+    assert sleeps == [], "and not waited for"
+    assert steps == [
+        ("task_started", "celsius"),
+        ("reassigned", "thermo"),
+        ("task_started", "thermo"),
+    ]
+    assert (result["status"], result["agent"], result["attempts"]) == ("succeeded", "thermo", 2)
+
+
+def test_a_lost_connection_is_retried_with_backoff_before_reassigning(
+    fast: Mesh, sleeps: list[float]
+) -> None:
+    calls: list[int] = []
+
+    def cut(req: TaskRequest) -> str:
+        calls.append(req.attempt)
+        raise ConnectionError("the line dropped")
+
+    steps, result = _with_a_replacement(fast, cut)
+    assert calls == [1, 2]
+    assert sleeps == [fast.settings.retry_backoff]
+    assert steps == [
+        ("task_started", "celsius"),
+        ("retry", "celsius"),
+        ("task_started", "celsius"),
+        ("reassigned", "thermo"),
+        ("task_started", "thermo"),
+    ]
+    assert (result["agent"], result["attempts"]) == ("thermo", 3)
+
+
+def test_a_failure_that_is_not_retried_is_still_the_tasks_reason(
+    fast: Mesh, sleeps: list[float]
+) -> None:
+    calls: list[str] = []
+
+    def bad_value(req: TaskRequest) -> str:
+        calls.append(req.task_id)
+        raise ValueError("cold is not a temperature")
+
+    def rejecting(req: TaskRequest) -> str:
+        calls.append(req.task_id)
+        raise TaskRejected("no temperature in 'go': give one such as '98.6 F'")
+
+    fast.add_agent(_card("boiler", "boil"), bad_value)
+    fast.add_agent(_card("kettle", "heat"), rejecting)
+    plan = Plan(
+        tasks=[
+            Task(id="a", description="go", agent="boiler"),
+            Task(id="b", description="go", agent="kettle"),
+        ]
+    )
+
+    async def stream() -> list[Any]:
+        return [e async for e in fast.astream(plan)]
+
+    events = asyncio.run(stream())
+    results = events[-1].data["result"]["results"]
+    assert sorted(calls) == ["a", "b"]
+    assert [e for e in events if e.kind == "retry"] == [] and sleeps == []
+    assert results["a"]["error"] == "agent 'boiler' raised ValueError: cold is not a temperature"
+    assert results["b"]["error"] == (
+        "agent 'kettle': no temperature in 'go': give one such as '98.6 F'"
+    )
+    assert results["a"]["attempts"] == results["b"]["attempts"] == 1
+
+
+def test_a_failure_the_agent_reports_is_retried_like_a_raised_one(
+    fast: Mesh, sleeps: list[float]
+) -> None:
+    def busy_once(req: TaskRequest) -> TaskResult:
+        if req.attempt == 1:
+            return TaskResult(task_id=req.task_id, status="failed", error="busy, try later")
+        return TaskResult(task_id=req.task_id, status="succeeded", output="done")
+
+    fast.add_agent(_card("queue", "a busy service"), busy_once)
+
+    async def stream() -> list[Any]:
+        plan = Plan(tasks=[Task(id="a", description="go", agent="queue")])
+        return [e async for e in fast.astream(plan)]
+
+    events = asyncio.run(stream())
+    (retry,) = [e for e in events if e.kind == "retry"]
+    assert retry.data["error"] == "busy, try later"
+    assert sleeps == [fast.settings.retry_backoff]
+    assert events[-1].data["result"]["results"]["a"]["attempts"] == 2
+
+
+def _http_error(status: int) -> httpx.HTTPStatusError:
+    request = httpx.Request("GET", "https://agent.example/a2a")
+    response = httpx.Response(status, request=request)
+    return httpx.HTTPStatusError(f"{status}", request=request, response=response)
+
+
+@pytest.mark.parametrize(
+    ("error", "again"),
+    [
+        (AgentError("remote agent at http://x/a2a: no answer in time"), True),
+        (ModelError("the model kept failing"), True),
+        (ConnectionRefusedError("refused"), True),
+        (TimeoutError(), True),
+        (httpx.ConnectError("refused"), True),
+        (httpx.ReadTimeout("slow"), True),
+        (_http_error(503), True),
+        (_http_error(429), True),
+        (Exception("an exception of no known kind"), True),
+        (TaskRejected("found no arithmetic expression in 'tell me a joke'"), False),
+        (InputError("bad card"), False),
+        (PolicyDenied("denied"), False),
+        (ValueError("bad"), False),
+        (TypeError("bad"), False),
+        (ZeroDivisionError(), False),
+        (KeyError("x"), False),
+        (RuntimeError("bug"), False),
+        (NotImplementedError(), False),
+        (FileNotFoundError("data.csv"), False),
+        (_http_error(404), False),
+        (_http_error(401), False),
+        (httpx.UnsupportedProtocol("ftp"), False),
+    ],
+)
+def test_only_what_another_try_could_fix_is_retried(error: BaseException, again: bool) -> None:
+    assert retryable(error) is again

@@ -30,7 +30,7 @@ from mesh import AgentCard, Mesh, Plan, Skill, Task
 from mesh.a2a import RemoteAgent, fetch_card, from_a2a_card, to_a2a_card
 from mesh.agent_server import agent_app, check_exposure
 from mesh.agents.calculator import CALCULATOR_CARD
-from mesh.errors import AgentError, ConfigError, InputError, PolicyDenied
+from mesh.errors import AgentError, ConfigError, InputError, PolicyDenied, TaskRejected
 from mesh.models import TaskRequest
 from mesh.remote import TOKENS_DIR, add_remote_agent, attach_remote_agents
 from mesh.settings import Settings
@@ -234,9 +234,9 @@ def test_token_protects_a_served_agent() -> None:
 
     with running(agent_app(CALCULATOR_CARD, handler, token="s3cret")) as url:
         card = fetch_card(url)  # the card is public and says a token is needed
-        with pytest.raises(AgentError, match=r"refused the request \(401\)"):
+        with pytest.raises(TaskRejected, match=r"refused the request \(401\)"):
             RemoteAgent(card.endpoint, name="calculator")(request())
-        with pytest.raises(AgentError, match="401"):
+        with pytest.raises(TaskRejected, match="401"):
             RemoteAgent(card.endpoint, name="calculator", token="wrong")(request())
         result = RemoteAgent(card.endpoint, name="calculator", token="s3cret")(request())
         assert result.output == "6 * 7 = 42"
@@ -244,14 +244,26 @@ def test_token_protects_a_served_agent() -> None:
         assert doc["security"] == [{"bearer": []}]
 
 
-def test_agent_errors_come_back_as_failed_tasks_with_the_reason() -> None:
+@pytest.mark.parametrize(
+    ("error", "state", "refused"),
+    [
+        (ValueError("the numbers are out of range"), "rejected", True),
+        (TaskRejected("no numbers in that"), "rejected", True),
+        (ConnectionError("the upstream feed is down"), "failed", False),
+    ],
+)
+def test_agent_errors_come_back_as_failed_or_rejected_tasks_with_the_reason(
+    error: Exception, state: str, refused: bool
+) -> None:
     def broken(req: TaskRequest) -> str:
-        raise ValueError("the numbers are out of range")
+        raise error
 
     card = AgentCard(name="broken", description="always fails")
-    expected = "failed the task: agent 'broken' raised ValueError"
-    with running(agent_app(card, broken)) as url, pytest.raises(AgentError, match=expected):
+    expected = f"{state} the task: agent 'broken'"
+    with running(agent_app(card, broken)) as url, pytest.raises(AgentError, match=expected) as e:
         RemoteAgent(f"{url}/a2a", name="broken")(request())
+    assert str(error) in str(e.value)
+    assert isinstance(e.value, TaskRejected) is refused, "a refusal is not asked again"
 
 
 def test_a_repeated_idempotency_key_does_not_run_the_task_again() -> None:
@@ -336,7 +348,7 @@ def test_replies_of_other_a2a_agents_are_understood() -> None:
             "message": {"parts": [{"kind": "text", "text": "which city?"}]},
         },
     }
-    with running(foreign_agent(needs)) as url, pytest.raises(AgentError, match=r"which city\?"):
+    with running(foreign_agent(needs)) as url, pytest.raises(TaskRejected, match=r"which city\?"):
         RemoteAgent(url + "/", name="weather")(request("weather"))
 
 
@@ -595,3 +607,69 @@ def test_the_marketplace_connects_with_a_token_that_survives_a_restart(home: Pat
         with open_mesh(home) as again:
             plan = Plan(tasks=[Task(id="t", description="What is 6 * 7?", agent="calculator")])
             assert again.execute(plan).results["t"].output == "6 * 7 = 42"
+
+
+# -- refusals are not retried: the next candidate gets the task at once ---------------
+
+
+def a2a_task_in(state: str, why: str) -> dict[str, Any]:
+    message = {"kind": "message", "parts": [{"kind": "text", "text": why}]}
+    return {"kind": "task", "id": "1", "status": {"state": state, "message": message}}
+
+
+@pytest.mark.parametrize(("state", "calls", "retries"), [("rejected", 1, 0), ("failed", 2, 1)])
+def test_a_remote_agent_that_rejects_a_task_is_not_asked_again(
+    home: Path, state: str, calls: int, retries: int
+) -> None:
+    hits: list[tuple[str, str]] = []
+    reply = a2a_task_in(state, "I only add whole numbers")
+    card = AgentCard(
+        name="picky-adder",
+        description="Adds up a list of numbers",
+        skills=[
+            Skill(
+                name="add-up",
+                description="add up a list of numbers",
+                examples=["add up the numbers 1 2 3"],
+            )
+        ],
+    )
+    with running(counted(foreign_agent(reply), hits)) as url, open_mesh(home) as m:
+        m.add_agent(card, RemoteAgent(url + "/", name="picky-adder"))
+        m.add_agent(backup_card(), lambda req: "6 (by the backup)")
+        events = asyncio.run(collect(m, "add up the numbers 1 2 3"))
+    started = [e.data["agent"] for e in events if e.kind == "task_started"]
+    assert started == ["picky-adder"] * calls + ["backup-adder"]
+    assert len(hits) == calls
+    assert [e.kind for e in events].count("retry") == retries
+    (done,) = events[-1].data["result"]["results"].values()
+    assert done["status"] == "succeeded" and done["agent"] == "backup-adder"
+    (moved,) = [e for e in events if e.kind == "reassigned"]
+    why = f"remote agent 'picky-adder' {state} the task: I only add whole numbers"
+    assert moved.data["after"] == f"agent 'picky-adder': {why}"
+
+
+def status_app(status: int, body: dict[str, Any] | None = None) -> Starlette:
+    """An endpoint that answers every call with `status` (and a JSON-RPC `body`)."""
+
+    async def rpc(request: Request) -> JSONResponse:
+        return JSONResponse(body or {"detail": f"status {status}"}, status_code=status)
+
+    return Starlette(routes=[Route("/", rpc, methods=["POST"])])
+
+
+def test_remote_refusals_and_transient_failures_are_told_apart() -> None:
+    wrong_method = {"jsonrpc": "2.0", "id": 1, "error": {"code": -32601, "message": "no such"}}
+    crashed = {"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": "internal"}}
+    cases = [
+        (status_app(404), "answered HTTP 404", True),
+        (status_app(413), "answered HTTP 413", True),
+        (status_app(503), "answered HTTP 503", False),
+        (status_app(429), "answered HTTP 429", False),
+        (status_app(200, wrong_method), "error -32601: no such", True),
+        (status_app(200, crashed), "error -32603: internal", False),
+    ]
+    for app, message, rejected in cases:
+        with running(app) as url, pytest.raises(AgentError, match=message) as caught:
+            RemoteAgent(url + "/", name="far")(request())
+        assert isinstance(caught.value, TaskRejected) is rejected, message

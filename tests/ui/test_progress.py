@@ -87,7 +87,7 @@ def test_a_real_run_with_a_flaky_agent(home: Any) -> None:
     def flaky(req: TaskRequest) -> str:
         calls.append(req.attempt)
         if len(calls) == 1:
-            raise RuntimeError("first call fails")
+            raise ConnectionError("first call fails")
         return "tides computed"
 
     card = AgentCard(
