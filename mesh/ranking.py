@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mesh.errors import InputError
 from mesh.models import AgentState
 from mesh.registry_index import EXAMPLE, AgentEntry, Ann, RegistryIndex
-from mesh.registry_store import parse_state
+from mesh.registry_input import parse_state
 
 STATIC_FEATURES = ("skill", "example", "card", "lexical", "names")
 

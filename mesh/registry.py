@@ -38,17 +38,14 @@ from mesh.ranking import (
     score_units,
 )
 from mesh.registry_index import EXACT_ROWS, RegistryIndex, records
+from mesh.registry_input import check_query, parse_card, parse_state, parse_version
 from mesh.registry_store import (
     PAGE,
     CardStore,
     Put,
     QueryVectors,
-    check_query,
     embed_documents,
     embedding_from_settings,
-    parse_card,
-    parse_state,
-    parse_version,
     read_index,
 )
 from mesh.registry_sync import CLOCK_SKEW, Watcher, catch_up, notify

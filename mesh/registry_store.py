@@ -1,5 +1,5 @@
-"""The registry's Chroma side: card records in and out, all-or-nothing; parsing of what
-callers give it (cards, versions, states, queries) and embedding of queries.
+"""The registry's Chroma side: card records in and out, all-or-nothing, and embedding of
+cards and queries (what callers give it is checked in `mesh.registry_input`).
 
 Chroma has no transactions. A write here is a sequence of batched upserts and deletes;
 if any fails, what was written is deleted and what it replaced is put back from the
@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError as PydanticValidationError
 
-from mesh.errors import ConfigError, InputError, MeshError, RegistryError
-from mesh.models import AgentCard, AgentState
+from mesh.errors import ConfigError, MeshError, RegistryError
+from mesh.models import AgentCard
 from mesh.registry_index import CARD, Record, RegistryIndex, records
 
 log = logging.getLogger(__name__)
@@ -35,20 +34,6 @@ log = logging.getLogger(__name__)
 SCHEMA = 2  # bump when record texts change: stored cards are re-embedded on load
 PAGE = 5000
 KINDS = {0: "card", 1: "skill", 2: "example"}
-
-_FIXES = {
-    "missing": "add it",
-    "extra_forbidden": "remove it (a card has: name, description, version, owner, skills,"
-    " endpoint, tags, state, heartbeat_ttl, metadata, subscribes)",
-    "string_too_short": "give it a non-empty value",
-    "string_too_long": "shorten it",
-    "enum": "use one of the listed values",
-    "greater_than": "use a positive number of seconds",
-    "list_type": "give a JSON list",
-    "string_type": "give a string",
-    "dict_type": "give a JSON object",
-    "json_invalid": "fix the JSON syntax at the position shown",
-}
 
 
 @dataclass
@@ -63,55 +48,6 @@ class Stored:
 
 Put = tuple[AgentCard, list[Record], Sequence[Any] | npt.NDArray[np.float32], float]
 """A card, its records, one vector per record, and its last heartbeat."""
-
-
-def parse_card(raw: Any) -> AgentCard:
-    """A card from a dict or JSON text, with an InputError naming each bad field and its fix."""
-    try:
-        if isinstance(raw, str | bytes):
-            return AgentCard.model_validate_json(raw)
-        return AgentCard.model_validate(raw)
-    except PydanticValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "card"
-            fix = _FIXES.get(e["type"])
-            problems.append(f"{where}: {e['msg']}" + (f" ({fix})" if fix else ""))
-        raise InputError(f"invalid agent card: {'; '.join(problems)}") from exc
-
-
-def parse_version(card: AgentCard) -> Version:
-    try:
-        return Version(card.version)
-    except InvalidVersion as exc:
-        raise InputError(
-            f"agent {card.name!r}: version {card.version!r} is not a version number; use"
-            " one such as 1.2.0"
-        ) from exc
-
-
-def parse_state(value: AgentState | str) -> AgentState:
-    try:
-        return AgentState(value)
-    except ValueError as exc:
-        allowed = ", ".join(s.value for s in AgentState)
-        raise InputError(f"state {value!r} is not one of: {allowed}") from exc
-
-
-MAX_QUERY_CHARS = 4000
-
-
-def check_query(query: Any, what: str = "search query") -> str:
-    """The query with its whitespace collapsed, or an InputError saying what is wrong."""
-    if not isinstance(query, str) or not query.strip():
-        raise InputError(f"{what} is empty: describe what the agent should do")
-    text = " ".join(query.split())
-    if len(text) > MAX_QUERY_CHARS:
-        raise InputError(
-            f"{what} has {len(text)} characters, over {MAX_QUERY_CHARS}: describe the task"
-            " briefly (the details go in the task's inputs)"
-        )
-    return text
 
 
 class QueryVectors:
