@@ -28,7 +28,7 @@ from typing import Any
 from mesh.errors import AgentNotFound
 from mesh.graphs.runtime import Services
 from mesh.graphs.state import Inbound, MeshState
-from mesh.models import AgentCard, AgentState, Decision, Envelope, Plan, Task, topic_matches
+from mesh.models import AgentCard, AgentState, Decision, Envelope, Task, topic_matches
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -129,11 +129,8 @@ def fan_out(
                 }
             )
     services.audit.decisions_by_task(state["run_id"], audited)
-    if fan.tasks:
-        plan = Plan.model_construct(
-            tasks=[*tasks.values(), *fan.tasks.values()], rationale=state.get("rationale", "")
-        )
-        emit({"kind": "plan", "plan": plan, "added": list(fan.tasks)})
+    if fan.tasks:  # the new tasks only: a run that delivers at every step stays linear
+        emit({"kind": "plan_grown", "added": list(fan.tasks), "tasks": list(fan.tasks.values())})
     return fan
 
 

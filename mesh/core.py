@@ -382,4 +382,6 @@ def _decision(decision: PlanDecision) -> dict[str, Any]:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value

@@ -35,7 +35,8 @@ EXAMPLES = [
     "How many planets are in the solar system?",
 ]
 THROTTLE_SECONDS = 0.12
-_ALWAYS_SHOWN = {"plan", "answer", "done", "approval", "policy_denied", "task_finished"}
+_ALWAYS_SHOWN = {"plan", "plan_grown", "answer", "done", "approval", "policy_denied"}
+_ALWAYS_SHOWN |= {"task_finished"}
 
 
 def supports_approval(mesh: Mesh) -> bool:

@@ -105,6 +105,13 @@ class RunView:
         edited = " (edited)" if data.get("edited") else ""
         return f"🗺 plan{edited}: {len(plan['tasks'])} task(s)"
 
+    def _on_plan_grown(self, data: dict[str, Any]) -> str:
+        for t in data["tasks"]:
+            view = TaskView(t["id"], t["description"], list(t.get("depends_on") or []))
+            view.agent = t.get("agent")
+            self.tasks.setdefault(t["id"], view)
+        return f"🗺 plan grew by {len(data['tasks'])}: {len(self.tasks)} task(s)"
+
     def _on_approval(self, data: dict[str, Any]) -> str:
         self.approval = data.get("plan")
         if self.approval and not self.tasks:

@@ -86,8 +86,9 @@ def test_a_subscriber_gets_the_payload_as_a_task_after_the_publisher(bare_mesh: 
     ]
     (delivered,) = _kinds(events, "message_delivered")
     assert (delivered["task_id"], delivered["agent"], delivered["hops"]) == ("a@0>beta", "beta", 1)
-    grown = _kinds(events, "plan")[-1]
-    assert grown["added"] == ["a@0>beta"] and len(grown["plan"]["tasks"]) == 2
+    (grown,) = _kinds(events, "plan_grown")
+    assert grown["added"] == ["a@0>beta"] and [t["id"] for t in grown["tasks"]] == ["a@0>beta"]
+    assert grown["tasks"][0]["depends_on"] == ["a"] and grown["tasks"][0]["agent"] == "beta"
     view = RunView()
     for event in events:
         view.apply(event)
@@ -177,7 +178,7 @@ def test_a_publish_without_subscribers_runs_as_before(bare_mesh: Mesh) -> None:
     assert result.ok and list(result.results) == ["a"]
     assert [m["envelope"]["topic"] for m in _kinds(events, "message")] == ["news"]
     assert not _kinds(events, "message_delivered") and not _kinds(events, "message_undelivered")
-    assert len(_kinds(events, "plan")) == 1
+    assert len(_kinds(events, "plan")) == 1 and not _kinds(events, "plan_grown")
 
 
 def test_a_subscriber_the_policy_denies_gets_nothing_and_says_why(bare_mesh: Mesh) -> None:
@@ -257,6 +258,13 @@ def test_a_publish_subscribe_loop_stops_at_the_hop_limit(
         "pong",
         "pong",
     ]
+    grown = _kinds(events, "plan_grown")
+    assert [len(g["tasks"]) for g in grown] == [1, 1, 1], "each delivery is announced once"
+    assert len(_kinds(events, "plan")) == 1, "the whole plan is not streamed again"
+    view = RunView()
+    for event in events:
+        view.apply(event)
+    assert sorted(view.tasks) == sorted(result.results), "the UI's DAG has every delivery"
     (refused,) = _kinds(events, "message_undelivered")
     assert refused["agent"] == "ping"
     assert "over MESH_MAX_MESSAGE_HOPS=3" in refused["reason"]
