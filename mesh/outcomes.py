@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mesh.errors import MeshError, RegistryError
+from mesh.errors import RegistryError
+from mesh.registry_store import embed_documents
 from mesh.registry_sync import CLOCK_SKEW
 from mesh.vector_table import dot, grow
 
@@ -266,19 +267,7 @@ class OutcomeStore:
             return []
         if self._embed is None:
             raise RegistryError("outcomes recorded elsewhere need the query embedder to be read")
-        try:
-            vectors = list(self._embed(texts))
-        except MeshError:
-            raise
-        except Exception as exc:
-            raise RegistryError(
-                f"could not embed {len(texts)} outcome queries ({type(exc).__name__}: {exc})"
-            ) from exc
-        if len(vectors) != len(texts):
-            raise RegistryError(
-                f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts"
-            )
-        return [np.asarray(v, dtype=np.float32) for v in vectors]
+        return embed_documents(self._embed, texts, f"{len(texts)} outcome queries", then="")
 
     def evidence(
         self, vector: npt.NDArray[np.float32], threshold: float

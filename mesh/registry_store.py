@@ -87,20 +87,23 @@ class QueryVectors:
             self._cache.clear()
 
 
-def embed_documents(embed: Callable[[list[str]], Any], texts: list[str]) -> list[Any]:
-    """Card record vectors, or a RegistryError saying nothing was registered."""
+def embed_documents(
+    embed: Callable[[list[str]], Any],
+    texts: list[str],
+    what: str = "the cards",
+    then: str = "; nothing was registered",
+) -> list[npt.NDArray[np.float32]]:
+    """One vector per text, or a RegistryError naming `what` failed to embed and `then`
+    what that left undone."""
     try:
         vectors = list(embed(texts))
     except MeshError:
         raise
     except Exception as exc:
-        raise RegistryError(
-            f"could not embed the cards ({type(exc).__name__}: {exc}); nothing was registered"
-        ) from exc
+        raise RegistryError(f"could not embed {what} ({type(exc).__name__}: {exc}){then}") from exc
     if len(vectors) != len(texts):
         raise RegistryError(
-            f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts;"
-            " nothing was registered"
+            f"the embedding function returned {len(vectors)} vectors for {len(texts)} texts{then}"
         )
     return [np.asarray(v, dtype=np.float32) for v in vectors]
 

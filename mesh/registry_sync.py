@@ -181,4 +181,4 @@ def _vectors(store: CardStore, recs: list[Any], embed: Callable[[list[str]], Any
         return [by_id[i] for i in ids]
     except Exception as exc:  # embedded Chroma: vectors another process wrote are not visible
         log.info("embedding %d records written by another process (%s)", len(ids), exc)
-        return embed_documents(embed, [r.text for r in recs])
+        return embed_documents(embed, [r.text for r in recs], "cards another process wrote", "")
