@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from mesh.errors import AgentError, TaskRejected
+from mesh.errors import AgentUnavailable, TaskRejected
 from mesh.graphs.retry import retryable, retryable_status
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -189,7 +189,7 @@ def _check_public(url: str) -> None:
     try:
         infos = socket.getaddrinfo(host, None)
     except socket.gaierror as exc:
-        raise AgentError(f"cannot resolve {host!r}: {exc.strerror}") from None
+        raise AgentUnavailable(f"cannot resolve {host!r}: {exc.strerror}") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if address.is_private or address.is_loopback or address.is_link_local:
@@ -228,7 +228,7 @@ class WebReader:
         """GET `url` and extract it; an error says what went wrong, in words.
 
         `TaskRejected` when another try would fail the same way (a refused address, a 4xx,
-        a type it does not read); `AgentError` when it might not (a timeout, a refused
+        a type it does not read); `AgentUnavailable` when it might not (a timeout, a refused
         connection, a failed lookup, a 5xx).
         """
         if self.block_private:
@@ -246,13 +246,13 @@ class WebReader:
             ):
                 return self._read(url, response)
         except httpx.TimeoutException:
-            raise AgentError(f"{url} did not answer within {self.timeout:g}s") from None
+            raise AgentUnavailable(f"{url} did not answer within {self.timeout:g}s") from None
         except httpx.TooManyRedirects:
             raise TaskRejected(f"{url} redirects more than 5 times") from None
         except httpx.ConnectError as exc:
-            raise AgentError(f"cannot connect to {url}: {exc}") from None
+            raise AgentUnavailable(f"cannot connect to {url}: {exc}") from None
         except httpx.HTTPError as exc:
-            kind = AgentError if retryable(exc) else TaskRejected  # e.g. a redirect to ftp://
+            kind = AgentUnavailable if retryable(exc) else TaskRejected  # e.g. a redirect to ftp://
             raise kind(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None
 
     def _read(self, url: str, response: httpx.Response) -> dict[str, Any]:
@@ -262,7 +262,7 @@ class WebReader:
         if response.status_code >= 400:
             refused = f"{final} answered {response.status_code} {response.reason_phrase}"
             if retryable_status(response.status_code):  # 5xx, 408, 429: may pass next time
-                raise AgentError(refused)
+                raise AgentUnavailable(refused)
             raise TaskRejected(f"{refused}: check the address")
         ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
         kind = _TEXT_TYPES.get(ctype) or ("text" if ctype.startswith("text/") else None)

@@ -4,9 +4,11 @@ Modelled on LangGraph's own ``default_retry_on`` (``langgraph._internal._retry``
 may pass on another try is retried — lost connections, timeouts, HTTP 5xx, exceptions of
 unknown kinds — and what will fail the same way again is not — a bad value or type, a
 missing key, a bug (``RuntimeError``), a local OS error, HTTP 4xx. To that the mesh adds
-its own errors: `TaskRejected` (the agent refuses this input) is never retried, a plain
-`AgentError` (what remote and network failures raise) is, and the errors that mean bad
-input, configuration, policy or budget are not. Where LangGraph's rule misses a case
+its own errors: `TaskRejected` (the agent refuses this input) is never retried,
+`AgentUnavailable` (what remote and network failures raise) and a plain `AgentError`
+are, and the errors that mean bad input, configuration, policy or budget are not.
+`transient` picks, among the retried, the failures that say nothing about the agent's
+fitness for the task, which discovery does not learn from. Where LangGraph's rule misses a case
 (``requests``' network errors are ``OSError``s; 408 and 429 are 4xx yet ask to try
 again) this module retries them. Not retrying only skips the wasted attempts and the
 backoff: the worker still offers the task to the next candidate.
@@ -20,6 +22,7 @@ import httpx
 
 from mesh.errors import (
     AgentNotFound,
+    AgentUnavailable,
     AuditError,
     BudgetExceeded,
     ConfigError,
@@ -76,6 +79,16 @@ def retryable(exc: BaseException) -> bool:
     if verdict is not None:
         return verdict
     return not isinstance(exc, _FINAL_ERRORS)
+
+
+def transient(exc: BaseException) -> bool:
+    """True when the failure came from the surroundings, not from how the agent handled the
+    task: `AgentUnavailable`, a timeout, a lost connection, a network error, HTTP 5xx /
+    408 / 429. Such a failure is retried but not taught to discovery."""
+    if isinstance(exc, AgentUnavailable | ConnectionError | TimeoutError | httpx.TransportError):
+        return True
+    status = http_status(exc)
+    return status is not None and retryable_status(status)
 
 
 def retryable_status(status: int) -> bool:

@@ -9,7 +9,9 @@ agent returned. `TaskRejected`, bad values and types (``ValueError``, ``TypeErro
 ``LookupError`` ...), bugs (``RuntimeError``) and HTTP 4xx go to the next candidate at
 once, with no backoff and no ``retry`` event; their error is still in the task's reason.
 The worker never raises: every outcome is a `TaskResult` (or a parked task waiting for
-replies), so no task is lost, and discovered tasks feed their outcome back to discovery.
+replies), so no task is lost, and discovered tasks feed their outcome back to discovery,
+except failures that only say the agent or what it calls was unreachable
+(`mesh.graphs.retry.transient`: timeouts, lost connections, `AgentUnavailable`, 5xx).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from mesh.bus import AwaitingReplies, Channel
 from mesh.errors import MeshError
-from mesh.graphs.retry import retryable
+from mesh.graphs.retry import retryable, transient
 from mesh.graphs.runtime import Services
 from mesh.identity import run_as
 from mesh.models import Envelope, Task, TaskRequest, TaskResult
@@ -73,7 +75,7 @@ def run_task(
                 " Mesh.add_agent(card, handler)"
             )
             continue
-        delay = settings.retry_backoff
+        delay, blamed = settings.retry_backoff, False
         for attempt in range(1, settings.max_attempts + 1):
             attempts += 1
             request = TaskRequest(
@@ -99,6 +101,7 @@ def run_task(
                 return Outcome(None, agent, sent, channel.asked)
             except Exception as exc:
                 error, again = _describe(agent, exc, settings.task_timeout), retryable(exc)
+                blamed = blamed or not transient(exc)
             else:
                 if result.status == "succeeded":
                     _learn(services, task, agent, True)
@@ -108,13 +111,15 @@ def run_task(
                         _signed(services, agent, task.id, channel),
                     )
                 error, again = result.error or f"agent {agent!r} reported failure", True
+                blamed = True
             errors.append(error)
             if not again or attempt == settings.max_attempts:
                 break
             emit({"kind": "retry", "task_id": task.id, "agent": agent, "error": error})
             time.sleep(delay)
             delay *= 2
-        _learn(services, task, agent, False)
+        if blamed:  # an agent that was down or timed out is not worse at this ask
+            _learn(services, task, agent, False)
     reason = _summary(errors) if errors else "no agent was available for this task"
     failed = TaskResult(
         task_id=task.id,

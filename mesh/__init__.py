@@ -9,6 +9,7 @@ from mesh.core import Mesh
 from mesh.errors import (
     AgentError,
     AgentNotFound,
+    AgentUnavailable,
     AuditError,
     BudgetExceeded,
     ConfigError,
@@ -45,6 +46,7 @@ __all__ = [
     "AgentError",
     "AgentNotFound",
     "AgentState",
+    "AgentUnavailable",
     "AuditError",
     "BudgetExceeded",
     "ConfigError",

@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from mesh.errors import AgentError, InputError, TaskRejected
+from mesh.errors import AgentError, AgentUnavailable, InputError, TaskRejected
 from mesh.graphs.retry import retryable_status
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -227,15 +227,17 @@ class RemoteAgent:
         try:
             response = self._session().post(self.url, json=body, headers=_auth(self.token))
         except httpx.HTTPError as exc:
-            raise AgentError(f"remote agent at {self.url}: {_network(exc)}") from None
+            raise AgentUnavailable(f"remote agent at {self.url}: {_network(exc)}") from None
         if response.status_code in (401, 403):
             raise TaskRejected(
                 f"remote agent {self.name!r} refused the request ({response.status_code}):"
                 " give the right token"
             )
         if response.status_code != 200:
-            kind = AgentError if retryable_status(response.status_code) else TaskRejected
-            raise kind(
+            refusal: type[AgentError] = (
+                AgentUnavailable if retryable_status(response.status_code) else TaskRejected
+            )
+            raise refusal(
                 f"remote agent {self.name!r} answered HTTP {response.status_code}:"
                 f" {response.text[:200]}"
             )

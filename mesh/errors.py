@@ -62,9 +62,19 @@ class TaskRejected(AgentError):
 
     Retrying it will not help, so the mesh offers the task to the next candidate at once
     (no second attempt, no backoff). Raise it for deterministic refusals, e.g. "found no
-    arithmetic expression in 'tell me a joke': give one such as 'What is 17 * 23?'"; keep
-    a plain `AgentError` for what may pass on another try (a timeout, a refused connection,
+    arithmetic expression in 'tell me a joke': give one such as 'What is 17 * 23?'"; raise
+    `AgentUnavailable` for what may pass on another try (a timeout, a refused connection,
     a 5xx). Like every `MeshError`, its message says what was wrong and what to do.
+    """
+
+
+class AgentUnavailable(AgentError):
+    """The agent, or something it depends on, could not be reached or did not answer: a
+    timeout, a refused connection, a failed lookup, HTTP 5xx.
+
+    Another try may pass, so it is retried; and since it says nothing about whether the
+    agent suits the task, discovery does not learn from it (an agent that was down is not
+    ranked lower for the asks it missed). Agents that call out raise it for such failures.
     """
 
 

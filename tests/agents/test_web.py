@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from mesh.agents.web import WebReader, extract_html, find_url
-from mesh.errors import AgentError, TaskRejected
+from mesh.errors import AgentError, AgentUnavailable, TaskRejected
 from mesh.models import TaskRequest
 
 PAGE = """<!doctype html><html><head><title>Quarterly  report</title>
@@ -115,18 +115,19 @@ def test_http_failures_are_reported_in_words(
     with pytest.raises(AgentError, match=message) as caught:
         read(f"fetch {site}{path}")
     assert isinstance(caught.value, TaskRejected) is rejected
+    assert isinstance(caught.value, AgentUnavailable) is not rejected
 
 
 def test_slow_servers_time_out(site: str) -> None:
     with pytest.raises(AgentError, match=re.escape("did not answer within 0.5s")) as caught:
         read(f"fetch {site}/slow", WebReader(timeout=0.5))
-    assert not isinstance(caught.value, TaskRejected), "a timeout is worth another try"
+    assert isinstance(caught.value, AgentUnavailable), "a timeout is worth another try"
 
 
 def test_nothing_listening_is_a_connect_error() -> None:
     with pytest.raises(AgentError, match=re.escape("cannot connect to http://127.0.0.1:9/")) as e:
         read("fetch http://127.0.0.1:9/")
-    assert not isinstance(e.value, TaskRejected), "the server may be up on the next try"
+    assert isinstance(e.value, AgentUnavailable), "the server may be up on the next try"
 
 
 def test_private_addresses_can_be_blocked(site: str) -> None:

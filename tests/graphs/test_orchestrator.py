@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from mesh import AgentCard, Mesh, Skill, TaskRejected, TaskRequest, TaskResult
-from mesh.errors import AgentError, InputError, ModelError, PolicyDenied
+from mesh.errors import AgentError, AgentUnavailable, InputError, ModelError, PolicyDenied
 from mesh.graphs import worker
-from mesh.graphs.retry import retryable
+from mesh.graphs.retry import retryable, transient
 from mesh.models import Plan, Task
 from mesh.settings import Settings
 
@@ -329,3 +329,29 @@ def _http_error(status: int) -> httpx.HTTPStatusError:
 )
 def test_only_what_another_try_could_fix_is_retried(error: BaseException, again: bool) -> None:
     assert retryable(error) is again
+
+
+@pytest.mark.parametrize(
+    ("failure", "taught"),
+    [
+        (ConnectionError("connection refused"), False),
+        (AgentUnavailable("the gauge network is down"), False),
+        (httpx.ConnectTimeout("timed out"), False),
+        (TaskRejected("no gauge in that place: name a city"), True),
+        (ValueError("bad reading"), True),
+    ],
+)
+def test_discovery_learns_what_an_agent_got_wrong_not_that_it_was_down(
+    fast: Mesh, failure: Exception, taught: bool
+) -> None:
+    def gauge(req: TaskRequest) -> str:
+        raise failure
+
+    ask = "rainfall readings for Lyon"
+    fast.add_agent(_card("gauge", "rainfall readings for a city"), gauge)
+    result = fast.run(ask)
+    (only,) = result.results.values()
+    assert only.status == "failed" and only.agent == "gauge"
+    (seen,) = fast.registry.explain(ask, k=1)
+    assert (seen["evidence"]["failure"] > 0) is taught
+    assert transient(failure) is not taught

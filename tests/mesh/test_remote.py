@@ -30,7 +30,14 @@ from mesh import AgentCard, Mesh, Plan, Skill, Task
 from mesh.a2a import RemoteAgent, fetch_card, from_a2a_card, to_a2a_card
 from mesh.agent_server import agent_app, check_exposure
 from mesh.agents.calculator import CALCULATOR_CARD
-from mesh.errors import AgentError, ConfigError, InputError, PolicyDenied, TaskRejected
+from mesh.errors import (
+    AgentError,
+    AgentUnavailable,
+    ConfigError,
+    InputError,
+    PolicyDenied,
+    TaskRejected,
+)
 from mesh.models import TaskRequest
 from mesh.remote import TOKENS_DIR, add_remote_agent, attach_remote_agents
 from mesh.settings import Settings
@@ -673,3 +680,5 @@ def test_remote_refusals_and_transient_failures_are_told_apart() -> None:
         with running(app) as url, pytest.raises(AgentError, match=message) as caught:
             RemoteAgent(url + "/", name="far")(request())
         assert isinstance(caught.value, TaskRejected) is rejected, message
+        if "HTTP" in message:  # a server that is down or busy, not the agent's answer
+            assert isinstance(caught.value, AgentUnavailable) is not rejected, message
