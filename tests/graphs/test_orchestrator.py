@@ -355,3 +355,14 @@ def test_discovery_learns_what_an_agent_got_wrong_not_that_it_was_down(
     (seen,) = fast.registry.explain(ask, k=1)
     assert (seen["evidence"]["failure"] > 0) is taught
     assert transient(failure) is not taught
+
+
+def test_a_handler_returning_something_else_fails_its_task_saying_what_to_return(
+    fast: Mesh,
+) -> None:
+    fast.add_agent(_card("counter", "count things"), lambda req: 42)
+    result = fast.execute(Plan(tasks=[Task(id="a", description="count", agent="counter")]))
+    assert result.results["a"].status == "failed"
+    assert "agent 'counter' returned int: a handler must return a TaskResult, a str or a dict" in (
+        result.results["a"].error or ""
+    )
