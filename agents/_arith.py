@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from typing import Any
 
 from mesh.errors import TaskRejected
+from mesh.models import TaskResult
 
 MAX_INPUT_CHARS = 1000
 MAX_DEPTH = 100
@@ -324,3 +325,27 @@ def format_number(value: Number) -> str:
             return format(quotient, "f")
         ctx.prec = 17
         return format(num / den, ".15g")
+
+
+NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+"
+_NUMBER_RE = re.compile(NUMBER)
+
+
+def upstream_number(upstream: Mapping[str, TaskResult]) -> tuple[str, str | None] | None:
+    """The one number, as written, and its unit if it said one, that the succeeded tasks
+    this one depends on produced: each one's ``value`` (or ``result``) field, else the
+    single number after '=' in its output. None when there is none, or more than one
+    (which would "the result" be?)."""
+    found: list[tuple[str, str | None]] = []
+    for result in upstream.values():
+        if result.status != "succeeded":
+            continue
+        value = result.data.get("value", result.data.get("result"))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            unit = result.data.get("unit")
+            found.append((repr(value), str(unit) if unit else None))
+        elif isinstance(value, str) and _NUMBER_RE.fullmatch(value):  # a big exact number
+            found.append((value, None))
+        elif len(numbers := _NUMBER_RE.findall(result.output.split("=")[-1])) == 1:
+            found.append((numbers[0], None))
+    return found[0] if len(found) == 1 else None

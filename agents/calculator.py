@@ -21,6 +21,7 @@ from mesh.agents._arith import (
     Number,
     evaluate,
     format_number,
+    upstream_number,
 )
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -242,25 +243,6 @@ _REFERENCE = re.compile(
     r"(?:result|answer|total|value|number|figure|outcome)|that\s+number|that|this|it)\b",
     re.I,
 )
-_UPSTREAM_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
-
-
-def upstream_number(upstream: Mapping[str, TaskResult]) -> str | None:
-    """The one number the tasks this one depends on produced (their `exact` or `value`
-    field, else the single number after '=' in their output), or None."""
-    numbers = []
-    for result in upstream.values():
-        if result.status != "succeeded":
-            continue
-        value = result.data.get("exact", result.data.get("value"))
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            value = None
-        if value is None or not _UPSTREAM_NUMBER.fullmatch(str(value)):
-            found = _UPSTREAM_NUMBER.findall(result.output.split("=")[-1].replace(",", ""))
-            value = found[0] if len(found) == 1 else None
-        if value is not None:
-            numbers.append(str(value))
-    return numbers[0] if len(numbers) == 1 else None
 
 
 def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
@@ -270,7 +252,8 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
     number = upstream_number(upstream)
     if number is None or not _REFERENCE.search(description):
         return description
-    return _REFERENCE.sub(f"({number})", description, count=1)
+    written = number[0].replace(",", "").replace("−", "-")
+    return _REFERENCE.sub(f"({written})", description, count=1)
 
 
 def handler(req: TaskRequest) -> TaskResult:

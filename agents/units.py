@@ -15,6 +15,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from mesh.agents._arith import NUMBER as _NUMBER
+from mesh.agents._arith import upstream_number
 from mesh.agents._units_data import SI_UNITS, TEMPERATURES, UNITS
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -57,7 +59,6 @@ _EXACT, _FOLDED = _build_aliases()
 _ALIAS_RE = "|".join(
     re.escape(a).replace(r"\ ", r"\s+") for a in sorted(set(_EXACT) | set(_FOLDED), key=len)[::-1]
 )
-_NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+"
 _UNIT = rf"(?:degrees?\s+)?(?:{_ALIAS_RE})(?![A-Za-z0-9²³])"
 _CONNECT = r"\s*(?:to|in|into|as|in\s+terms\s+of|=\s*\?)\s+"
 _QUANTITY_TO = re.compile(
@@ -155,21 +156,6 @@ def format_quantity(value: Fraction) -> str:
     return rounded.rstrip("0").rstrip(".") if "." in rounded else rounded
 
 
-def _upstream_value(upstream: Mapping[str, TaskResult]) -> tuple[Fraction, str | None] | None:
-    """The number (and unit, if it said one) that the tasks this one depends on produced."""
-    for result in upstream.values():
-        if result.status != "succeeded":
-            continue
-        value = result.data.get("value", result.data.get("result"))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            unit = result.data.get("unit")
-            return parse_number(repr(value)), str(unit) if unit else None
-        numbers = re.findall(_NUMBER, result.output.split("=")[-1])
-        if len(numbers) == 1:
-            return parse_number(numbers[0]), None
-    return None
-
-
 def parse_conversion(
     description: str, upstream: Mapping[str, TaskResult] | None = None
 ) -> tuple[Fraction, Unit, Unit]:
@@ -179,7 +165,8 @@ def parse_conversion(
     if match:
         value = parse_number(match["value"]) if match["value"] else Fraction(1)
         return value, find_unit(match["src"]), find_unit(match["dst"])
-    given = _upstream_value(upstream or {})
+    number = upstream_number(upstream or {})
+    given = (parse_number(number[0]), number[1]) if number else None
     ranged = _FROM_TO.search(text) or _TO_ONLY.search(text)
     if given and ranged:
         value, unit = given

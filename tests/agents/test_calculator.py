@@ -375,5 +375,5 @@ def test_an_upstream_number_is_taken_only_when_there_is_exactly_one() -> None:
 def test_a_chained_request_computes_from_the_step_before(mesh: Mesh) -> None:
     result = mesh.run("Convert 100 km to miles, then multiply the result by 3")
     assert [r.agent for r in result.results.values()] == ["units", "calculator"]
-    assert result.results["t2"].output == "(62.1371192237) * 3 = 186.4113576711"
+    assert result.results["t2"].output == "(62.1371192237334) * 3 = 186.4113576712002"
     assert mesh.run("What is 17 * 23? Then add 9 to it").results["t2"].data["value"] == 400

@@ -81,6 +81,16 @@ def test_refuses_what_it_cannot_do_and_says_why(request_text: str, message: str)
         run(request_text)
 
 
+def test_two_upstream_numbers_are_not_guessed_between() -> None:
+    two = {
+        t: TaskResult(task_id=t, status="succeeded", data={"value": v, "unit": "km"})
+        for t, v in (("t1", 2), ("t2", 3))
+    }
+    with pytest.raises(TaskRejected, match="found no conversion"):
+        parse_conversion("convert the result to miles", two)
+    assert run("convert it to m", upstream={"t1": two["t1"]}).output == "2 km = 2000 m"
+
+
 def test_upstream_number_without_a_unit_asks_for_one() -> None:
     upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output="= 60", data={})}
     with pytest.raises(TaskRejected, match="has no unit"):

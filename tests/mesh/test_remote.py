@@ -38,7 +38,7 @@ from mesh.errors import (
     PolicyDenied,
     TaskRejected,
 )
-from mesh.models import TaskRequest
+from mesh.models import Event, TaskRequest
 from mesh.remote import TOKENS_DIR, add_remote_agent, attach_remote_agents
 from mesh.settings import Settings
 
@@ -157,7 +157,7 @@ def backup_card() -> AgentCard:
 
 async def run_and_kill(
     mesh: Mesh, proc: subprocess.Popen[bytes], marker: Path, request: str
-) -> list[Any]:
+) -> list[Event]:
     events = []
     async for event in mesh.astream(request):
         events.append(event)
@@ -174,16 +174,23 @@ async def run_and_kill(
     return events
 
 
-def test_a_remote_agent_that_dies_mid_task_fails_the_task_with_the_reason(
-    tmp_path: Path, quick: Mesh
-) -> None:
+def run_a_remote_agent_that_dies(tmp_path: Path, mesh: Mesh) -> tuple[str, Path, list[Event]]:
+    """Serve the slow adder in a real process, ask the mesh to add, kill it mid-task:
+    its URL, the file it wrote the task id to when it started, the run's events."""
     port, marker = free_port(), tmp_path / "started"
     script = tmp_path / "slow_agent.py"
     script.write_text(SLOW_AGENT)
     url = f"http://127.0.0.1:{port}"
     with process([sys.executable, str(script), str(port), str(marker)], url) as proc:
-        add_remote_agent(quick, url)
-        events = asyncio.run(run_and_kill(quick, proc, marker, "add up the numbers 1 2 3"))
+        add_remote_agent(mesh, url)
+        events = asyncio.run(run_and_kill(mesh, proc, marker, "add up the numbers 1 2 3"))
+    return url, marker, events
+
+
+def test_a_remote_agent_that_dies_mid_task_fails_the_task_with_the_reason(
+    tmp_path: Path, quick: Mesh
+) -> None:
+    url, marker, events = run_a_remote_agent_that_dies(tmp_path, quick)
     (result,) = events[-1].data["result"]["results"].values()
     assert result["status"] == "failed"
     assert f"remote agent at {url}/a2a: the connection closed mid-task" in result["error"]
@@ -195,14 +202,8 @@ def test_a_remote_agent_that_dies_mid_task_fails_the_task_with_the_reason(
 def test_a_remote_agent_that_dies_is_replaced_by_the_next_candidate(
     tmp_path: Path, quick: Mesh
 ) -> None:
-    port, marker = free_port(), tmp_path / "started"
-    script = tmp_path / "slow_agent.py"
-    script.write_text(SLOW_AGENT)
-    url = f"http://127.0.0.1:{port}"
     quick.add_agent(backup_card(), lambda req: "6 (by the backup)")
-    with process([sys.executable, str(script), str(port), str(marker)], url) as proc:
-        add_remote_agent(quick, url)
-        events = asyncio.run(run_and_kill(quick, proc, marker, "add up the numbers 1 2 3"))
+    _, _, events = run_a_remote_agent_that_dies(tmp_path, quick)
     started = [e.data["agent"] for e in events if e.kind == "task_started"]
     assert started[0] == "slow-adder" and started[-1] == "backup-adder"
     assert any(e.kind == "reassigned" and e.data["agent"] == "backup-adder" for e in events)

@@ -81,6 +81,25 @@ def test_messages_approval_and_unknown_kinds_are_logged() -> None:
     assert view.log[-1] == '• brand_new_kind: `{"detail": "ʼtickʼ"}`'
 
 
+TIDES = AgentCard(
+    name="tides",
+    description="High tide times for harbours",
+    skills=[Skill(name="tide", description="when is high tide", examples=["high tide"])],
+)
+
+
+def view_of_a_run(mesh: Mesh, request: str) -> RunView:
+    """The view the chat would build from a real run's events."""
+    view = RunView()
+
+    async def follow() -> None:
+        async for event in mesh.astream(request):
+            view.apply(event)
+
+    asyncio.run(follow())
+    return view
+
+
 def test_a_real_run_with_a_flaky_agent(home: Any) -> None:
     calls: list[int] = []
 
@@ -90,21 +109,10 @@ def test_a_real_run_with_a_flaky_agent(home: Any) -> None:
             raise ConnectionError("first call fails")
         return "tides computed"
 
-    card = AgentCard(
-        name="tides",
-        description="High tide times for harbours",
-        skills=[Skill(name="tide", description="when is high tide", examples=["high tide"])],
-    )
     settings = Settings(retry_backoff=0.0)
     with Mesh.local(home, settings=settings, builtin_agents=False) as mesh:
-        mesh.add_agent(card, flaky)
-        view = RunView()
-
-        async def follow() -> None:
-            async for event in mesh.astream("when is high tide in Brest"):
-                view.apply(event)
-
-        asyncio.run(follow())
+        mesh.add_agent(TIDES, flaky)
+        view = view_of_a_run(mesh, "when is high tide in Brest")
     (task,) = view.tasks.values()
     assert (task.state, task.agent, task.attempts) == ("succeeded", "tides", 2)
     assert view.finished and view.answer and "tides computed" in view.answer
@@ -116,20 +124,9 @@ def test_messages_agents_publish_show_in_the_log(home: Any) -> None:
         req.publish("tides.updates", {"harbour": "Brest", "high": "06:12"})
         return "high tide 06:12"
 
-    card = AgentCard(
-        name="tides",
-        description="High tide times for harbours",
-        skills=[Skill(name="tide", description="when is high tide", examples=["high tide"])],
-    )
     with Mesh.local(home, builtin_agents=False) as mesh:
-        mesh.add_agent(card, tides)
-        view = RunView()
-
-        async def follow() -> None:
-            async for event in mesh.astream("when is high tide in Brest"):
-                view.apply(event)
-
-        asyncio.run(follow())
+        mesh.add_agent(TIDES, tides)
+        view = view_of_a_run(mesh, "when is high tide in Brest")
     assert [m["topic"] for m in view.messages] == ["tides.updates"]
     assert (
         '✉ publish **tides** → tides.updates: `{"harbour": "Brest", "high": "06:12"}`' in view.log
