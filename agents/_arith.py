@@ -331,21 +331,38 @@ NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]
 _NUMBER_RE = re.compile(NUMBER)
 
 
+def _numbers_of(result: TaskResult) -> list[tuple[str, str | None]]:
+    """The numbers one succeeded task produced: its ``values`` (several answers), its
+    ``value`` (or ``result``) field, else the single number after '=' in its output."""
+    if result.status != "succeeded":
+        return []
+    values = result.data.get("values")
+    if isinstance(values, list):
+        return [n for v in values if (n := _written(v, None))]
+    value = result.data.get("value", result.data.get("result"))
+    unit = result.data.get("unit")
+    if (number := _written(value, str(unit) if unit else None)) is not None:
+        return [number]
+    numbers = _NUMBER_RE.findall(result.output.split("=")[-1])
+    return [(numbers[0], None)] if len(numbers) == 1 else []
+
+
+def _written(value: Any, unit: str | None) -> tuple[str, str | None] | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value), unit
+    if isinstance(value, str) and _NUMBER_RE.fullmatch(value):  # a big exact number
+        return value, None
+    return None
+
+
+def upstream_numbers(upstream: Mapping[str, TaskResult]) -> list[tuple[str, str | None]]:
+    """Every number, as written, with its unit if it said one, that the succeeded tasks
+    this one depends on produced, in the order of its dependencies."""
+    return [number for result in upstream.values() for number in _numbers_of(result)]
+
+
 def upstream_number(upstream: Mapping[str, TaskResult]) -> tuple[str, str | None] | None:
-    """The one number, as written, and its unit if it said one, that the succeeded tasks
-    this one depends on produced: each one's ``value`` (or ``result``) field, else the
-    single number after '=' in its output. None when there is none, or more than one
-    (which would "the result" be?)."""
-    found: list[tuple[str, str | None]] = []
-    for result in upstream.values():
-        if result.status != "succeeded":
-            continue
-        value = result.data.get("value", result.data.get("result"))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            unit = result.data.get("unit")
-            found.append((repr(value), str(unit) if unit else None))
-        elif isinstance(value, str) and _NUMBER_RE.fullmatch(value):  # a big exact number
-            found.append((value, None))
-        elif len(numbers := _NUMBER_RE.findall(result.output.split("=")[-1])) == 1:
-            found.append((numbers[0], None))
+    """The one number the tasks this one depends on produced; None when there is none,
+    or more than one (which would "the result" be?)."""
+    found = upstream_numbers(upstream)
     return found[0] if len(found) == 1 else None

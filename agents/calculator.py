@@ -21,7 +21,7 @@ from mesh.agents._arith import (
     Number,
     evaluate,
     format_number,
-    upstream_number,
+    upstream_numbers,
 )
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_INPUT_CHARS",
     "evaluate",
     "extract_expression",
+    "extract_expressions",
     "format_number",
     "handler",
 ]
@@ -78,7 +79,7 @@ X\s+squared\b -> {0}**2
 X\s+cubed\b -> {0}**3
 X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
-\b(divide|multiply|add)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
+\b(divide|multiply|add|sum)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
 \bsubtract\s+X\s+from\s+X -> {1} - {0}
 \b(?:the\s+)?(sum|product|difference|quotient)\s+(?:of|between)\s+X\s+and\s+X -> {1} {w} {2}
 \b(?:the\s+)?remainder\s+(?:of|when)\s+X\s+(?:is\s+)?divided\s+by\s+X -> {0} % {1}
@@ -89,6 +90,17 @@ _PHRASES = [
     (re.compile(rule.replace("FN", _FN).replace("X", _X)), template)
     for rule, template in (line.split(" -> ") for line in _PHRASE_RULES.strip().splitlines())
 ]
+_XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
+_LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
+    rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of|(add|sum|multiply|average))"
+    rf"\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
+)
+_PLACES_RE = re.compile(  # "to 5 decimal places", "rounded to 2 dp"
+    r",?\s*(?:\b(?:and\s+)?round(?:ed)?\s+(?:it\s+|that\s+)?)?\bto\s+(\d{1,2})\s+"
+    r"(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
+    re.IGNORECASE,
+)
+_DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # 2024-01-01 is a date, not 2022
 _FILLER = {"what", "is", "s", "the", "value", "of", "how", "much", "compute", "calculate"}
 _FILLER |= {"evaluate", "please"}
 _BARE = re.compile(r"[-+]?\s*(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|e)\s*%?")
@@ -99,6 +111,17 @@ def _fill(template: str, match: re.Match[str]) -> str:
     groups = [g or "" for g in match.groups()]
     word = (groups[0].split() or [""])[0]
     return template.format(*groups, w=_WORDS.get(word, word))
+
+
+def _list(match: re.Match[str]) -> str:
+    """A sum, product or average of a list of operands, parenthesised."""
+    word, items = match[1] or match[2], re.findall(_XN, match[3])
+    op = {"sum": "+", "total": "+", "add": "+", "product": "*", "multiply": "*"}.get(word)
+    if op is None:
+        return f"(({' + '.join(items)}) / {len(items)})"
+    if len(items) == 2 and word != "total":
+        return match[0]  # the two-operand phrase rules read it as written
+    return "(" + f" {op} ".join(items) + ")"
 
 
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:
@@ -154,21 +177,53 @@ def extract_expression(text: str) -> str:
     "sine/cosine/tangent/exp/floor/ceiling of X"; "X squared", "X cubed", "X to the power
     of Y", "X raised to Y", "X to the 3rd power"; "add X and/to Y", "subtract X from Y",
     "multiply X by Y", "divide X by Y", "sum/product/difference/quotient of X and Y",
-    "remainder of X divided by Y"; "X% of Y", "X percent of Y". X and Y are numbers,
+    "remainder of X divided by Y"; "X% of Y", "X percent of Y"; "the sum/total/product/
+    average/mean of X, Y and Z", "add/multiply/average X, Y and Z". X and Y are numbers,
     constants or a parenthesised group; numbers must be written with digits. A bare
     number counts only when nothing but "what is" / "compute" and the like surrounds it.
     """
+    return _best(_normalise(text), text)
+
+
+def extract_expressions(text: str) -> list[str]:
+    """Every calculation a request asks for, in its order: "what is 2**10, what is 3**5"
+    asks two, and one is not dropped for the other. "to N decimal places" rounds each."""
+    places = _PLACES_RE.search(text)
+    if places:
+        text = text[: places.start()] + text[places.end() :]
+    lowered = _normalise(text)
+    found = sorted(
+        (start, expr)
+        for has_op, length, _, start in _runs(lowered)
+        if has_op
+        and (expr := _trim(lowered[start : start + length]))
+        and not _BARE.fullmatch(expr)
+        and not _DATE_RE.search(expr)
+    )
+    exprs = [expr for _, expr in found] if len(found) > 1 else [_best(lowered, text)]
+    return [f"round({expr}, {places[1]})" for expr in exprs] if places else exprs
+
+
+def _normalise(text: str) -> str:
+    """Lower case, symbols and words in the forms the parser reads."""
     lowered = text.lower().replace("−", "-").replace("×", "*").replace("÷", "/")
     if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
         lowered = re.sub(
             r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
         )
+    lowered = _LIST_RE.sub(_list, lowered)
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
-    lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)
+    return re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)
+
+
+def _best(lowered: str, text: str) -> str:
+    """The one expression: one with an operation before a bare number, longer first."""
     for _, length, _, start in sorted(_runs(lowered), reverse=True):
         expr = _trim(lowered[start : start + length])
         rest = set(re.findall(r"\w+", (lowered[:start] + " " + lowered[start + length :])))
+        if _DATE_RE.search(expr):
+            continue
         if expr and (not _BARE.fullmatch(expr) or not rest - _FILLER):
             return expr
     raise TaskRejected(
@@ -202,6 +257,9 @@ CALCULATOR_CARD = AgentCard(
                 "what is 1234 times 5678",
                 "divide 10 by 4",
                 "add 0.1 and 0.2",
+                "add the two results",
+                "multiply the result by 3",
+                "the average of 3, 4 and 5",
             ],
         ),
         Skill(
@@ -218,6 +276,7 @@ CALCULATOR_CARD = AgentCard(
                 "log of 1000",
                 "round(2.675, 2)",
                 "sin(pi / 6)",
+                "sqrt(2) to 5 decimal places",
             ],
         ),
     ],
@@ -245,15 +304,45 @@ _REFERENCE = re.compile(
 )
 
 
+_PLURAL_REFERENCE = re.compile(
+    r"\b(?:(?:both|all(?:\s+the)?|these|those|the(?:\s+(two|three|four|five|\d))?)\s+"
+    r"(?:results|answers|numbers|values|totals|figures)|both\s+of\s+them|all\s+of\s+them"
+    r"|them|both)\b",
+    re.I,
+)
+_HOW_MANY = {"two": 2, "three": 3, "four": 4, "five": 5}
+
+
 def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
-    """The description with its first "the result" / "it" / "that" replaced by the
-    number the task it depends on produced ("multiply the result by 3" after a task that
-    gave 62.1 reads "multiply (62.1) by 3"); unchanged if either is missing."""
-    number = upstream_number(upstream)
-    if number is None or not _REFERENCE.search(description):
+    """The description with "the result" / "it" / "that" replaced by the number the task
+    it depends on produced ("multiply the result by 3" after a task that gave 62.1 reads
+    "multiply (62.1) by 3"), and "both results" / "the three answers" / "them" by the
+    numbers the tasks it depends on produced ("add (1024) and (243)"); unchanged when
+    the numbers do not fit the words."""
+    numbers = [n.replace(",", "").replace("−", "-") for n, _ in upstream_numbers(upstream)]
+    plural = _PLURAL_REFERENCE.search(description)
+    if plural and len(numbers) > 1:
+        word = plural[1] or ("two" if plural[0].lower().startswith("both") else None)
+        if word and (_HOW_MANY.get(word.lower()) or int(word)) != len(numbers):
+            return description
+        listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"
+        return description[: plural.start()] + listed + description[plural.end() :]
+    if len(numbers) != 1 or not _REFERENCE.search(description):
         return description
-    written = number[0].replace(",", "").replace("−", "-")
-    return _REFERENCE.sub(f"({written})", description, count=1)
+    return _REFERENCE.sub(f"({numbers[0]})", description, count=1)
+
+
+def _mismatch(description: str, upstream: Mapping[str, TaskResult]) -> str:
+    """Why a reference to the results before could not be filled in, or ''."""
+    referred = _REFERENCE.search(description) or _PLURAL_REFERENCE.search(description)
+    if not upstream or not referred:
+        return ""
+    numbers = [n for n, _ in upstream_numbers(upstream)]
+    shown = ", ".join(numbers) if numbers else "none"
+    return (
+        f"; the tasks it depends on ({', '.join(upstream)}) gave {len(numbers)} number(s)"
+        f" ({shown}): say 'the result' for one, 'both results' or 'the N results' for several"
+    )
 
 
 def handler(req: TaskRequest) -> TaskResult:
@@ -263,8 +352,22 @@ def handler(req: TaskRequest) -> TaskResult:
     if given is not None and str(given).strip():
         expr, value = _from_input(str(given).strip())
     else:
-        expr = extract_expression(with_upstream(req.description, req.upstream))
-        value = evaluate(expr)
+        try:
+            exprs = extract_expressions(with_upstream(req.description, req.upstream))
+        except TaskRejected as error:
+            raise TaskRejected(f"{error}{_mismatch(req.description, req.upstream)}") from None
+        if len(exprs) > 1:
+            values = [evaluate(expr) for expr in exprs]
+            return TaskResult(
+                task_id=req.task_id,
+                status="succeeded",
+                agent="calculator",
+                output="\n".join(
+                    f"{e} = {format_number(v)}" for e, v in zip(exprs, values, strict=True)
+                ),
+                data={"expressions": exprs, "values": [_json_value(v) for v in values]},
+            )
+        expr, value = exprs[0], evaluate(exprs[0])
     return TaskResult(
         task_id=req.task_id,
         status="succeeded",

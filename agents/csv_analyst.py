@@ -11,24 +11,21 @@ units > 10") and "top N … by COLUMN". With none of these it describes the tabl
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mesh.agents._frames import describe_table, kind_of, plain, read_table
 from mesh.agents._tabular import (
     Condition,
-    check_size,
     column_after,
     inline_table,
     markdown_table,
     mentions,
     parse_condition,
     show,
-    sniff_delimiter,
     upstream_table,
 )
 from mesh.errors import TaskRejected
@@ -114,68 +111,6 @@ def _read_file(path: Path) -> str:
         raise TaskRejected(f"{path.name} is not UTF-8 text: save it as UTF-8 CSV") from None
 
 
-def read_table(text: str, where: str) -> pd.DataFrame:
-    """A DataFrame from delimited text, with a clear error for what pandas cannot read."""
-    body = check_size(text, where).lstrip("\ufeff").strip()
-    if not body:
-        raise TaskRejected(f"the table in {where} is empty")
-    sep = "\t" if where.lower().endswith(".tsv") else sniff_delimiter(body)
-    try:
-        frame = pd.read_csv(io.StringIO(body), sep=sep, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TaskRejected(f"cannot read the table in {where} as CSV: {first}") from None
-    header = next(csv.reader(io.StringIO(body.split("\n", 1)[0]), delimiter=sep), [])
-    names = [h.strip() for h in header]
-    dupes = sorted({c for c in names if names.count(c) > 1})
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if dupes:
-        raise TaskRejected(f"the table in {where} repeats column names {dupes}")
-    return frame
-
-
-def describe_table(frame: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    """Shape, column types and numeric ranges: what a person asks first about a table."""
-    columns = []
-    for name in frame.columns:
-        series = frame[name]
-        info: dict[str, Any] = {"name": name, "type": _kind(series)}
-        info["missing"] = int(series.isna().sum())
-        if info["type"] == "number" and series.notna().any():
-            info |= {"min": _py(series.min()), "max": _py(series.max())}
-            info["mean"] = _py(series.mean())
-        else:
-            info["distinct"] = int(series.nunique())
-        columns.append(info)
-    lines = [f"{len(frame):,} rows × {len(frame.columns)} columns"]
-    for c in columns:
-        if c["type"] == "number" and "min" in c:
-            detail = f"{show(c['min'])} to {show(c['max'])}, average {show(c['mean'])}"
-        else:
-            detail = f"{c.get('distinct', 0)} distinct values"
-        lines.append(f"- {c['name']} ({c['type']}): {detail}")
-    head = markdown_table(list(frame.columns), frame.head(5).values.tolist())
-    output = "\n".join(lines) + "\n\nFirst rows:\n\n" + head
-    return output, {"operation": "describe", "rows": len(frame), "columns": columns}
-
-
-def _kind(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(series):
-        return "number"
-    return "text"
-
-
-def _py(value: Any) -> Any:
-    """A numpy scalar as a plain Python value (JSON-able)."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
-
-
 def _aggregate_word(text: str) -> str | None:
     for name, pattern in _AGGREGATES:
         if re.search(pattern, text, re.I):
@@ -205,12 +140,12 @@ def _numeric(frame: pd.DataFrame, column: str, aggregate: str) -> pd.Series:
 
 
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if _kind(frame[c]) == "number"]
+    return [c for c in frame.columns if kind_of(frame[c]) == "number"]
 
 
 def _measure(found: list[str], exclude: set[str], frame: pd.DataFrame, aggregate: str) -> str:
     candidates = [c for c in found if c not in exclude]
-    numeric = [c for c in candidates if _kind(frame[c]) == "number"]
+    numeric = [c for c in candidates if kind_of(frame[c]) == "number"]
     if aggregate in ("count", "nunique", "mode"):
         return (candidates or [""])[0]
     if numeric or candidates:
@@ -267,7 +202,7 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
     if aggregate in ("max", "min") and len(frame):
         series = _numeric(frame, measure, aggregate)
         row = frame.loc[series.idxmax() if aggregate == "max" else series.idxmin()]
-        others = {str(k): _py(v) for k, v in row.items() if k != measure}
+        others = {str(k): plain(v) for k, v in row.items() if k != measure}
         result["row"] = others
         output += " (" + ", ".join(f"{k}: {show(v)}" for k, v in others.items()) + ")"
     return output, data | result
@@ -278,12 +213,12 @@ def _scalar(frame: pd.DataFrame, column: str, aggregate: str) -> Any:
         return len(frame) if not column else int(frame[column].notna().sum())
     series = _numeric(frame, column, aggregate)
     if aggregate == "sum":
-        return _py(series.sum())
+        return plain(series.sum())
     if series.dropna().empty:
         raise TaskRejected(f"no values in column {column!r} to take the {aggregate} of")
     if aggregate == "mode":
-        return _py(series.mode().iloc[0])
-    return _py(getattr(series, aggregate)())
+        return plain(series.mode().iloc[0])
+    return plain(getattr(series, aggregate)())
 
 
 def _grouped(
@@ -306,7 +241,7 @@ def _grouped(
             else getattr(grouped, aggregate)()
         )
         name = f"{_WORDS.get(aggregate, aggregate)} {measure}"
-    records = [{group: _py(k), name: _py(v)} for k, v in table.items()]
+    records = [{group: plain(k), name: plain(v)} for k, v in table.items()]
     output = f"{prefix}{name} by {group}:\n\n" + markdown_table(
         [group, name], [[r[group], r[name]] for r in records]
     )
@@ -333,11 +268,11 @@ def _which(
     best = totals.idxmax() if aggregate == "max" else totals.idxmin()
     name = f"{_WORDS[how]} {measure}"
     word = "highest" if aggregate == "max" else "lowest"
-    records = [{which: _py(k), name: _py(v)} for k, v in totals.items()]
-    output = f"{prefix}{show(_py(best))} has the {word} {name}: {show(_py(totals[best]))}\n\n"
+    records = [{which: plain(k), name: plain(v)} for k, v in totals.items()]
+    output = f"{prefix}{show(plain(best))} has the {word} {name}: {show(plain(totals[best]))}\n\n"
     output += markdown_table([which, name], [[r[which], r[name]] for r in records])
     result: dict[str, Any] = {"operation": f"which-{aggregate}", "by": which, "column": measure}
-    result |= {"answer": _py(best), "value": _py(totals[best]), "result": records}
+    result |= {"answer": plain(best), "value": plain(totals[best]), "result": records}
     return output, data | result
 
 
@@ -353,7 +288,7 @@ def _top(
     key = column_after(question, r"\bby", columns)
     label = column_after(question, rf"\b{top[1]}\s+{top[2]}", columns)
     if key is None:
-        numeric = [c for c in found if _kind(frame[c]) == "number" and c != label]
+        numeric = [c for c in found if kind_of(frame[c]) == "number" and c != label]
         if not numeric:
             raise TaskRejected(f"say what to rank by, e.g. '{top[0]} products by revenue'")
         key = numeric[0]
@@ -363,11 +298,11 @@ def _top(
         how = aggregate if aggregate in ("sum", "mean", "median", "max", "min") else "sum"
         ranked = getattr(frame.groupby(label)[key], how)().sort_values(ascending=ascending)
         name = f"{_WORDS.get(how, how)} {key}"
-        records = [{label: _py(k), name: _py(v)} for k, v in ranked.head(count).items()]
+        records = [{label: plain(k), name: plain(v)} for k, v in ranked.head(count).items()]
         headers = [label, name]
     else:
         ordered = frame.sort_values(key, ascending=ascending, kind="stable").head(count)
-        records = [{str(k): _py(v) for k, v in row.items()} for _, row in ordered.iterrows()]
+        records = [{str(k): plain(v) for k, v in row.items()} for _, row in ordered.iterrows()]
         headers = columns
     what = f"{label}s by {headers[-1]}" if headers != columns else f"rows by {key}"
     output = f"{top[1].lower()} {len(records)} {what}:\n\n" + markdown_table(

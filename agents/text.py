@@ -41,6 +41,14 @@ _QUOTES = [("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'")]
 _SUMMARY_RE = re.compile(r"summar|tl;?\s?dr|condens|\bgist\b|\bsum\s+up|boil\s+down", re.I)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _NUMBER_WORDS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "a": 1, "single": 1}
+_COUNTED = r"(?:(?:unique|distinct)\s+words?|words?|sentences?|characters?|chars?)"
+_ASKED_COUNT = re.compile(  # "count the words", "how many sentences and characters"
+    rf"\b(?:count|how\s+many|number\s+of|tally)(?:\s+(?:of|the|all))*\s+({_COUNTED}"
+    rf"(?:\s*(?:,|and|&)\s*(?:the\s+)?{_COUNTED})*)\b",
+    re.IGNORECASE,
+)
+_COUNT_KEYS = {"word": "words", "sentence": "sentences", "character": "characters"}
+_COUNT_KEYS |= {"char": "characters", "unique": "unique_words", "distinct": "unique_words"}
 _COUNT_RE = re.compile(  # "3 sentences", "one short sentence", "a single sentence"
     rf"\b(\d+|{'|'.join(_NUMBER_WORDS)})[\s-]+(?:(?:short|brief|key|single|concise)[\s-]+)?"
     r"sentences?\b",
@@ -203,6 +211,18 @@ def _instruction(description: str) -> str:
     return re.split(r":\s", description, maxsplit=1)[0]
 
 
+def asked_count(instruction: str) -> str | None:
+    """Which of the statistics the instruction asks for by name ("count the words" ->
+    "words"), so that a task after it can use that number as "the result"; None when
+    it asks for several or none."""
+    asked = set()
+    for match in _ASKED_COUNT.finditer(instruction):
+        for noun in re.split(r"\s*(?:,|and|&)\s*(?:the\s+)?", match[1].lower()):
+            first = noun.split()[0].rstrip("s")
+            asked.add(_COUNT_KEYS[first])
+    return asked.pop() if len(asked) == 1 else None
+
+
 def _summary_length(instruction: str, given: Any) -> int:
     if given is not None:
         try:
@@ -271,6 +291,8 @@ def handler(req: TaskRequest) -> TaskResult:
     elif mode == "stats":
         stats = text_stats(text)
         output, data = describe_stats(stats), {"mode": "stats", **stats}
+        if key := asked_count(instruction):
+            data |= {"value": stats[key], "unit": key}
     else:
         raise TaskRejected(f"inputs['mode'] must be 'stats' or 'summary', not {mode!r}")
     return TaskResult(

@@ -17,7 +17,7 @@ from typing import Any, NotRequired, TypedDict, Union
 from langgraph.graph import END, START, StateGraph
 from langgraph.pregel import Pregel
 
-from mesh.errors import AgentError
+from mesh.errors import AgentError, TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 Reply = TaskResult | str | dict[str, Any]
@@ -53,7 +53,7 @@ def to_result(agent: str, request: TaskRequest, reply: Any) -> TaskResult:
             agent=agent,
             attempts=request.attempt,
         )
-    raise AgentError(
+    raise TaskRejected(  # the handler's bug: another try of it returns the same
         f"agent {agent!r} returned {type(reply).__name__}: a handler must return a TaskResult,"
         " a str or a dict"
     )

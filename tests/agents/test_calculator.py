@@ -14,6 +14,7 @@ from mesh.agents.calculator import (
     MAX_DIGITS,
     evaluate,
     extract_expression,
+    extract_expressions,
     format_number,
     handler,
 )
@@ -243,6 +244,13 @@ def test_limits_are_the_documented_ones() -> None:
         ("What is pi?", "pi"),
         ("what is 42", "42"),
         ("what is -5 + 3", "-5 + 3"),
+        ("the sum of 1, 2 and 3", "(1 + 2 + 3)"),
+        ("add 1, 2, 3, and 4", "(1 + 2 + 3 + 4)"),
+        ("multiply 2, 3 and 4", "(2 * 3 * 4)"),
+        ("the average of 3, 4 and 5", "((3 + 4 + 5) / 3)"),
+        ("the mean of 2 and 5", "((2 + 5) / 2)"),
+        ("the total of 3 and 4", "(3 + 4)"),
+        ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
     ],
 )
 def test_extracts_the_expression_from_plain_words(request_text: str, expected: str) -> None:
@@ -277,6 +285,30 @@ def test_extracted_expressions_evaluate(request_text: str, value: int | Fraction
 def test_no_expression_asks_for_one(request_text: str) -> None:
     with pytest.raises(TaskRejected, match="arithmetic expression"):
         extract_expression(request_text)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("What is 2**10, what is 3**5?", ["2**10", "3**5"]),
+        ("what's 5+5? and 6*6?", ["5+5", "6*6"]),
+        ("What is sqrt(2) to 5 decimal places?", ["round(sqrt(2), 5)"]),
+        ("22/7 and 355/113, rounded to 3 dp", ["round(22/7, 3)", "round(355/113, 3)"]),
+        ("In 2024, how much is 17*23?", ["17*23"]),
+        ("what is max(3, 7) * 2", ["max(3, 7) * 2"]),
+        ("what is 42", ["42"]),
+    ],
+)
+def test_every_calculation_asked_for_is_found(request_text: str, expected: list[str]) -> None:
+    assert extract_expressions(request_text) == expected
+
+
+def test_two_calculations_in_one_task_are_both_answered() -> None:
+    result = handler(_request("What is 2**10, what is 3**5?"))
+    assert result.output == "2**10 = 1024\n3**5 = 243"
+    assert result.data == {"expressions": ["2**10", "3**5"], "values": [1024, 243]}
+    rounded = handler(_request("What is sqrt(2) to 5 decimal places?"))
+    assert rounded.output == "round(sqrt(2), 5) = 1.41421"
 
 
 def _request(description: str, **inputs: object) -> TaskRequest:
@@ -329,8 +361,12 @@ def test_card_describes_arithmetic() -> None:
     assert len(CALCULATOR_CARD.skills) >= 1
     examples = [e for s in CALCULATOR_CARD.skills for e in s.examples]
     assert len(examples) >= 5
-    for example in examples:
-        evaluate(extract_expression(example))
+    one = {"t0": _done("t0", "6 * 7 = 42", value=42)}
+    two = one | {"t1": _done("t1", "2**10 = 1024", value=1024)}
+    for example in examples:  # those naming results earlier tasks gave are given them
+        upstream = two if "results" in example else one
+        req = TaskRequest(task_id="t2", description=example, upstream=upstream)
+        assert handler(req).status == "succeeded"
     assert all(s.tags for s in CALCULATOR_CARD.skills)
 
 
@@ -355,6 +391,41 @@ MILES = _done("t1", "100 km = 62.1371192237 mi", value=62.1371192237, exact="62.
 def test_the_result_of_the_task_before_stands_in_for_it(description: str, output: str) -> None:
     req = TaskRequest(task_id="t2", description=description, upstream={"t1": MILES})
     assert handler(req).output == output
+
+
+POWERS = {"t0": _done("t0", "2**10 = 1024", value=1024), "t1": _done("t1", "3**5 = 243", value=243)}
+
+
+@pytest.mark.parametrize(
+    ("description", "output"),
+    [
+        ("add the two results", "(1024) + (243) = 1267"),
+        ("multiply both results", "(1024) * (243) = 248832"),
+        ("the difference between the two answers", "(1024) - (243) = 781"),
+        ("what is the average of the results", "(((1024) + (243)) / 2) = 633.5"),
+        ("add them", "(1024) + (243) = 1267"),
+    ],
+)
+def test_the_results_of_several_tasks_before_stand_in_for_them(
+    description: str, output: str
+) -> None:
+    req = TaskRequest(task_id="t2", description=description, upstream=POWERS)
+    assert handler(req).output == output
+
+
+def test_a_task_that_gave_several_numbers_counts_each() -> None:
+    both = _done(
+        "t0", "2**10 = 1024\n3**5 = 243", expressions=["2**10", "3**5"], values=[1024, 243]
+    )
+    req = TaskRequest(task_id="t2", description="add both results", upstream={"t0": both})
+    assert handler(req).data["value"] == 1267
+
+
+@pytest.mark.parametrize("description", ["add the three results", "multiply the result by 2"])
+def test_a_reference_that_does_not_fit_the_results_says_what_they_were(description: str) -> None:
+    req = TaskRequest(task_id="t2", description=description, upstream=POWERS)
+    with pytest.raises(TaskRejected, match=r"\(t0, t1\) gave 2 number\(s\) \(1024, 243\)"):
+        handler(req)
 
 
 def test_an_upstream_number_is_taken_only_when_there_is_exactly_one() -> None:

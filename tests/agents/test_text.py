@@ -176,6 +176,30 @@ def test_handler_counts_words() -> None:
     assert result.data["characters"] == 21
 
 
+@pytest.mark.parametrize(
+    ("description", "value", "unit"),
+    [
+        ("count the words in 'to be or not to be'", 6, "words"),
+        ("how many sentences are in 'One. Two. Three.'", 3, "sentences"),
+        ("number of characters in 'a bc'", 3, "characters"),
+        ("count the unique words in 'to be or not to be'", 4, "unique_words"),
+    ],
+)
+def test_the_count_asked_for_is_the_value_a_next_task_uses(
+    description: str, value: int, unit: str
+) -> None:
+    data = handler(_request(description)).data
+    assert (data["value"], data["unit"]) == (value, unit)
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["count the words and sentences in 'a b. c'", "statistics for 'a b c'", "tl;dr: 'a b. c d.'"],
+)
+def test_no_value_when_several_counts_or_none_are_asked_for(description: str) -> None:
+    assert "value" not in handler(_request(description)).data
+
+
 def test_handler_summarises_when_asked() -> None:
     result = handler(_request(f"Summarize this article: {ARTICLE}"))
     assert result.data["mode"] == "summary"

@@ -366,3 +366,4 @@ def test_a_handler_returning_something_else_fails_its_task_saying_what_to_return
     assert "agent 'counter' returned int: a handler must return a TaskResult, a str or a dict" in (
         result.results["a"].error or ""
     )
+    assert result.results["a"].attempts == 1  # a bug in the handler is not retried

@@ -1,0 +1,78 @@
+"""Reading delimited text into pandas, and the first look at a table: what the CSV
+analyst needs from pandas besides its questions (kept apart so that module stays about
+reading questions).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pandas as pd
+
+from mesh.agents._tabular import check_size, markdown_table, show, sniff_delimiter
+from mesh.errors import TaskRejected
+
+
+def read_table(text: str, where: str) -> pd.DataFrame:
+    """A DataFrame from delimited text, with a clear error for what pandas cannot read."""
+    body = check_size(text, where).lstrip("\ufeff").strip()
+    if not body:
+        raise TaskRejected(f"the table in {where} is empty")
+    sep = "\t" if where.lower().endswith(".tsv") else sniff_delimiter(body)
+    try:
+        frame = pd.read_csv(io.StringIO(body), sep=sep, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TaskRejected(f"cannot read the table in {where} as CSV: {first}") from None
+    header = next(csv.reader(io.StringIO(body.split("\n", 1)[0]), delimiter=sep), [])
+    names = [h.strip() for h in header]
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if dupes:
+        raise TaskRejected(f"the table in {where} repeats column names {dupes}")
+    return frame
+
+
+def describe_table(frame: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    """Shape, column types and numeric ranges: what a person asks first about a table."""
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        info: dict[str, Any] = {"name": name, "type": kind_of(series)}
+        info["missing"] = int(series.isna().sum())
+        if info["type"] == "number" and series.notna().any():
+            info |= {"min": plain(series.min()), "max": plain(series.max())}
+            info["mean"] = plain(series.mean())
+        else:
+            info["distinct"] = int(series.nunique())
+        columns.append(info)
+    lines = [f"{len(frame):,} rows × {len(frame.columns)} columns"]
+    for c in columns:
+        if c["type"] == "number" and "min" in c:
+            detail = f"{show(c['min'])} to {show(c['max'])}, average {show(c['mean'])}"
+        else:
+            detail = f"{c.get('distinct', 0)} distinct values"
+        lines.append(f"- {c['name']} ({c['type']}): {detail}")
+    head = markdown_table(list(frame.columns), frame.head(5).values.tolist())
+    output = "\n".join(lines) + "\n\nFirst rows:\n\n" + head
+    return output, {"operation": "describe", "rows": len(frame), "columns": columns}
+
+
+def kind_of(series: pd.Series) -> str:
+    """The kind of a column, number, boolean or text: what the analyst may do with it."""
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    return "text"
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as a plain Python value (JSON-able)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
