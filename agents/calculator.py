@@ -234,7 +234,7 @@ def _best(lowered: str, text: str) -> str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.2.0",  # 0.2: computes from the result of the task it depends on
+    version="0.3.0",  # 0.2: from the result before; 0.3: several results, several calculations
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"

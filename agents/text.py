@@ -240,6 +240,7 @@ def _summary_length(instruction: str, given: Any) -> int:
 
 TEXT_CARD = AgentCard(
     name="text",
+    version="0.2.0",  # 0.2: the count asked for is its value, for the task after
     description=(
         "Text analysis: counts the words, sentences and characters of a text, finds its most"
         " frequent words, and summarises it in a few of its own key sentences."
