@@ -6,7 +6,10 @@ Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``)
   numbered items ("1) ... 2) ..." when the request starts
   with one), at ";", at "then" / "after that" / "and then" / "and after that", and at
   "and" / "also" / "," when what follows starts a new instruction (a verb such as
-  "count" or "compute"; after "and", also a question word);
+  "count" or "compute"; after "and", also a question word; after ",", also a question
+  word when the part before is itself an instruction or question, so "What is 2**10, what
+  is 3**5" splits but "For each planet, what moons…", "Tell me, what…", "When it rains,
+  what…" and "…, what it does" do not);
 - never inside quotes, nor in the material after an instruction's colon ("Summarize:
   ...") up to a sentence that starts with "Then" / "Next" / "Finally";
 - a part depends on the part before it when it starts with "then", "after that",
@@ -70,6 +73,12 @@ _OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
 _LIST_START = re.compile(r"^\(?1[.)]\s+")
 _LIST_ITEM = re.compile(r"(?<=[.?!;:,])\s+\(?\d{1,2}[.)]\s+")
 _COLON = re.compile(r":\s+")
+_CLAUSE = re.compile(  # a wh-word opening a clause, not a question: "when it rains"
+    r"^(?:how|what|when|where|which|who|why)\s+(?:i|you|we|they|he|she|it|this|that|these"
+    r"|those|the|a|an|my|your|our|their|his|her|its)\b",
+    re.IGNORECASE,
+)
+_BARE_TAIL = {"me", "us", "this", "please", "out", "quickly", "briefly"}  # "Tell me, what…"
 _HIDDEN = re.compile(r"\x00(\d+)\x00")
 
 
@@ -161,6 +170,10 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         if connector == ",":
             lead = sentence[start : match.start()].strip().lower()
             splits = first in VERBS and not _LEAD_ONLY.match(lead)
+            if first in QUESTION_WORDS:
+                rest = sentence[match.end() :]
+                asks = len(rest.split(maxsplit=1)) > 1 and not _CLAUSE.match(rest)
+                splits = asks and _is_instruction(lead)
         else:
             splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
         if not splits:
@@ -169,6 +182,15 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         start, sequenced = match.end(), is_sequence
     pieces.append((sentence[start:], sequenced))
     return pieces
+
+
+def _is_instruction(text: str) -> bool:
+    """Whether `text` (fillers aside) is an instruction or question of its own."""
+    text = _FILLER.sub("", _SEQUENCE.sub("", text.strip(), count=1), count=1)
+    words = text.lower().split()
+    if not words or _first_word(text) not in INSTRUCTION_WORDS or _CLAUSE.match(text):
+        return False
+    return not set(words[1:]) <= _BARE_TAIL
 
 
 def _references(masked: str, before: int) -> set[int]:

@@ -52,6 +52,19 @@ def test_a_number_flows_from_the_calculator_to_the_units_agent(mesh: Mesh) -> No
     assert result.results["t2"].output == "60 km = 37.2822715342 mi"
 
 
+def test_a_count_flows_from_the_text_agent_to_the_calculator(mesh: Mesh) -> None:
+    result = mesh.run("Count the words in 'to be or not to be' and then multiply that number by 10")
+    assert [r.agent for r in result.results.values()] == ["text", "calculator"]
+    assert result.results["t2"].data["value"] == 60
+
+
+def test_the_results_of_two_questions_are_combined(mesh: Mesh) -> None:
+    result = mesh.run("What is 2**10, what is 3**5, and add the two results")
+    assert [r.agent for r in result.results.values()] == ["calculator"] * 3
+    assert result.plan.task("t3").depends_on == ["t1", "t2"]
+    assert result.results["t3"].output == "(1024) + (243) = 1267"
+
+
 def test_independent_questions_go_to_their_own_agents(mesh: Mesh) -> None:
     result = mesh.run(
         "How many days between 2024-01-01 and 2024-03-01? Convert 72 kg to pounds."

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mesh import InputError
+from mesh import InputError, Mesh
 from mesh.genai import OfflinePlanner, TemplateSynthesizer
 from mesh.models import Plan, Task, TaskResult
 
@@ -144,6 +144,52 @@ def test_long_quoted_material_does_not_steer_the_capability() -> None:
     plan = OfflinePlanner().plan("Summarize 'compute this and count that' and count 'a'")
     assert [t.capability for t in plan.tasks] == ["Summarize '…'", "count 'a'"]
     assert plan.tasks[0].description == "Summarize 'compute this and count that'"
+
+
+def test_a_comma_before_a_question_splits_after_an_instruction_or_question() -> None:
+    assert shape("What is 2**10, what is 3**5, and add the two results") == [
+        ("What is 2**10", []),
+        ("what is 3**5", []),
+        ("add the two results", ["t1", "t2"]),
+    ]
+    assert shape("What's 12*3, what's 7*8 and multiply both results") == [
+        ("What's 12*3", []),
+        ("what's 7*8", []),
+        ("multiply both results", ["t1", "t2"]),
+    ]
+    assert shape("First, compute 2+2, how many moons does Mars have?") == [
+        ("compute 2+2", []),
+        ("how many moons does Mars have?", []),
+    ]
+    assert shape('Count the words in "a, what b", what is 2+2') == [
+        ('Count the words in "a, what b"', []),
+        ("what is 2+2", []),
+    ]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "For each planet, what moons does it have?",  # a phrase, not an instruction, before
+        "Tell me, what is the boiling point of water?",  # "Tell me" asks nothing itself
+        "When it rains, what should I wear?",  # "when" opens a clause here
+        "Describe the tool, what it does",  # "what it does" is a clause, not a question
+        "Compute 2+2, why?",  # nothing to ask after the question word
+        "Summarize: where is it, what is it",  # material after an instruction's colon
+        "Count the words in 'where is it, what is it'",  # quoted material
+    ],
+)
+def test_a_comma_before_a_question_word_that_asks_nothing_new_does_not_split(
+    request_: str,
+) -> None:
+    assert shape(request_) == [(request_, [])]
+
+
+def test_two_questions_joined_by_a_comma_are_both_computed_and_added(mesh: Mesh) -> None:
+    result = mesh.run("What is 2**10, what is 3**5, and add the two results")
+    assert [t.depends_on for t in result.plan.tasks] == [[], [], ["t1", "t2"]]
+    outputs = [str(result.results[t.id].output) for t in result.plan.tasks]
+    assert "1024" in outputs[0] and "243" in outputs[1] and "1267" in outputs[2], outputs
 
 
 DATA = Path(__file__).resolve().parent.parent / "data"
