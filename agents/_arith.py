@@ -110,6 +110,17 @@ def _sqrt(x: Value) -> Value:
     return _power(x, Fraction(1, 2))
 
 
+MAX_FACTORIAL = 3000  # 3000! has 9,131 digits, under MAX_DIGITS
+
+
+def _factorial(x: Value) -> Value:
+    if x != int(x) or not 0 <= x <= MAX_FACTORIAL:
+        raise ValueError(
+            f"factorial takes a whole number from 0 to {MAX_FACTORIAL:,}, not {format_number(x)}"
+        )
+    return Fraction(math.factorial(int(x)))
+
+
 def _log(x: Value, base: Value | None = None, log: Callable[[Any], float] = math.log10) -> float:
     """log(x) is base 10, log(x, b) base b, ln uses math.log; exact inputs of any size work."""
     for v in (x, base):
@@ -151,6 +162,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Value]]] = {  # name: (min, m
     "log": (1, 2, _log),
     "ln": (1, 1, lambda x: _log(x, None, math.log)),
     "exp": (1, 1, math.exp),
+    "factorial": (1, 1, _factorial),
     "sin": (1, 1, lambda x: _snap(math.sin, x)),
     "cos": (1, 1, lambda x: _snap(math.cos, x)),
     "tan": (1, 1, lambda x: _snap(math.tan, x)),

@@ -51,7 +51,7 @@ def _json_value(value: Number) -> int | float | str:
 _X = r"(-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|\be\b)|\([^()]*\))"
 _FN = (
     r"square\s+root|sqrt|absolute\s+value|abs|natural\s+log(?:arithm)?|ln|log(?:arithm)?"
-    r"|sine|cosine|tangent|sin|cos|tan|exp|floor|ceil(?:ing)?"
+    r"|sine|cosine|tangent|sin|cos|tan|exp|floor|ceil(?:ing)?|factorial"
 )
 _OPS = r"plus|minus|times|multiplied\s+by|divided\s+by|over|mod|modulo"
 _WORDS = {
@@ -75,6 +75,8 @@ _PHRASE_RULES = r"""
 \b(?:the\s+)?cube\s+root\s+of\s+X -> {0}**(1/3)
 \b(?:the\s+)?log(?:arithm)?\s+base\s+X\s+of\s+X -> log({1}, {0})
 \b(?:the\s+)?(FN)\s+of\s+X -> {w}({1})
+X\s*!(?!=) -> factorial({0})
+X\s+factorial\b -> factorial({0})
 X\s+squared\b -> {0}**2
 X\s+cubed\b -> {0}**3
 X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
@@ -174,12 +176,13 @@ def extract_expression(text: str) -> str:
     Besides symbols (17 * 23, 2**10, 2^8, 3 x 4, 12 × 4, 10 ÷ 4) it understands: plus,
     minus, times, multiplied by, divided by, over, mod/modulo; "square root of X", "cube
     root of X", "absolute value of X", "log of X", "log base B of X", "natural log of X",
-    "sine/cosine/tangent/exp/floor/ceiling of X"; "X squared", "X cubed", "X to the power
-    of Y", "X raised to Y", "X to the 3rd power"; "add X and/to Y", "subtract X from Y",
-    "multiply X by Y", "divide X by Y", "sum/product/difference/quotient of X and Y",
-    "remainder of X divided by Y"; "X% of Y", "X percent of Y"; "the sum/total/product/
-    average/mean of X, Y and Z", "add/multiply/average X, Y and Z". X and Y are numbers,
-    constants or a parenthesised group; numbers must be written with digits. A bare
+    "sine/cosine/tangent/exp/floor/ceiling/factorial of X", "X!", "X factorial"; "X
+    squared", "X cubed", "X to the power of Y", "X raised to Y", "X to the 3rd power";
+    "add X and/to Y", "subtract X from Y", "multiply X by Y", "divide X by Y",
+    "sum/product/difference/quotient of X and Y", "remainder of X divided by Y"; "X% of
+    Y", "X percent of Y"; "the sum/total/product/average/mean of X, Y and Z",
+    "add/multiply/average X, Y and Z". X and Y are numbers, constants or a parenthesised
+    group; numbers must be written with digits. A bare
     number counts only when nothing but "what is" / "compute" and the like surrounds it.
     """
     return _best(_normalise(text), text)
@@ -247,7 +250,8 @@ CALCULATOR_CARD = AgentCard(
             name="arithmetic",
             description=(
                 "Evaluate an arithmetic expression or a sum in words exactly: + - * / // %"
-                " and powers with parentheses, big integers, decimals and fractions."
+                " and powers with parentheses (plus, minus, times, divided by), big integers,"
+                " decimals and fractions."
             ),
             tags=["math", "arithmetic", "compute", "numbers", "calculate"],
             examples=[
@@ -265,8 +269,8 @@ CALCULATOR_CARD = AgentCard(
         Skill(
             name="math-functions",
             description=(
-                "Square and cube roots, powers, logarithms, exponentials, trigonometry in"
-                " radians, rounding, min and max, and percentages of a number."
+                "Square and cube roots, powers, factorials, logarithms, exponentials,"
+                " trigonometry in radians, rounding, min and max, and percentages of a number."
             ),
             tags=["math", "functions", "percentages", "roots", "logarithms"],
             examples=[
@@ -277,6 +281,7 @@ CALCULATOR_CARD = AgentCard(
                 "round(2.675, 2)",
                 "sin(pi / 6)",
                 "sqrt(2) to 5 decimal places",
+                "what is 10 factorial",
             ],
         ),
     ],

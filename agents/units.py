@@ -3,8 +3,9 @@
 Every linear unit is an exact `Fraction` of its dimension's SI unit (1 mile is exactly
 1609.344 m), so a conversion is one multiplication of fractions and only the printed
 result is rounded (to 12 significant digits). Temperatures are affine and handled apart.
-"5 miles to km", "how many feet are in 3 m", "100 °F in celsius" and "convert the result
-from km to miles" (the value then comes from the task it depends on) all work.
+"5 miles to km", "how many feet are in 3 m", "100 °F in celsius", "5 ft 11 in to cm"
+(summed), "30 °C to °F and 10 mi to km" (each answered) and "convert the result from km
+to miles" (the value then comes from the task it depends on) all work.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from mesh.agents._arith import NUMBER as _NUMBER
 from mesh.agents._arith import upstream_number
@@ -23,6 +24,15 @@ from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 SIGNIFICANT_DIGITS = 12
 MAX_NUMBER_CHARS = 60
+
+
+class Asked(NamedTuple):
+    """One conversion asked for: the quantity (as the request wrote it) and the target."""
+
+    value: Fraction
+    source: Unit
+    target: Unit
+    written: str  # "5 ft 11 in"
 
 
 class Unit:
@@ -70,6 +80,10 @@ _HOW_MANY = re.compile(
     re.I,
 )
 _FROM_TO = re.compile(rf"(?:from\s+)(?P<src>{_UNIT}){_CONNECT}(?P<dst>{_UNIT})", re.I)
+_LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before "30 min in s"
+    rf"(?:(?<![\w.])(?:{_NUMBER})\s*{_UNIT}\s*(?:,\s*|and\s+)?)+$", re.I
+)
+_PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
 
 
@@ -160,11 +174,35 @@ def parse_conversion(
     description: str, upstream: Mapping[str, TaskResult] | None = None
 ) -> tuple[Fraction, Unit, Unit]:
     """(value, source unit, target unit) from a request in words, using upstream if needed."""
+    return parse_conversions(description, upstream)[0][:3]
+
+
+def parse_conversions(
+    description: str, upstream: Mapping[str, TaskResult] | None = None
+) -> list[Asked]:
+    """Every conversion a request asks for, in its order ("30 °C to °F and 10 mi to km"),
+    a compound quantity summed first ("5 feet 11 inches to cm"); else the one from the
+    task it depends on ("convert the result from km to miles")."""
     text = description.replace("−", "-")
-    match = _QUANTITY_TO.search(text) or _HOW_MANY.search(text)
-    if match:
-        value = parse_number(match["value"]) if match["value"] else Fraction(1)
-        return value, find_unit(match["src"]), find_unit(match["dst"])
+    found, end = [], 0
+    for match in _QUANTITY_TO.finditer(text):
+        value, src = parse_number(match["value"]), find_unit(match["src"])
+        written = _written(value, src)
+        lead = _LEADING.search(text, end, match.start())
+        if lead:
+            parts = [(m["value"], find_unit(m["src"])) for m in _PAIR.finditer(lead[0])]
+            value = sum((_in(v, part, src) for v, part in parts), value)
+            shown = [_written(parse_number(v), part) for v, part in parts]
+            written = " ".join([*shown, written])
+        found.append(Asked(value, src, find_unit(match["dst"]), written))
+        end = match.end()
+    if found:
+        return found
+    how_many = _HOW_MANY.search(text)
+    if how_many:
+        value = parse_number(how_many["value"]) if how_many["value"] else Fraction(1)
+        src = find_unit(how_many["src"])
+        return [Asked(value, src, find_unit(how_many["dst"]), _written(value, src))]
     number = upstream_number(upstream or {})
     given = (parse_number(number[0]), number[1]) if number else None
     ranged = _FROM_TO.search(text) or _TO_ONLY.search(text)
@@ -176,11 +214,26 @@ def parse_conversion(
                 f"the upstream result {format_quantity(value)} has no unit: say it, e.g."
                 " 'convert the result from km to miles'"
             )
-        return value, find_unit(source), find_unit(ranged["dst"])
+        src = find_unit(source)
+        return [Asked(value, src, find_unit(ranged["dst"]), _written(value, src))]
     raise TaskRejected(
         f"found no conversion in {description[:200]!r}: write it like 'convert 5 miles to km',"
         " 'how many feet are in 3 m' or '100 °F in celsius'"
     )
+
+
+def _written(value: Fraction, unit: Unit) -> str:
+    return f"{format_quantity(value)} {unit.symbol}"
+
+
+def _in(value: str, part: Unit, unit: Unit) -> Fraction:
+    """One part of a compound quantity ("5 feet" of "5 feet 11 inches") in `unit`."""
+    if unit.dimension == "temperature" or part.dimension != unit.dimension:
+        raise TaskRejected(
+            f"cannot add {value} {part.symbol} to a quantity in {unit.symbol}: the parts of"
+            " a quantity like '5 feet 11 inches' must measure the same thing, and not temperature"
+        )
+    return convert(value, part, unit)
 
 
 _SI_QUESTION = re.compile(r"\bSI\s+(?:base\s+|derived\s+)?unit\s+(?:of|for)\s+([a-z ]+)", re.I)
@@ -206,6 +259,7 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
+    version="0.2.0",  # 0.2: compound quantities, several conversions per task
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"
@@ -247,17 +301,20 @@ def handler(req: TaskRequest) -> TaskResult:
             task_id=req.task_id, status="succeeded", agent="units", output=asked[0], data=asked[1]
         )
     if {"value", "from", "to"} <= given.keys():
-        value = parse_number(str(given["value"]))
-        src, dst = find_unit(str(given["from"])), find_unit(str(given["to"]))
+        value, src = parse_number(str(given["value"])), find_unit(str(given["from"]))
+        asked_for = [Asked(value, src, find_unit(str(given["to"])), _written(value, src))]
     else:
-        value, src, dst = parse_conversion(req.description, req.upstream)
+        asked_for = parse_conversions(req.description, req.upstream)
+    if len(asked_for) > 1:
+        return _several(req.task_id, asked_for)
+    value, src, dst, written = asked_for[0]
     result = convert(value, src, dst)
     shown = format_quantity(result)
     return TaskResult(
         task_id=req.task_id,
         status="succeeded",
         agent="units",
-        output=f"{format_quantity(value)} {src.symbol} = {shown} {dst.symbol}",
+        output=f"{written} = {shown} {dst.symbol}",
         data={
             "value": float(result),
             "exact": shown,
@@ -265,4 +322,27 @@ def handler(req: TaskRequest) -> TaskResult:
             "from": {"value": float(value), "unit": src.symbol},
             "dimension": src.dimension,
         },
+    )
+
+
+def _several(task_id: str, asked_for: list[Asked]) -> TaskResult:
+    """One line per conversion; ``values`` lets a next task use them ("add both results")."""
+    lines, conversions = [], []
+    for value, src, dst, written in asked_for:
+        result = convert(value, src, dst)
+        lines.append(f"{written} = {format_quantity(result)} {dst.symbol}")
+        conversions.append(
+            {
+                "from": written,
+                "value": float(result),
+                "unit": dst.symbol,
+                "dimension": src.dimension,
+            }
+        )
+    return TaskResult(
+        task_id=task_id,
+        status="succeeded",
+        agent="units",
+        output="\n".join(lines),
+        data={"conversions": conversions, "values": [c["value"] for c in conversions]},
     )

@@ -160,7 +160,8 @@ STOPWORDS = frozenset(
         "know",
     }
 )
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+|[%*+/^×÷√]")
+_SYMBOLS = frozenset("%*+/^×÷√")  # arithmetic, where a question may have no other word
 STEM_LENGTH = 6
 
 
@@ -185,11 +186,12 @@ def stem(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lowercase word stems without stopwords; '_' and '-' separate words."""
+    """Lowercase word stems without stopwords, and arithmetic symbols ("45 * 12" is
+    about multiplying even with no word saying so); '_' and '-' separate words."""
     return [
-        sys.intern(stem(w))
+        sys.intern(w if w in _SYMBOLS else stem(w))
         for w in _WORD.findall(text.lower())
-        if w not in STOPWORDS and len(w) > 1
+        if (w not in STOPWORDS and len(w) > 1) or w in _SYMBOLS
     ]
 
 

@@ -65,6 +65,12 @@ def test_the_results_of_two_questions_are_combined(mesh: Mesh) -> None:
     assert result.results["t3"].output == "(1024) + (243) = 1267"
 
 
+def test_two_conversions_in_one_task_feed_both_results_to_the_next(mesh: Mesh) -> None:
+    result = mesh.run("Convert 30 celsius to fahrenheit and 10 miles to km, then add both results")
+    assert [r.agent for r in result.results.values()] == ["units", "calculator"]
+    assert result.results["t2"].data["value"] == pytest.approx(86 + 16.09344)
+
+
 def test_independent_questions_go_to_their_own_agents(mesh: Mesh) -> None:
     result = mesh.run(
         "How many days between 2024-01-01 and 2024-03-01? Convert 72 kg to pounds."

@@ -36,6 +36,38 @@ def test_converts_requests_in_words(request_text: str, output: str) -> None:
     assert run(request_text).output == output
 
 
+@pytest.mark.parametrize(
+    ("request_text", "output"),
+    [
+        ("Convert 5 feet 11 inches to cm", "5 ft 11 in = 180.34 cm"),
+        ("2 lb 3 oz in kg", "2 lb 3 oz = 0.992233309375 kg"),
+        ("1 hour and 30 minutes in minutes", "1 h 30 min = 90 min"),
+        ("6 ft, 2 in to m", "6 ft 2 in = 1.8796 m"),
+    ],
+)
+def test_a_quantity_in_several_units_is_summed_not_cut(request_text: str, output: str) -> None:
+    assert run(request_text).output == output
+
+
+@pytest.mark.parametrize(
+    ("request_text", "message"),
+    [
+        ("5 kg 3 m to lb", "cannot add 5 kg to a quantity in m"),
+        ("5 feet 20 °C to cm", "cannot add 5 ft to a quantity in °C"),
+    ],
+)
+def test_parts_that_do_not_add_up_are_refused(request_text: str, message: str) -> None:
+    with pytest.raises(TaskRejected, match=re.escape(message)):
+        run(request_text)
+
+
+def test_every_conversion_in_a_task_is_answered() -> None:
+    result = run("Convert 30 celsius to fahrenheit and 10 miles to km")
+    assert result.output == "30 °C = 86 °F\n10 mi = 16.09344 km"
+    assert result.data["values"] == [86.0, pytest.approx(16.09344)]
+    assert [c["unit"] for c in result.data["conversions"]] == ["°F", "km"]
+
+
 def test_linear_conversions_are_exact_and_round_trip() -> None:
     there = convert(Fraction(7), "mi", "km")
     assert there == Fraction("11.265408")

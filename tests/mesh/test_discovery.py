@@ -308,3 +308,24 @@ def test_outcome_evidence_needs_similarity_and_nets_successes_against_failures(
     assert store.evidence(far, 0.5) == {}
     store.forget("access")
     assert set(store.evidence(near, 0.5)) == {"helpdesk"} and len(store) == 1
+
+
+def test_arithmetic_symbols_are_lexical_evidence() -> None:
+    from mesh.lexical import tokenize
+
+    assert tokenize("What is 12.5% of 640 * 2 / 3 + 1, or 2^8?") == [
+        "12", "%", "640", "*", "/", "+", "^",
+    ]  # fmt: skip
+    assert tokenize("a-b_c, (d)!") == []
+
+
+@pytest.mark.parametrize(
+    "ask",
+    ["What is 20% of 150", "what is 12.5% of 640", "What is 45 * 12?", "What is 7 factorial?"],
+)
+def test_arithmetic_with_numbers_no_example_has_reaches_the_calculator(
+    mesh: Mesh, ask: str
+) -> None:
+    result = mesh.run(ask)
+    assert [r.agent for r in result.results.values()] == ["calculator"], result.answer
+    assert result.ok
