@@ -144,19 +144,25 @@ def _sentences(text: str) -> list[str]:
 
 
 def _keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]:
-    """Hide the material after "Instruction: ..." and join the sentences that follow it."""
+    """Hide the material after "Instruction: ..." with the sentences that follow it, as
+    one span, so that none of it (not even a short sentence) becomes the capability."""
     out: list[str] = []
-    open_material = False
+    head, material = "", list[str]()
     for sentence in sentences:
-        if open_material and not _SEQUENCE.match(sentence):
-            out[-1] = f"{out[-1]} {hide(sentence)}"
+        if material and not _SEQUENCE.match(sentence):
+            material.append(sentence)
             continue
+        if material:
+            out.append(head + hide(" ".join(material)))
+            material = []
         colon = _COLON.search(sentence)
         first = _first_word(_FILLER.sub("", _SEQUENCE.sub("", sentence)))
-        open_material = bool(colon) and first in VERBS
-        if colon and open_material:
-            sentence = sentence[: colon.end()] + hide(sentence[colon.end() :])
+        if colon and first in VERBS and sentence[colon.end() :].strip():
+            head, material = sentence[: colon.end()], [sentence[colon.end() :]]
+            continue
         out.append(sentence)
+    if material:
+        out.append(head + hide(" ".join(material)))
     return out
 
 

@@ -146,6 +146,17 @@ def test_long_quoted_material_does_not_steer_the_capability() -> None:
     assert plan.tasks[0].description == "Summarize 'compute this and count that'"
 
 
+def test_material_after_a_colon_does_not_steer_the_capability_even_in_short_sentences() -> None:
+    request = "Summarize the README: Mesh turns a request into work. It plans. It finds agents."
+    plan = OfflinePlanner().plan(request + " Then count the words in it")
+    assert [t.capability for t in plan.tasks] == [
+        "Summarize the README: …",
+        "count the words in it",
+    ]
+    assert plan.tasks[0].description == request
+    assert OfflinePlanner().plan("Translate: hi").tasks[0].capability == "Translate: hi"
+
+
 def test_a_comma_before_a_question_splits_after_an_instruction_or_question() -> None:
     assert shape("What is 2**10, what is 3**5, and add the two results") == [
         ("What is 2**10", []),
