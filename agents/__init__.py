@@ -14,7 +14,7 @@ def builtin_agents(client: Any, embedding_function: Any) -> list[tuple[AgentCard
     """The built-in agents, ready for `Mesh.add_agent`; the knowledge base is seeded once."""
     from mesh.agents import calculator, dates, report, text, transform, units
     from mesh.agents.csv_analyst import CSV_ANALYST_CARD, CsvAnalyst
-    from mesh.agents.knowledge import KNOWLEDGE_CARD, KnowledgeBase
+    from mesh.agents.knowledge import KnowledgeBase
     from mesh.agents.web import WEB_READER_CARD, WebReader
 
     knowledge = KnowledgeBase(client, embedding_function)
@@ -22,7 +22,7 @@ def builtin_agents(client: Any, embedding_function: Any) -> list[tuple[AgentCard
     return [
         (calculator.CALCULATOR_CARD, calculator.handler),
         (text.TEXT_CARD, text.handler),
-        (KNOWLEDGE_CARD, knowledge.handler),
+        (knowledge.card(), knowledge.handler),
         (report.REPORT_CARD, report.handler),
         (units.UNITS_CARD, units.handler),
         (dates.DATES_CARD, dates.handler),

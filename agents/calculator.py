@@ -75,6 +75,7 @@ _PHRASE_RULES = r"""
 \b(?:the\s+)?cube\s+root\s+of\s+X -> {0}**(1/3)
 \b(?:the\s+)?log(?:arithm)?\s+base\s+X\s+of\s+X -> log({1}, {0})
 \b(?:the\s+)?(FN)\s+of\s+X -> {w}({1})
+\b(FN)\s+X -> {w}({1})
 X\s*!(?!=) -> factorial({0})
 X\s+factorial\b -> factorial({0})
 X\s+squared\b -> {0}**2
@@ -204,7 +205,21 @@ def extract_expressions(text: str) -> list[str]:
         and not _DATE_RE.search(expr)
     )
     exprs = [expr for _, expr in found] if len(found) > 1 else [_best(lowered, text)]
-    return [f"round({expr}, {places[1]})" for expr in exprs] if places else exprs
+    return [_rounded(expr, places[1]) for expr in exprs] if places else exprs
+
+
+def _rounded(expr: str, places: str) -> str:
+    """`expr` rounded to `places` decimals; "round (42.16) to 1 decimal place" gives
+    round(42.16, 1), not round(round(42.16), 1)."""
+    inner = expr[len("round") :].strip() if expr.startswith("round") else ""
+    depth = 0
+    for at, char in enumerate(inner):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and (at < len(inner) - 1 or char != ")"):
+            return f"round({expr}, {places})"
+        if depth == 1 and char == ",":
+            return f"round({expr}, {places})"
+    return f"round({inner[1:-1]}, {places})" if inner else f"round({expr}, {places})"
 
 
 def _normalise(text: str) -> str:
@@ -250,10 +265,11 @@ CALCULATOR_CARD = AgentCard(
             name="arithmetic",
             description=(
                 "Evaluate an arithmetic expression or a sum in words exactly: + - * / // %"
-                " and powers with parentheses (plus, minus, times, divided by), big integers,"
-                " decimals and fractions."
+                " and powers (** or ^) with parentheses, in symbols or words (plus, minus,"
+                " times, divided by, squared, cubed); sums and averages of lists of numbers;"
+                " big integers, decimals and fractions."
             ),
-            tags=["math", "arithmetic", "compute", "numbers", "calculate"],
+            tags=["math", "arithmetic", "compute", "numbers", "calculate", "times", "average"],
             examples=[
                 "What is 17 * 23?",
                 "Compute 2**10",

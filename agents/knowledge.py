@@ -20,6 +20,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
 from mesh.errors import AgentError, ConfigError, TaskRejected
+from mesh.lexical import STOPWORDS
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 from mesh.vectorstore.client import get_collection
 
@@ -28,6 +29,8 @@ DEFAULT_COLLECTION = "mesh_knowledge"
 MIN_SCORE = 0.4
 SECOND_SENTENCE_MARGIN = 0.06
 MAX_CHUNK_CHARS = 1200
+MAX_DOCUMENT_SKILLS = 20  # beyond this the card names the documents' words no more
+_TOPIC_WORDS = 10
 _UPSERT_BATCH = 256
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
@@ -36,6 +39,7 @@ _ADD_HINT = (
 
 KNOWLEDGE_CARD = AgentCard(
     name="knowledge",
+    version="0.2.0",  # 0.2: a skill per document, from what is indexed
     description=(
         "Answers questions from the local knowledge base: documents indexed in Chroma."
         " Quotes the sentences that answer the question and names the documents they come"
@@ -149,6 +153,26 @@ def _unit_rows(vectors: Any) -> npt.NDArray[np.float32]:
     return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
 
 
+def document_skill(name: str, text: str) -> Skill:
+    """What one document covers, as a skill of the knowledge agent: its title, opening
+    and the names it mentions most (Mars, Jupiter, HTTP). A question about Mars's moons
+    then finds this agent by the words of its documents, which a fixed card cannot list."""
+    body = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    headings = [ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("# ")]
+    title = headings[0] if headings else name
+    opening = " ".join(" ".join(body).split())[:400]
+    counts: dict[str, int] = {}
+    for found in _NAMED.findall(text):  # capitalised mid-sentence: a name, not a first word
+        if found.lower() not in STOPWORDS:
+            counts[found] = counts.get(found, 0) + 1
+    top = sorted(counts, key=lambda w: -counts[w])[:_TOPIC_WORDS]  # stable: first seen first
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-.")[:60] or "document"
+    return Skill(name=f"doc-{slug}", description=f"{title}: {opening}", tags=top)
+
+
+_NAMED = re.compile(r"(?<=[a-z0-9,;:(] )(?:[A-Z][a-z]+[A-Z]?[a-z]*|[A-Z]{2,}[a-z]?)\b")
+
+
 class KnowledgeBase:
     """Local documents in one Chroma collection, and the agent that answers from them."""
 
@@ -207,6 +231,19 @@ class KnowledgeBase:
             raise ConfigError(f"knowledge documents folder {folder} does not exist")
         docs = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.md"))}
         return self.add_documents(docs)
+
+    def card(self) -> AgentCard:
+        """The knowledge card with one skill per indexed document (the first
+        MAX_DOCUMENT_SKILLS by name), so discovery sees what the documents are about."""
+        got = self.collection.get(include=["documents", "metadatas"])
+        texts: dict[str, list[tuple[int, str]]] = {}
+        for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True):
+            texts.setdefault(str(meta["source"]), []).append((int(str(meta["chunk"])), doc))
+        skills = [
+            document_skill(name, "\n\n".join(t for _, t in sorted(texts[name])))
+            for name in sorted(texts)[:MAX_DOCUMENT_SKILLS]
+        ]
+        return KNOWLEDGE_CARD.model_copy(update={"skills": [*KNOWLEDGE_CARD.skills, *skills]})
 
     def search(self, question: str, k: int = 3) -> list[dict[str, Any]]:
         """The `k` passages nearest to `question`: source, chunk, text and cosine score."""

@@ -34,14 +34,36 @@ REPORT_CARD = AgentCard(
     tags=["report", "finance"],
 )
 
-_FIGURE = re.compile(r"([A-Za-z][A-Za-z _-]*?)\s*[:=]?\s*(-?\d+(?:\.\d+)?)")
 ARITHMETIC = "calculate an arithmetic expression"
+_ITEMS = re.compile(r",\s+|;\s*|\s+and\s+|\n")  # "1,200" has no space after its comma
+_NUMBER = re.compile(r"[$€£]?(-?\d[\d,]*(?:\.\d+)?)[%$€£]?")
+_INSTRUCTION = re.compile(r"^.*\b(?:on|of|for|about)\s+(?:(?:my|our|the|this|these)\s+)?", re.I)
 
 
 def parse_figures(text: str) -> list[tuple[str, str]]:
-    """Labelled figures in order: "rent 1200, food 450" -> [("rent", "1200"), ("food", "450")]."""
-    body = text.split(":", 1)[1] if ":" in text else text
-    return [(label.strip(), number) for label, number in _FIGURE.findall(body)]
+    """Labelled figures in order: "rent 1200, food 450" -> [("rent", "1200"), ("food",
+    "450")]. A label may hold digits ("Q1 1200", "2023 sales 5,400"): a figure is a
+    number that follows a label with a letter in it. An item that goes on after its
+    last number ("what does HTTP status 301 mean?") is a sentence, not figures."""
+    colon = ":" in text
+    body = text.split(":", 1)[1] if colon else text
+    figures: list[tuple[str, str]] = []
+    for item in _ITEMS.split(body.strip().rstrip(".")):
+        label: list[str] = []
+        found: list[tuple[str, str]] = []
+        for word in item.split():
+            number = _NUMBER.fullmatch(word.strip(":="))
+            named = " ".join(label).strip(" :=-")
+            if number and re.search(r"[A-Za-z]", named):
+                if not colon and not figures:  # "Write a report on revenue 120" -> "revenue"
+                    named = _INSTRUCTION.sub("", named) or named
+                found.append((named, number[1].replace(",", "")))
+                label = []
+            else:
+                label.append(word)
+        if not label:  # words after its last number: a sentence, not figures
+            figures += found
+    return figures
 
 
 def handler(req: TaskRequest) -> TaskResult:

@@ -203,6 +203,9 @@ def parse_conversions(
         value = parse_number(how_many["value"]) if how_many["value"] else Fraction(1)
         src = find_unit(how_many["src"])
         return [Asked(value, src, find_unit(how_many["dst"]), _written(value, src))]
+    loose = _loose(text)
+    if loose:
+        return [loose]
     number = upstream_number(upstream or {})
     given = (parse_number(number[0]), number[1]) if number else None
     ranged = _FROM_TO.search(text) or _TO_ONLY.search(text)
@@ -220,6 +223,24 @@ def parse_conversions(
         f"found no conversion in {description[:200]!r}: write it like 'convert 5 miles to km',"
         " 'how many feet are in 3 m' or '100 °F in celsius'"
     )
+
+
+_HOW_MANY_OF = re.compile(rf"\bhow\s+many\s+(?P<dst>{_UNIT})", re.I)
+
+
+def _loose(text: str) -> Asked | None:
+    """One quantity anywhere and a target ("I weigh 80 kg, what's that in pounds?", "how
+    many km is a marathon of 26.2 miles"); None unless both are there once."""
+    pairs = list(_PAIR.finditer(text))
+    target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text)
+    if (
+        len(pairs) != 1
+        or target is None
+        or pairs[0].start() <= target.start("dst") < pairs[0].end()
+    ):
+        return None
+    value, src = parse_number(pairs[0]["value"]), find_unit(pairs[0]["src"])
+    return Asked(value, src, find_unit(target["dst"]), _written(value, src))
 
 
 def _written(value: Fraction, unit: Unit) -> str:

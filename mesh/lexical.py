@@ -186,12 +186,14 @@ def stem(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lowercase word stems without stopwords, and arithmetic symbols ("45 * 12" is
-    about multiplying even with no word saying so); '_' and '-' separate words."""
+    """Lowercase word stems without stopwords or bare numbers, and arithmetic symbols:
+    "45 * 12" is about multiplying even with no word saying so, while its 45 and 12 say
+    nothing about whom to ask (they matched a dates example's "12"). '_' and '-' separate
+    words."""
     return [
         sys.intern(w if w in _SYMBOLS else stem(w))
         for w in _WORD.findall(text.lower())
-        if (w not in STOPWORDS and len(w) > 1) or w in _SYMBOLS
+        if (w not in STOPWORDS and len(w) > 1 and not w.isdigit()) or w in _SYMBOLS
     ]
 
 

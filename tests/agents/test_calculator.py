@@ -256,6 +256,8 @@ def test_limits_are_the_documented_ones() -> None:
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),
         ("the factorial of 10", "factorial(10)"),
+        ("sqrt 1764", "sqrt(1764)"),
+        ("log 1000", "log(1000)"),
     ],
 )
 def test_extracts_the_expression_from_plain_words(request_text: str, expected: str) -> None:
@@ -299,6 +301,7 @@ def test_no_expression_asks_for_one(request_text: str) -> None:
         ("what's 5+5? and 6*6?", ["5+5", "6*6"]),
         ("What is sqrt(2) to 5 decimal places?", ["round(sqrt(2), 5)"]),
         ("22/7 and 355/113, rounded to 3 dp", ["round(22/7, 3)", "round(355/113, 3)"]),
+        ("round (42.1648128) to 1 decimal place", ["round(42.1648128, 1)"]),
         ("In 2024, how much is 17*23?", ["17*23"]),
         ("what is max(3, 7) * 2", ["max(3, 7) * 2"]),
         ("what is 42", ["42"]),

@@ -144,3 +144,25 @@ def test_split_sentences_handles_wrapping_and_lists() -> None:
         "item two",
         "Tail.",
     ]
+
+
+def test_the_card_has_a_skill_per_document_naming_what_it_covers(kb: KnowledgeBase) -> None:
+    card = kb.card()
+    docs = {s.name: s for s in card.skills if s.name.startswith("doc-")}
+    assert set(docs) == {f"doc-{p.stem}" for p in DOCS_DIR.glob("*.md")}
+    solar = docs["doc-solar-system"]
+    assert solar.description.startswith("The Solar System: The Solar System is the Sun")
+    assert {"Mars", "Jupiter"} <= set(solar.tags)
+    assert card.skills[:2] == KNOWLEDGE_CARD.skills
+    kb.add_documents({"Tea Notes": "# Tea\n\nIn Darjeeling, Assam and Nilgiri tea is grown."})
+    added = next(s for s in kb.card().skills if s.name == "doc-tea-notes")
+    assert added.description.startswith("Tea: In Darjeeling") and "Assam" in added.tags
+
+
+def test_a_question_on_a_document_finds_the_knowledge_agent(tmp_path: Path) -> None:
+    from mesh import Mesh
+
+    with Mesh.local(tmp_path / "home") as m:
+        result = m.run("How many moons does Mars have?")
+    assert [r.agent for r in result.results.values()] == ["knowledge"]
+    assert "Phobos" in result.answer

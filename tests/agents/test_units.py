@@ -61,6 +61,22 @@ def test_parts_that_do_not_add_up_are_refused(request_text: str, message: str) -
         run(request_text)
 
 
+@pytest.mark.parametrize(
+    ("request_text", "output"),
+    [
+        ("I weigh 80 kg, what's that in pounds?", "80 kg = 176.369809748 lb"),
+        ("how many kilometres is a marathon of 26.2 miles", "26.2 mi = 42.1648128 km"),
+    ],
+)
+def test_one_quantity_and_a_target_anywhere_in_the_sentence(request_text: str, output: str) -> None:
+    assert run(request_text).output == output
+
+
+def test_two_quantities_and_one_target_are_not_guessed_between() -> None:
+    with pytest.raises(TaskRejected, match="found no conversion"):
+        run("I ran 5 km today and 3 km yesterday, in miles?")
+
+
 def test_every_conversion_in_a_task_is_answered() -> None:
     result = run("Convert 30 celsius to fahrenheit and 10 miles to km")
     assert result.output == "30 °C = 86 °F\n10 mi = 16.09344 km"

@@ -310,13 +310,11 @@ def test_outcome_evidence_needs_similarity_and_nets_successes_against_failures(
     assert set(store.evidence(near, 0.5)) == {"helpdesk"} and len(store) == 1
 
 
-def test_arithmetic_symbols_are_lexical_evidence() -> None:
+def test_arithmetic_symbols_are_lexical_evidence_and_bare_numbers_are_not() -> None:
     from mesh.lexical import tokenize
 
-    assert tokenize("What is 12.5% of 640 * 2 / 3 + 1, or 2^8?") == [
-        "12", "%", "640", "*", "/", "+", "^",
-    ]  # fmt: skip
-    assert tokenize("a-b_c, (d)!") == []
+    assert tokenize("What is 12.5% of 640 * 2 / 3 + 1, or 2^8?") == ["%", "*", "/", "+", "^"]
+    assert tokenize("a-b_c, (d)! 2fa mp3 2024") == ["2fa", "mp3"]
 
 
 @pytest.mark.parametrize(

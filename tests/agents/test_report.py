@@ -1,0 +1,39 @@
+"""The report agent's reading of labelled figures (its arithmetic is the calculator's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mesh import Mesh
+from mesh.agents.report import parse_figures
+
+
+@pytest.mark.parametrize(
+    ("text", "figures"),
+    [
+        ("write a report on my budget: rent 1200, food 450, transport 130",
+         [("rent", "1200"), ("food", "450"), ("transport", "130")]),
+        ("sales by quarter: Q1 1200, Q2 1500, Q3 900, Q4 1400",
+         [("Q1", "1200"), ("Q2", "1500"), ("Q3", "900"), ("Q4", "1400")]),
+        ("Write a report on revenue 120, costs 80, tax 10",
+         [("revenue", "120"), ("costs", "80"), ("tax", "10")]),
+        ("expenses: hosting $80, domains 12 and email 6€",
+         [("hosting", "80"), ("domains", "12"), ("email", "6")]),
+        ("breakdown: 2023 sales 5,400, 2024 sales 6,100",
+         [("2023 sales", "5400"), ("2024 sales", "6100")]),
+        ("report: rent 1200 food 450", [("rent", "1200"), ("food", "450")]),
+        ("report: north 340, south 210; and what does HTTP status 301 mean?",
+         [("north", "340"), ("south", "210")]),
+    ],
+)  # fmt: skip
+def test_labelled_figures_are_read_as_a_person_writes_them(
+    text: str, figures: list[tuple[str, str]]
+) -> None:
+    assert parse_figures(text) == figures
+
+
+def test_a_report_with_digits_in_its_labels_totals_the_right_figures(mesh: Mesh) -> None:
+    result = mesh.run("Write a report on sales by quarter: Q1 1200, Q2 1500, Q3 900, Q4 1400")
+    assert result.results["t1"].agent == "report"
+    assert result.results["t1"].data["total"] == 5000
+    assert result.results["t1"].data["shares"] == {"Q1": 24, "Q2": 30, "Q3": 18, "Q4": 28}
