@@ -2,16 +2,19 @@
 
 Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``):
 
-- split at sentence ends (also right after a quote when an instruction follows), at
-  numbered items ("1) ... 2) ..." when the request starts
-  with one), at ";", at "then" / "after that" / "and then" / "and after that", and at
-  "and" / "also" / "," when what follows starts a new instruction (a verb such as
-  "count" or "compute"; after "and", also a question word; after ",", also a question
-  word when the part before is itself an instruction or question, so "What is 2**10, what
-  is 3**5" splits but "For each planet, what moons…", "Tell me, what…", "When it rains,
-  what…" and "…, what it does" do not);
+- split at sentence ends (before a capital, or a lower-case instruction word unless the
+  full stop ends an abbreviation such as "e.g."; also right after a quote when an
+  instruction follows), at numbered items ("1) ... 2) ..." when the request starts with
+  one; without punctuation before, the next number in sequence with an instruction
+  after it), at ";" (not in "tl;dr"), at "then" / "after that" / "and then" / "and
+  after that", and at "and" / "also" / "," when what follows starts a new instruction
+  (a verb such as "count" or "compute"; after "and", also a question word; after ",",
+  also a question word when the part before is itself an instruction or question, so
+  "What is 2**10, what is 3**5" splits but "For each planet, what moons…", "Tell me,
+  what…", "When it rains, what…" and "…, what it does" do not);
 - never inside quotes, nor in the material after an instruction's colon ("Summarize:
-  ...") up to a sentence that starts with "Then" / "Next" / "Finally";
+  ...", or a question's when text, not a new question, follows) up to a sentence that
+  starts with "Then" / "Next" / "Finally" or a ";" before a new instruction;
 - a part depends on the part before it when it starts with "then", "after that",
   "next", "finally", or refers to "the result", "the answer", "its", "that number",
   "the previous ...", or has "it" / "them" / "that" as the object of its verb
@@ -20,7 +23,9 @@ Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``)
   two answers" at the two parts before; "all the results", "these results" at every
   earlier part;
 - the capability discovery searches with is the part's own words, with long quoted
-  material replaced by '…' so that the text to work on does not pick the agent.
+  material replaced by '…' so that the text to work on does not pick the agent, and
+  "it" as the subject of a question after a "who" / "when" question naming one thing
+  replaced by that name.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ VERBS = {
     "convert", "count", "create", "define", "describe", "divide", "draft", "evaluate",
     "explain", "extract", "find", "get", "give", "list", "look", "measure", "multiply",
     "name", "search", "show", "solve", "subtract", "sum", "summarise", "summarize", "tell",
-    "translate", "work", "write",
+    "tl;dr", "tldr", "translate", "work", "write",
 }  # fmt: skip
 INSTRUCTION_WORDS = VERBS | QUESTION_WORDS
 MATERIAL_WORDS = 3  # quoted text longer than this is material, not part of the capability
@@ -60,9 +65,16 @@ _PLURAL = re.compile(
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"(?<!\w)'.+?'(?!\w)|\"[^\"]*\"|“[^”]*”|‘.+?’(?!\w)", re.DOTALL)
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"'“\x00])")
+_SENTENCE_GAP = re.compile(r"(?<=[.?!])\s+(?=\S)")
+_CAPITAL_START = re.compile(r"[A-Z\"'“\x00]")
+_ABBREVIATION = re.compile(  # "e.g." "i.e." "approx." end no sentence before lower case
+    r"(?:\b\w\.\w|\b(?:al|approx|ca|cf|eq|esp|etc|fig|incl|no|nr|resp|viz|vs))\.$",
+    re.IGNORECASE,
+)
+_SEMICOLON = r"\s*(?<!\btl);(?!\s?dr\b)\s*"  # "tl;dr" is a word
+_TLDR = re.compile(r"^tl;\s+dr\b", re.IGNORECASE)
 _SOFT_SPLIT = re.compile(
-    r"\s*;\s*|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
+    _SEMICOLON + r"|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
     re.IGNORECASE,
 )
 _LEAD_ONLY = re.compile(
@@ -70,9 +82,16 @@ _LEAD_ONLY = re.compile(
 )
 _AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
 _OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
-_LIST_START = re.compile(r"^\(?1[.)]\s+")
-_LIST_ITEM = re.compile(r"(?<=[.?!;:,])\s+\(?\d{1,2}[.)]\s+")
+_LIST_START = re.compile(r"^\(?1([.)])\s+")
+_LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
+_SEMICOLON_SPLIT = re.compile(_SEMICOLON, re.IGNORECASE)
+_SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked about
+    r"^(?:how|what|when|where|which|who|why)(?:\s+\w+){0,2}\s+(?:is|was|are|were|do|does|did"
+    r"|has|have|had|can|could|will|would)\s+(it)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
 _CLAUSE = re.compile(  # a wh-word opening a clause, not a question: "when it rains"
     r"^(?:how|what|when|where|which|who|why)\s+(?:i|you|we|they|he|she|it|this|that|these"
     r"|those|the|a|an|my|your|our|their|his|her|its)\b",
@@ -98,27 +117,27 @@ def parse_request(request: str) -> list[Part]:
 
     text = request.replace("\x00", " ").strip()  # NUL marks hidden spans below
     masked = _QUOTED.sub(lambda m: hide(m.group(0)), text)
-    items = [masked]
-    if _LIST_START.match(masked):
-        items = _LIST_ITEM.split(_LIST_START.sub("", masked))
-    sentences = [s for item in items for s in _sentences(item)]
+    items = [_keep_material(_sentences(item), hide) for item in _list_items(masked)]
     parts: list[Part] = []
-    for sentence in _keep_material(sentences, hide):
-        for index, (piece, sequenced) in enumerate(_split_soft(sentence)):
+    for sentence in (sentence for item in items for sentence in item):
+        for piece, sequenced in _split_soft(sentence):
             piece = piece.strip(" ,;")
             if not piece:
                 continue
             lead = _SEQUENCE.match(piece)
-            sequenced = sequenced or (index == 0 and lead is not None)
+            sequenced = sequenced or lead is not None
             piece = _SEQUENCE.sub("", piece, count=1).strip() or piece
             piece = _FILLER.sub("", piece, count=1).strip() or piece
             deps = _references(piece, len(parts))
             if sequenced and parts:
                 deps.add(len(parts) - 1)
+            capability = _reveal(piece, hidden, short=True)
+            if parts and not deps:
+                capability = _resolve_subject(capability, parts[-1])
             parts.append(
                 Part(
                     text=_reveal(piece, hidden, short=False),
-                    capability=_reveal(piece, hidden, short=True),
+                    capability=capability,
                     depends_on=tuple(sorted(deps)),
                 )
             )
@@ -130,10 +149,43 @@ def split_request(request: str) -> list[tuple[str, bool]]:
     return [(part.text, bool(part.depends_on)) for part in parse_request(request)]
 
 
+def _list_items(text: str) -> list[str]:
+    """The items of a request that starts with "1)" or "1.": split at a later number
+    after punctuation, or at the next number in sequence, in the same style, when an
+    instruction follows it ("1) what is 7! 2) convert …"; not "1) compute 2) times 3")."""
+    first = _LIST_START.match(text)
+    if not first:
+        return [text]
+    body, items, start, expected = text[first.end() :], list[str](), 0, 2
+    for match in _LIST_ITEM.finditer(body):
+        number, style = int(match.group(1)), match.group(2)
+        punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
+        in_turn = number == expected and style == first.group(1)
+        if punctuated or (in_turn and _lead_word(body[match.end() :]) in INSTRUCTION_WORDS):
+            items.append(body[start : match.start()].strip())
+            start, expected = match.end(), number + 1
+    return [*items, body[start:].strip()]
+
+
+def _sentence_ends(text: str) -> list[str]:
+    """Split after ". " "? " "! " before a capital, or before a lower-case instruction
+    word ("… fahrenheit. what is …") unless the full stop ends an abbreviation."""
+    out, start = list[str](), 0
+    for gap in _SENTENCE_GAP.finditer(text):
+        rest = text[gap.end() :]
+        lower_case_ask = _first_word(rest) in INSTRUCTION_WORDS and not (
+            _ABBREVIATION.search(text[max(0, gap.start() - 16) : gap.start()])
+        )
+        if _CAPITAL_START.match(rest) or lower_case_ask:
+            out.append(text[start : gap.start()])
+            start = gap.end()
+    return [*out, text[start:]]
+
+
 def _sentences(text: str) -> list[str]:
     """Split at sentence ends, and after a quote when a capitalised instruction follows."""
     out: list[str] = []
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in _sentence_ends(text):
         start = 0
         for match in _AFTER_QUOTE.finditer(sentence):
             if _first_word(sentence[match.end() :]) in INSTRUCTION_WORDS:
@@ -145,25 +197,62 @@ def _sentences(text: str) -> list[str]:
 
 def _keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]:
     """Hide the material after "Instruction: ..." with the sentences that follow it, as
-    one span, so that none of it (not even a short sentence) becomes the capability."""
+    one span, so that none of it (not even a short sentence) becomes the capability.
+
+    The material ends before a sentence that starts with "Then" / "Next" / "Finally",
+    and at a ";" followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"),
+    whose text is read on as a sentence of its own."""
     out: list[str] = []
     head, material = "", list[str]()
-    for sentence in sentences:
-        if material and not _SEQUENCE.match(sentence):
-            material.append(sentence)
-            continue
+
+    def close() -> None:
+        text = " ".join(material)
+        out.append(head + hide(text) if text.strip() else head.rstrip())
+        material.clear()
+
+    queue = list(reversed(sentences))
+    while queue:
+        sentence = queue.pop()
+        if material and _SEQUENCE.match(sentence):
+            close()
         if material:
-            out.append(head + hide(" ".join(material)))
-            material = []
-        colon = _COLON.search(sentence)
-        first = _first_word(_FILLER.sub("", _SEQUENCE.sub("", sentence)))
-        if colon and first in VERBS and sentence[colon.end() :].strip():
-            head, material = sentence[: colon.end()], [sentence[colon.end() :]]
-            continue
-        out.append(sentence)
+            material.append(sentence)
+        else:
+            colon = _COLON.search(sentence)
+            if not (colon and _opens_material(sentence[: colon.start()], sentence[colon.end() :])):
+                out.append(sentence)
+                continue
+            head = sentence[: colon.end()]
+            material.append(sentence[colon.end() :])
+        end = _material_end(material[-1])
+        if end is not None:
+            queue.append(material[-1][end.end() :])
+            material[-1] = material[-1][: end.start()]
+            close()
     if material:
-        out.append(head + hide(" ".join(material)))
+        close()
     return out
+
+
+def _opens_material(head: str, rest: str) -> bool:
+    """Whether what follows the colon is material to work on: after a verb ("Summarize:
+    …", "tl;dr: …"), or after a question ("How many sentences does this have: …") when
+    it is text, not a new question (no instruction word first, no "?" to end it)."""
+    first, lead = _lead_word(head), _strip_lead(head)
+    if not rest.strip() or first not in INSTRUCTION_WORDS:
+        return False
+    if first in VERBS:
+        return True
+    asks = _lead_word(rest) in INSTRUCTION_WORDS or rest.rstrip().endswith("?")
+    return not _CLAUSE.match(lead) and not asks
+
+
+def _material_end(material: str) -> re.Match[str] | None:
+    """The first ";" in colon material that a new instruction follows."""
+    for match in _SEMICOLON_SPLIT.finditer(material):
+        if _is_instruction(material[match.end() :]):
+            return match
+    return None
 
 
 def _split_soft(sentence: str) -> list[tuple[str, bool]]:
@@ -192,11 +281,28 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
 
 def _is_instruction(text: str) -> bool:
     """Whether `text` (fillers aside) is an instruction or question of its own."""
-    text = _FILLER.sub("", _SEQUENCE.sub("", text.strip(), count=1), count=1)
+    text = _strip_lead(text)
     words = text.lower().split()
     if not words or _first_word(text) not in INSTRUCTION_WORDS or _CLAUSE.match(text):
         return False
     return not set(words[1:]) <= _BARE_TAIL
+
+
+def _resolve_subject(capability: str, before: Part) -> str:
+    """A question whose subject is "it", after a "who" or "when" question, asks about the
+    one name that question holds ("Who created Python, and when was it released?"): its
+    answer, a person or a time, is not "it". That name replaces the pronoun in what
+    discovery searches; the task's text is left as written. After "what …?", "it" may
+    be the answer ("What is the boiling point of water? What is it in °F?"): left alone."""
+    pronoun = _SUBJECT_PRONOUN.match(capability)
+    if not pronoun or _lead_word(before.capability) not in {"who", "when"}:
+        return capability
+    if not _is_instruction(before.capability):
+        return capability
+    names = [name for name in _NAME.findall(before.capability) if name != "I"]
+    if len(names) != 1:
+        return capability
+    return capability[: pronoun.start(1)] + names[0] + capability[pronoun.end(1) :]
 
 
 def _references(masked: str, before: int) -> set[int]:
@@ -218,8 +324,17 @@ def _references(masked: str, before: int) -> set[int]:
     return deps
 
 
+def _strip_lead(text: str) -> str:
+    """`text` without a leading order word or filler ("then", "and", "also")."""
+    return _FILLER.sub("", _SEQUENCE.sub("", text.strip(), count=1), count=1)
+
+
+def _lead_word(text: str) -> str:
+    return _first_word(_strip_lead(text))
+
+
 def _first_word(text: str) -> str:
-    words = text.split(maxsplit=1)
+    words = _TLDR.sub("tl;dr", text.lstrip(), count=1).split(maxsplit=1)
     return words[0].lower().strip(",:") if words else ""
 
 

@@ -234,3 +234,163 @@ def test_offline_structure_on_the_labelled_set() -> None:
         if norm != [(re.sub(r"[.?!]$", "", t).lower(), d) for t, d in want]:
             misses.append((row["id"], got))
     assert misses == []
+
+
+def capabilities(request: str) -> list[str]:
+    return [t.capability or "" for t in OfflinePlanner().plan(request).tasks]
+
+
+def test_a_question_word_before_a_colon_opens_material_when_text_follows() -> None:
+    request = "how many sentences does this have: It rained. We stayed in. The cat slept all day."
+    assert shape(request) == [(request, [])]
+    assert capabilities(request) == ["how many sentences does this have: …"]
+    gist = shape("What is the gist of this: Agents plan. Agents act. Then count its words.")
+    assert [d for _, d in gist] == [[], ["t1"]]
+    assert gist[0][0] == "What is the gist of this: Agents plan. Agents act."
+
+
+@pytest.mark.parametrize(
+    ("request_", "parts"),
+    [
+        ("What I mean: the mesh plans. Count the words in 'a b'.", 2),  # a clause, not a question
+        ("How about this: what is 2+2? What is 3+3?", 2),  # a new question after the colon
+        ("What is the sum of: 3, 4 and 5? Count the words in 'a b'.", 2),  # ends in "?"
+        ("What is 2+2: also compute 3+3", 2),  # an instruction after the colon, no material
+    ],
+)
+def test_a_question_word_before_a_colon_opens_no_material_before_a_question(
+    request_: str, parts: int
+) -> None:
+    plan = OfflinePlanner().plan(request_)
+    assert len(plan.tasks) == parts
+    assert all("…" not in (t.capability or "") for t in plan.tasks)
+
+
+def test_tldr_is_a_word_that_asks_for_a_summary_not_a_separator() -> None:
+    text = "Chroma stores the cards. The weather was fine. Chroma embeds them."
+    for lead in ("tl;dr", "TL;DR", "tl; dr"):
+        assert shape(f"{lead}: {text}") == [(f"{lead}: {text}", [])]
+    assert capabilities(f"tl;dr: {text}") == ["tl;dr: …"]
+    assert len(shape("Compute 2+2; count the words in 'a b'")) == 2, "other ';' still split"
+
+
+def test_numbered_items_in_sequence_split_without_punctuation_before_them() -> None:
+    request = "1) what is 7 factorial 2) convert 50 kg to pounds 3) what does HTTP 503 mean"
+    assert shape(request) == [
+        ("what is 7 factorial", []),
+        ("convert 50 kg to pounds", []),
+        ("what does HTTP 503 mean", []),
+    ]
+    assert [t for t, _ in shape("1. compute 2+2 2. count the words in 'a b'")] == [
+        "compute 2+2",
+        "count the words in 'a b'",
+    ]
+    assert shape("1) Summarize: A cat. A dog. 2) then count the words in it") == [
+        ("Summarize: A cat. A dog.", []),
+        ("count the words in it", ["t1"]),
+    ], "a numbered item ends the material of the item before"
+    assert shape("1) Summarize: A cat. A dog. 2) Count the words in 'a b'")[1] == (
+        "Count the words in 'a b'",
+        [],
+    )
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "1) compute 2) times 3",  # "2)" is followed by no instruction
+        "1) compute 3 * 3) what",  # out of sequence: 3 before 2
+        "1. compute 7 * 2) what is it",  # another style: "2)" after "1."
+    ],
+)
+def test_numbers_that_are_not_the_next_marker_do_not_split(request_: str) -> None:
+    assert len(shape(request_)) == 1
+
+
+def test_a_lower_case_instruction_after_a_sentence_end_is_a_new_part() -> None:
+    assert shape("convert 100 celsius to fahrenheit. what is 2 to the power of 16?") == [
+        ("convert 100 celsius to fahrenheit.", []),
+        ("what is 2 to the power of 16?", []),
+    ]
+    assert shape("what is 2+2? count the words in the answer! compute 3*3") == [
+        ("what is 2+2?", []),
+        ("count the words in the answer!", ["t1"]),
+        ("compute 3*3", []),
+    ]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "Name a noble gas, e.g. what is used in balloons",  # "e.g." is an abbreviation
+        "Give the distance to the moon approx. what it is in km",
+        "Compute 2.5 times 4",  # a decimal point is no sentence end
+        "I like it. the count is 3",  # lower case, but no instruction follows
+    ],
+)
+def test_no_split_after_an_abbreviation_or_before_a_lower_case_non_instruction(
+    request_: str,
+) -> None:
+    assert len(shape(request_)) == 1
+
+
+def test_a_semicolon_before_a_new_instruction_ends_colon_material() -> None:
+    request = (
+        "Write a report on sales by quarter: Q1 1200, Q2 1500, Q3 900, Q4 1400;"
+        " and what does HTTP status 301 mean?"
+    )
+    assert shape(request) == [
+        ("Write a report on sales by quarter: Q1 1200, Q2 1500, Q3 900, Q4 1400", []),
+        ("what does HTTP status 301 mean?", []),
+    ]
+    assert capabilities(request)[0] == "Write a report on sales by quarter: …"
+    chained = shape("Summarize: Agents plan. They act; then count the words in the summary")
+    assert chained[1] == ("count the words in the summary", ["t1"])
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "Summarize: apples are red; bananas are yellow; pears are green.",  # data, not asks
+        "Count the words: what a day; what a night",  # "what a day" is no question
+    ],
+)
+def test_a_semicolon_inside_colon_material_before_no_instruction_stays_material(
+    request_: str,
+) -> None:
+    assert shape(request_) == [(request_, [])]
+
+
+def test_a_subject_pronoun_after_a_question_about_a_name_is_searched_as_that_name() -> None:
+    plan = OfflinePlanner().plan("Who created Python, and when was it first released?")
+    assert [(t.description, t.depends_on) for t in plan.tasks] == [
+        ("Who created Python", []),
+        ("when was it first released?", []),
+    ]
+    assert plan.tasks[1].capability == "when was Python first released?"
+    assert capabilities("When was Linux released? What is it used for?")[1] == (
+        "What is Linux used for?"
+    )
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "Compute 2+2 for Alice and when was it first released?",  # not after a question
+        "Who met Alice and Bob? When was it?",  # two names: which one is unclear
+        "What is 2+2? What is it times 3?",  # no name; "it" is the result
+        "What is the boiling point of Water? What is it in Fahrenheit?",  # "it": the answer
+        "Who wrote Hamlet? When did they die?",  # "they" is the person who is the answer
+        "Who met Alice? When was it?",  # "it" last refers to the answer: a dependency
+    ],
+)
+def test_a_subject_pronoun_is_left_alone_when_the_name_is_not_clear(request_: str) -> None:
+    plan = OfflinePlanner().plan(request_)
+    assert plan.tasks[-1].capability == plan.tasks[-1].description
+
+
+def test_then_after_a_semicolon_orders_the_parts() -> None:
+    assert shape("Compute 2+2; then multiply by 3") == [
+        ("Compute 2+2", []),
+        ("multiply by 3", ["t1"]),
+    ]
