@@ -1,10 +1,11 @@
 """End to end: does a plain-language request to the offline mesh come back with the right answer?
 
-    .venv/bin/python bench/answers_eval.py [--split dev|holdout] [--verbose] [--ids a01,a07]
+  .venv/bin/python bench/answers_eval.py [--split dev|holdout|holdout2] [--verbose] [--ids a01,a07]
 
-Each labelled request (tests/data/answers.jsonl for dev, answers_holdout.jsonl held out,
-never used for fixing) runs through `Mesh.local(home).run(request)` with the built-in
-agents, the offline planner and no model. A request is scored on two things:
+Each labelled request (tests/data/answers.jsonl for dev; answers_holdout.jsonl, the first
+held-out set, measured once and then opened for fixing; answers_holdout2.jsonl, written
+before those fixes and never used for fixing) runs through `Mesh.local(home).run(request)`
+with the built-in agents, the offline planner and no model. A request is scored on two things:
 
 - answer: for single, multi and chain requests the run succeeds and every expected
   substring is in `result.answer`; for refusals the run does not succeed (or raises a
@@ -47,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPLITS = {
     "dev": ROOT / "tests/data/answers.jsonl",
     "holdout": ROOT / "tests/data/answers_holdout.jsonl",
+    "holdout2": ROOT / "tests/data/answers_holdout2.jsonl",
 }
 KINDS = ("single", "multi", "chain", "refuse")
 

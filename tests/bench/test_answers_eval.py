@@ -27,7 +27,7 @@ def ev() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("split", "size"), [("dev", 60), ("holdout", 30)])
+@pytest.mark.parametrize(("split", "size"), [("dev", 60), ("holdout", 30), ("holdout2", 40)])
 def test_split_loads_with_every_kind(ev: ModuleType, split: str, size: int) -> None:
     cases = ev.load_cases(ev.SPLITS[split])
     assert len(cases) == size
@@ -37,10 +37,22 @@ def test_split_loads_with_every_kind(ev: ModuleType, split: str, size: int) -> N
     assert "web-reader" not in {a for c in cases for a in c.agents}  # no network here
 
 
-def test_splits_share_no_id_or_request(ev: ModuleType) -> None:
-    dev, held = (ev.load_cases(ev.SPLITS[s]) for s in ("dev", "holdout"))
+@pytest.mark.parametrize(
+    ("one", "other"), [("dev", "holdout"), ("dev", "holdout2"), ("holdout", "holdout2")]
+)
+def test_splits_share_no_id_or_request(ev: ModuleType, one: str, other: str) -> None:
+    dev, held = (ev.load_cases(ev.SPLITS[s]) for s in (one, other))
     assert not {c.id for c in dev} & {c.id for c in held}
     assert not {c.request.lower() for c in dev} & {c.request.lower() for c in held}
+
+
+def test_holdout2_mixes_kinds_and_asks_every_offline_agent_alone(ev: ModuleType) -> None:
+    cases = ev.load_cases(ev.SPLITS["holdout2"])
+    counts = {kind: sum(c.kind == kind for c in cases) for kind in ev.KINDS}
+    assert counts == {"single": 16, "multi": 8, "chain": 8, "refuse": 8}
+    singles = {c.agents[0] for c in cases if c.kind == "single"}
+    assert singles == ev.builtin_names() - {"web-reader"}
+    assert not [c.id for c in cases if any(e.lower() in c.request.lower() for e in c.expect)]
 
 
 def test_csv_files_exist_for_answers_and_not_for_refusals(ev: ModuleType) -> None:
