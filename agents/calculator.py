@@ -83,6 +83,9 @@ X\s+cubed\b -> {0}**3
 X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 \b(divide|multiply|add|sum)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
+\bdouble\s+X -> {0} * 2
+\btriple\s+X -> {0} * 3
+\b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
 \bsubtract\s+X\s+from\s+X -> {1} - {0}
 \b(?:the\s+)?(sum|product|difference|quotient)\s+(?:of|between)\s+X\s+and\s+X -> {1} {w} {2}
 \b(?:the\s+)?remainder\s+(?:of|when)\s+X\s+(?:is\s+)?divided\s+by\s+X -> {0} % {1}
@@ -266,10 +269,13 @@ CALCULATOR_CARD = AgentCard(
             description=(
                 "Evaluate an arithmetic expression or a sum in words exactly: + - * / // %"
                 " and powers (** or ^) with parentheses, in symbols or words (plus, minus,"
-                " times, divided by, squared, cubed); sums and averages of lists of numbers;"
+                " times, divided by, squared, cubed, double, half); sums and averages of lists;"
                 " big integers, decimals and fractions."
             ),
-            tags=["math", "arithmetic", "compute", "numbers", "calculate", "times", "average"],
+            tags=[
+                *("math", "arithmetic", "compute", "numbers", "calculate"),
+                *("times", "average", "double", "half"),
+            ],
             examples=[
                 "What is 17 * 23?",
                 "Compute 2**10",
@@ -280,6 +286,8 @@ CALCULATOR_CARD = AgentCard(
                 "add the two results",
                 "multiply the result by 3",
                 "the average of 3, 4 and 5",
+                "double it",
+                "subtract the second result from the first",
             ],
         ),
         Skill(
@@ -334,6 +342,25 @@ _PLURAL_REFERENCE = re.compile(
 _HOW_MANY = {"two": 2, "three": 3, "four": 4, "five": 5}
 
 
+_ORDINAL_REFERENCE = re.compile(
+    r"\bthe\s+(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last)"
+    r"(?:\s+(?:result|answer|number|value|one))?\b",
+    re.I,
+)
+_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
+_ORDINALS |= {"1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4}
+
+
+def _by_position(description: str, numbers: list[str]) -> str:
+    """ "the second result" / "the first" replaced by that number of the tasks before, in
+    their order; unchanged when one of them points past the numbers there are."""
+    if any(
+        _ORDINALS[m[1].lower()] >= len(numbers) for m in _ORDINAL_REFERENCE.finditer(description)
+    ):
+        return description
+    return _ORDINAL_REFERENCE.sub(lambda m: f"({numbers[_ORDINALS[m[1].lower()]]})", description)
+
+
 def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
     """The description with "the result" / "it" / "that" replaced by the number the task
     it depends on produced ("multiply the result by 3" after a task that gave 62.1 reads
@@ -341,6 +368,8 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
     numbers the tasks it depends on produced ("add (1024) and (243)"); unchanged when
     the numbers do not fit the words."""
     numbers = [n.replace(",", "").replace("−", "-") for n, _ in upstream_numbers(upstream)]
+    if len(numbers) > 1 and _ORDINAL_REFERENCE.search(description):
+        return _by_position(description, numbers)
     plural = _PLURAL_REFERENCE.search(description)
     if plural and len(numbers) > 1:
         word = plural[1] or ("two" if plural[0].lower().startswith("both") else None)

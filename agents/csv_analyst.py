@@ -45,6 +45,7 @@ _AGGREGATES = [
     ("count", r"\b(?:count|number\s+of|how\s+many)\b"),
 ]
 _WORDS = {"sum": "total", "mean": "average", "nunique": "distinct", "mode": "most common"}
+_NOT_VALUES = {"total", "average", "count", "sum", "top", "all", "the", "and", "each", "per"}
 _TOP = re.compile(r"\b(top|bottom|first|last)\s+(\d{1,4})\b", re.I)
 _GROUP = r"\b(?:by|per|for\s+each|for\s+every|in\s+each|grouped\s+by|across)"
 
@@ -118,6 +119,25 @@ def _aggregate_word(text: str) -> str | None:
     return None
 
 
+def _named_values(frame: pd.DataFrame, question: str) -> list[Condition]:
+    """ "how many orders are shipped", "total amount for acme": a word of the question that
+    is a value of exactly one text column filters on it (a word found in two columns would
+    be a guess, and is left out)."""
+    found: dict[str, list[Condition]] = {}
+    for column in frame.columns:
+        if kind_of(frame[column]) != "text":
+            continue
+        for value in {str(v).strip().lower() for v in frame[column].dropna().unique()}:
+            if len(value) < 3 or value in _NOT_VALUES:
+                continue
+            pattern = rf"(?<![\w-]){re.escape(value)}(?:e?s)?(?![\w-])"  # widgets: widget
+            if (m := re.search(pattern, question, re.I)) is not None:
+                found.setdefault(value, []).append(Condition(str(column), "=", value, m.span()))
+    named = [conds[0] for conds in found.values() if len(conds) == 1]
+    by_column = {c.column for c in named}
+    return sorted(named, key=lambda c: c.span) if len(by_column) == len(named) else []
+
+
 def _filter(frame: pd.DataFrame, condition: Condition) -> pd.DataFrame:
     series = frame[condition.column]
     target = condition.number
@@ -160,14 +180,18 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
     """Answer the question in `description` about `frame`: (text for people, data)."""
     columns = [str(c) for c in frame.columns]
     question = _PATH.sub(" ", description)
-    condition = parse_condition(question, columns)
+    stated = parse_condition(question, columns)
+    conditions = [stated] if stated else _named_values(frame, question)
+    condition = conditions[-1] if conditions else None
     data: dict[str, Any] = {"rows": len(frame)}
     prefix = ""
-    if condition:
-        frame = _filter(frame, condition)
-        data |= {"filter": condition.describe(), "matching_rows": len(frame)}
-        prefix = f"{len(frame):,} of {data['rows']:,} rows where {condition.describe()}. "
-        question = question[: condition.span[0]] + " " + question[condition.span[1] :]
+    if conditions:
+        said = " and ".join(c.describe() for c in conditions)
+        for cond in sorted(conditions, key=lambda c: -c.span[0]):  # cut spans from the end
+            frame = _filter(frame, cond)
+            question = question[: cond.span[0]] + " " + question[cond.span[1] :]
+        data |= {"filter": said, "matching_rows": len(frame)}
+        prefix = f"{len(frame):,} of {data['rows']:,} rows where {said}. "
     found = [c for _, _, c in mentions(question, columns)]
     aggregate = _aggregate_word(question)
     top = _TOP.search(question)

@@ -9,6 +9,7 @@ documents.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
 from mesh.errors import AgentError, ConfigError, TaskRejected
-from mesh.lexical import STOPWORDS
+from mesh.lexical import STOPWORDS, stem
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 from mesh.vectorstore.client import get_collection
 
@@ -31,6 +32,7 @@ SECOND_SENTENCE_MARGIN = 0.06
 MAX_CHUNK_CHARS = 1200
 MAX_DOCUMENT_SKILLS = 20  # beyond this the card names the documents' words no more
 _TOPIC_WORDS = 10
+LEXICAL_BONUS = 0.3  # how much the question's rarer words ("tuple", "429") move a sentence
 _UPSERT_BATCH = 256
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
@@ -151,6 +153,26 @@ def _unit_rows(vectors: Any) -> npt.NDArray[np.float32]:
     matrix = np.asarray([np.asarray(v, dtype=np.float32) for v in vectors], dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+def _overlap(question: str, sentences: list[str]) -> npt.NDArray[np.float32]:
+    """Per sentence, the share of the question's words it holds, each weighted by how few
+    of the sentences hold it: "what is a tuple" prefers the sentence naming tuples among
+    many about Python, and "HTTP 429" the one with 429 (a number counts double: it names
+    one thing exactly)."""
+
+    def terms(text: str) -> set[str]:
+        return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS}
+
+    asked, held = terms(question), [terms(s) for s in sentences]
+    weights = {}
+    for term in asked:
+        if df := sum(term in h for h in held):
+            weights[term] = math.log(1 + len(held) / df) * (2 if term.isdigit() else 1)
+    total = sum(weights.values()) or 1.0
+    return np.array(
+        [sum(w for t, w in weights.items() if t in h) / total for h in held], dtype=np.float32
+    )
 
 
 def document_skill(name: str, text: str) -> Skill:
@@ -290,15 +312,17 @@ class KnowledgeBase:
             raise TaskRejected(
                 f"no document in the knowledge base answers {question!r}; {_ADD_HINT}"
             )
-        scores = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
+        dense = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
+        best = float(dense.max())
+        scores = dense + LEXICAL_BONUS * _overlap(question, [s for s, _ in candidates])
+        scores[dense < self.min_score] = -np.inf  # words alone never make an answer
         order = [int(i) for i in np.argsort(-scores)]
-        best = float(scores[order[0]])
         if best < self.min_score:
             raise TaskRejected(
                 f"no document in the knowledge base answers {question!r} (best sentence scored"
                 f" {best:.2f}, below {self.min_score:.2f}); {_ADD_HINT}"
             )
-        floor = max(self.min_score, best - SECOND_SENTENCE_MARGIN)
+        floor = float(scores[order[0]]) - SECOND_SENTENCE_MARGIN
         top_source = candidates[order[0]][1]
         runner_up = [i for i in order[1:] if candidates[i][1] == top_source][:1]
         picked = [order[0]] + [i for i in runner_up if float(scores[i]) >= floor]

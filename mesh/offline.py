@@ -60,6 +60,9 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
 _ORDINAL = re.compile(
     rf"\b({'|'.join(_ORDINALS)}) {_NOUNS}s?\b|\b(?:step|task|part) (\d{{1,2}})\b", re.IGNORECASE
 )
+_BARE_ORDINAL = re.compile(  # "subtract the second result from the first"
+    rf"\bthe ({'|'.join(_ORDINALS)})(?=\s*(?:[.?!,;]|$))", re.IGNORECASE
+)
 _PLURAL = re.compile(
     rf"\b(both|the two|the three|all(?: the)?|these|those|the) {_NOUNS}s\b|\bboth of them\b",
     re.IGNORECASE,
@@ -310,7 +313,10 @@ def _references(masked: str, before: int) -> set[int]:
     if before == 0:
         return set()
     deps: set[int] = set()
-    for match in _ORDINAL.finditer(masked):
+    ordinals = list(_ORDINAL.finditer(masked))
+    if ordinals:  # "the first" alone points at a part only beside "the second result"
+        ordinals += _BARE_ORDINAL.finditer(masked)
+    for match in ordinals:
         number = _ORDINALS.get((match.group(1) or "").lower()) or int(match.group(2) or 0)
         if 1 <= number <= before:
             deps.add(number - 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from fractions import Fraction
 
 import pytest
@@ -258,6 +259,8 @@ def test_limits_are_the_documented_ones() -> None:
         ("the factorial of 10", "factorial(10)"),
         ("sqrt 1764", "sqrt(1764)"),
         ("log 1000", "log(1000)"),
+        ("double 21", "21 * 2"),
+        ("half of 9", "9 / 2"),
     ],
 )
 def test_extracts_the_expression_from_plain_words(request_text: str, expected: str) -> None:
@@ -372,7 +375,7 @@ def test_card_describes_arithmetic() -> None:
     one = {"t0": _done("t0", "6 * 7 = 42", value=42)}
     two = one | {"t1": _done("t1", "2**10 = 1024", value=1024)}
     for example in examples:  # those naming results earlier tasks gave are given them
-        upstream = two if "results" in example else one
+        upstream = two if re.search(r"results|second", example) else one
         req = TaskRequest(task_id="t2", description=example, upstream=upstream)
         assert handler(req).status == "succeeded"
     assert all(s.tags for s in CALCULATOR_CARD.skills)
@@ -412,6 +415,8 @@ POWERS = {"t0": _done("t0", "2**10 = 1024", value=1024), "t1": _done("t1", "3**5
         ("the difference between the two answers", "(1024) - (243) = 781"),
         ("what is the average of the results", "(((1024) + (243)) / 2) = 633.5"),
         ("add them", "(1024) + (243) = 1267"),
+        ("subtract the second result from the first", "(1024) - (243) = 781"),
+        ("divide the last one by the first", "(243) / (1024) = 0.2373046875"),
     ],
 )
 def test_the_results_of_several_tasks_before_stand_in_for_them(

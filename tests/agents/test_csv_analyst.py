@@ -60,6 +60,19 @@ def test_filter_then_aggregate(analyst: CsvAnalyst) -> None:
     assert counted.output.startswith("2 of 6 rows where region = north")
 
 
+def test_a_value_named_in_the_question_filters_on_its_column(analyst: CsvAnalyst) -> None:
+    widgets = ask(analyst, "how many widgets were sold in sales.csv? count the rows")
+    assert widgets.data["filter"] == "product = widget" and widgets.data["value"] == 3
+    both = ask(analyst, "total revenue of gadgets in the south in sales.csv")
+    assert both.data["filter"] == "product = gadget and region = south"
+    assert both.data["value"] == 30
+
+
+def test_values_that_could_mean_two_things_filter_nothing(analyst: CsvAnalyst) -> None:
+    either = ask(analyst, "total revenue for north or south in sales.csv")  # one column, twice
+    assert "filter" not in either.data and either.data["value"] == 251.5
+
+
 def test_which_group_wins(analyst: CsvAnalyst) -> None:
     result = ask(analyst, "which region has the highest revenue in sales.csv")
     assert result.output.startswith("East has the highest total revenue: 116.5")

@@ -166,3 +166,16 @@ def test_a_question_on_a_document_finds_the_knowledge_agent(tmp_path: Path) -> N
         result = m.run("How many moons does Mars have?")
     assert [r.agent for r in result.results.values()] == ["knowledge"]
     assert "Phobos" in result.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("What does HTTP 429 mean?", "429 Too Many Requests"),
+        ("what is a tuple in python", "tuple (ordered and immutable)"),
+    ],
+)
+def test_the_questions_rarer_words_pick_the_sentence(
+    kb: KnowledgeBase, question: str, said: str
+) -> None:
+    assert said in kb.answer(question).text

@@ -394,3 +394,13 @@ def test_then_after_a_semicolon_orders_the_parts() -> None:
         ("Compute 2+2", []),
         ("multiply by 3", ["t1"]),
     ]
+
+
+def test_a_bare_ordinal_beside_an_ordinal_result_points_at_its_part() -> None:
+    assert shape("What is 2**8 and what is 3**4? Subtract the second result from the first.") == [
+        ("What is 2**8", []),
+        ("what is 3**4?", []),
+        ("Subtract the second result from the first.", ["t1", "t2"]),
+    ]
+    last = shape("Compute 2+2. Compute 3+3. Then give me the first.")[2]
+    assert last == ("give me the first.", ["t2"])  # "the first" alone: no ordinal result
