@@ -1,9 +1,12 @@
 """Discovery: which agents may do a task, best first, kept for fallback.
 
 The registry ranks available agents for the task's need (see :mod:`mesh.ranking`);
-discovery keeps those that score above the floor and can run here. `runnable` is asked
-only about agents above the floor, best first, until `k` are found: it may be a policy
-gate that decides and audits each agent it is asked about.
+discovery keeps those that score above the floor and can run here. A fallback must also
+score at least FALLBACK_RATIO of the best: a task the transform agent refused ("not valid
+JSON") is not then offered to the web reader, which only shares a word with it and could
+answer something else. `runnable` is asked only about agents above the floor, best first,
+until `k` are found: it may be a policy gate that decides and audits each agent it is
+asked about.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from mesh.models import Match, Task
 from mesh.registry import Registry
 
 SEARCH_DEPTH = 3  # matches fetched per candidate wanted, so unrunnable ones can be skipped
+FALLBACK_RATIO = 0.6  # of the best score: JSON->CSV scores transform 0.75, web-reader 0.42
 
 
 def rank_candidates(
@@ -34,7 +38,8 @@ def rank_candidates(
     good: list[Match] = []
     skipped: list[str] = []
     for match in found:
-        if match.score < min_score or len(good) == k:
+        floor = max(min_score, FALLBACK_RATIO * good[0].score) if good else min_score
+        if match.score < floor or len(good) == k:
             break
         if match.card.name in runnable:
             good.append(match)

@@ -161,6 +161,19 @@ def test_candidates_are_ranked_and_only_those_above_the_floor_are_checked(
     assert spy.asked == [m.card.name for m in matches]
 
 
+def test_a_fallback_far_below_the_best_is_not_a_candidate(small: Registry) -> None:
+    from mesh.discovery import FALLBACK_RATIO
+
+    task = Task(id="t", description="will it rain tomorrow in Lyon")
+    ranked = small.search(task.need, k=3)
+    matches, _ = rank_candidates(
+        small, task, k=3, min_score=0.0, runnable=Spy({"weather", "climate", "payroll"})
+    )
+    kept = [m.score for m in matches]
+    assert kept == [m.score for m in ranked if m.score >= FALLBACK_RATIO * ranked[0].score]
+    assert len(kept) < len(ranked), "this ask has a fallback far below the best"
+
+
 def test_an_unrunnable_match_is_skipped_for_the_next(small: Registry) -> None:
     spy = Spy({"climate"})
     task = Task(id="t", description="will it rain tomorrow in Lyon")
