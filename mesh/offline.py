@@ -274,6 +274,8 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
                 splits = asks and _is_instruction(lead)
         else:
             splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
+            rest = _HIDDEN.sub(" ", sentence[match.end() :])
+            splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
         if not splits:
             continue
         pieces.append((sentence[start : match.start()], sequenced))

@@ -404,3 +404,12 @@ def test_a_bare_ordinal_beside_an_ordinal_result_points_at_its_part() -> None:
     ]
     last = shape("Compute 2+2. Compute 3+3. Then give me the first.")[2]
     assert last == ("give me the first.", ["t2"])  # "the first" alone: no ordinal result
+
+
+def test_also_before_an_ask_with_its_own_figures_starts_a_part() -> None:
+    request = "Tell me sqrt(2) to 5 decimal places, and also the date 100 days after 2024-01-01."
+    assert shape(request) == [
+        ("Tell me sqrt(2) to 5 decimal places", []),
+        ("the date 100 days after 2024-01-01.", []),
+    ]
+    assert len(shape("count the words and also the sentences in 'a 1 b'")) == 1
