@@ -179,3 +179,14 @@ def test_the_questions_rarer_words_pick_the_sentence(
     kb: KnowledgeBase, question: str, said: str
 ) -> None:
     assert said in kb.answer(question).text
+
+
+def test_the_plans_capability_answers_when_the_text_leans_on_context(kb: KnowledgeBase) -> None:
+    leaning = "when was it first released?"
+    with pytest.raises(TaskRejected, match="no document"):
+        kb.handler(TaskRequest(task_id="t", description=leaning))
+    said = TaskRequest(task_id="t", description=leaning, capability="when was Python released?")
+    assert "1991" in kb.handler(said).output
+    hidden = TaskRequest(task_id="t", description=leaning, capability="when was … released?")
+    with pytest.raises(TaskRejected, match="no document"):
+        kb.handler(hidden)
