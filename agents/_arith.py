@@ -114,7 +114,9 @@ MAX_FACTORIAL = 3000  # 3000! has 9,131 digits, under MAX_DIGITS
 
 
 def _factorial(x: Value) -> Value:
-    if x != int(x) or not 0 <= x <= MAX_FACTORIAL:
+    if x < 0:
+        raise ValueError(f"factorial is not defined for negative numbers ({format_number(x)})")
+    if x != int(x) or x > MAX_FACTORIAL:
         raise ValueError(
             f"factorial takes a whole number from 0 to {MAX_FACTORIAL:,}, not {format_number(x)}"
         )

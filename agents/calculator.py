@@ -274,7 +274,7 @@ CALCULATOR_CARD = AgentCard(
             ),
             tags=[
                 *("math", "arithmetic", "compute", "numbers", "calculate"),
-                *("times", "average", "double", "half"),
+                *("times", "average", "double", "half", "difference"),
             ],
             examples=[
                 "What is 17 * 23?",
@@ -288,6 +288,7 @@ CALCULATOR_CARD = AgentCard(
                 "the average of 3, 4 and 5",
                 "double it",
                 "subtract the second result from the first",
+                "the difference between the two",
             ],
         ),
         Skill(
@@ -336,7 +337,7 @@ _REFERENCE = re.compile(
 _PLURAL_REFERENCE = re.compile(
     r"\b(?:(?:both|all(?:\s+the)?|these|those|the(?:\s+(two|three|four|five|\d))?)\s+"
     r"(?:results|answers|numbers|values|totals|figures)|both\s+of\s+them|all\s+of\s+them"
-    r"|them|both)\b",
+    r"|them|both|the\s+(two|three|four|five)(?=\s*[?.!,]|\s*$))\b",
     re.I,
 )
 _HOW_MANY = {"two": 2, "three": 3, "four": 4, "five": 5}
@@ -372,7 +373,7 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
         return _by_position(description, numbers)
     plural = _PLURAL_REFERENCE.search(description)
     if plural and len(numbers) > 1:
-        word = plural[1] or ("two" if plural[0].lower().startswith("both") else None)
+        word = plural[1] or plural[2] or ("two" if plural[0].lower().startswith("both") else None)
         if word and (_HOW_MANY.get(word.lower()) or int(word)) != len(numbers):
             return description
         listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from mesh.agents._arith import upstream_number
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -245,6 +247,7 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
 
 DATES_CARD = AgentCard(
     name="dates",
+    version="0.2.0",  # 0.2: "that many days" from the task before
     description=(
         "Date arithmetic and calendars: days between two dates, a date plus or minus days,"
         " weeks, months or business days, the day of the week of a date, leap years."
@@ -283,11 +286,34 @@ DATES_CARD = AgentCard(
 )
 
 
+_THAT_MANY = re.compile(
+    r"\b(?:that|this|so)\s+many\s+(?=(?:business\s+|working\s+)?(?:days?|weeks?|months?|years?)\b)"
+    r"|\b(?:the\s+(?:result|answer|number)|it)\s+(?=(?:business\s+|working\s+)?days?\b)",
+    re.IGNORECASE,
+)
+
+
+def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
+    """ "that many days after 2025-01-01" with the number the task before gave (210 days)."""
+    match = _THAT_MANY.search(description)
+    number = upstream_number(upstream) if match else None
+    if match is None or number is None:
+        return description
+    value = float(number[0].replace(",", ""))
+    if not value.is_integer():
+        raise TaskRejected(
+            f"the task before gave {number[0]}, not a whole number of days, weeks, months or"
+            " years: round it first"
+        )
+    return description[: match.start()] + f"{int(value)} " + description[match.end() :]
+
+
 def handler(req: TaskRequest) -> TaskResult:
-    """Answer the date question in the description (`inputs["today"]` pins today's date)."""
+    """Answer the date question in the description (`inputs["today"]` pins today's date);
+    "that many days" is the number the task before gave."""
     given = req.inputs.get("today")
     today = parse_date(str(given)) if given else None
-    output, data = answer(req.description, today)
+    output, data = answer(with_upstream(req.description, req.upstream), today)
     return TaskResult(
         task_id=req.task_id, status="succeeded", agent="dates", output=output, data=data
     )

@@ -9,12 +9,14 @@ note when the report is ready, and writes the report from the answers it got.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 REPORT_CARD = AgentCard(
     name="report",
+    version="0.2.0",  # 0.2: figures with digits in labels, or from the table of the task before
     description=(
         "Writes a short report on labelled figures (budgets, expenses, sales by item):"
         " the total and each item's share of it"
@@ -28,6 +30,7 @@ REPORT_CARD = AgentCard(
                 "write a report on my budget: rent 1200, food 450, transport 130",
                 "give me a breakdown of sales: north 340, south 210, west 95",
                 "report on expenses: hosting 80, domains 12, email 6",
+                "write a report on those figures",
             ],
         )
     ],
@@ -66,8 +69,28 @@ def parse_figures(text: str) -> list[tuple[str, str]]:
     return figures
 
 
+def upstream_figures(upstream: Mapping[str, TaskResult]) -> list[tuple[str, str]]:
+    """Labelled figures from a table a task before produced (the CSV analyst's "total
+    units by product": rows of one label and one number), for "report on those figures"."""
+    figures: list[tuple[str, str]] = []
+    for result in upstream.values():
+        rows = result.data.get("result") if result.status == "succeeded" else None
+        if not isinstance(rows, list):
+            continue
+        for row in rows:
+            if not isinstance(row, dict) or len(row) != 2:
+                return []
+            label, number = row.values()
+            if isinstance(number, bool) or not isinstance(number, int | float):
+                return []
+            figures.append((str(label), repr(number)))
+    return figures
+
+
 def handler(req: TaskRequest) -> TaskResult:
     figures = parse_figures(str(req.inputs.get("figures") or req.description))
+    if len(figures) < 2:
+        figures = upstream_figures(req.upstream) or figures
     if len(figures) < 2:
         raise TaskRejected(
             "a report needs at least two labelled figures, e.g. 'rent 1200, food 450'"

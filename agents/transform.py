@@ -32,6 +32,7 @@ _INT = re.compile(r"^-?(?:0|[1-9]\d{0,17})$")
 _FLOAT = re.compile(r"^-?(?:0|[1-9]\d*)?\.\d+(?:[eE][-+]?\d+)?$|^-?(?:0|[1-9]\d*)[eE][-+]?\d+$")
 _TARGET = re.compile(r"\b(?:to|as|into|in|output|return|give)\s+(json|csv)\b", re.I)
 _SELECT = re.compile(r"\b(?:select|keep(?:\s+only)?|only\s+keep|pick|project)\b(?P<rest>.*)", re.I)
+_ONLY = re.compile(r"\b(?:with\s+)?only\s+(?P<rest>.*)", re.I)  # "with only the name column"
 _DROP = re.compile(r"\b(?:drop|remove|exclude|without)\b(?P<rest>.*)", re.I)
 _SORT = re.compile(r"\b(?:sort|order)(?:ed)?\s+(?:it\s+|them\s+|the\s+\w+\s+)?by\s+", re.I)
 _DESC = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:desc(?:ending)?|reverse|largest\s+first|z-a)\b", re.I)
@@ -213,12 +214,15 @@ def _apply(
         descending = bool(_DESC.search(instruction[sort.end() :]))
         records = sorted(records, key=_sort_key(field), reverse=descending)
         steps.append(f"sort by {field}{' descending' if descending else ''}")
-    for pattern, keep in ((_SELECT, True), (_DROP, False)):
+    selected = _SELECT.search(instruction)
+    for pattern, keep in ((_SELECT, True), (_DROP, False), (_ONLY, True)):
         match = pattern.search(instruction)
-        if not match:
+        if not match or (pattern is _ONLY and selected):
             continue
         stop = r"\b(?:where|sort\w*|order\w*|then|rename|first|limit|as|to|into|output)\b"
         chosen = list(dict.fromkeys(_named(re.split(stop, match["rest"])[0], columns)))
+        if not chosen and pattern is _ONLY:  # "only the first 2 rows" names no field
+            continue
         if not chosen:
             raise TaskRejected(f"say which fields to {'keep' if keep else 'drop'}: {columns}")
         ordered = chosen if keep else [c for c in columns if c not in chosen]

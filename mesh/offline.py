@@ -64,7 +64,8 @@ _BARE_ORDINAL = re.compile(  # "subtract the second result from the first"
     rf"\bthe ({'|'.join(_ORDINALS)})(?=\s*(?:[.?!,;]|$))", re.IGNORECASE
 )
 _PLURAL = re.compile(
-    rf"\b(both|the two|the three|all(?: the)?|these|those|the) {_NOUNS}s\b|\bboth of them\b",
+    rf"\b(both|the two|the three|all(?: the)?|these|those|the) {_NOUNS}s\b|\bboth of them\b"
+    r"|\b(the two|the three)(?=\s*(?:[.?!,;]|$))",
     re.IGNORECASE,
 )
 _QUOTED = re.compile(r"(?<!\w)'.+?'(?!\w)|\"[^\"]*\"|“[^”]*”|‘.+?’(?!\w)", re.DOTALL)
@@ -323,7 +324,7 @@ def _references(masked: str, before: int) -> set[int]:
         if 1 <= number <= before:
             deps.add(number - 1)
     for match in _PLURAL.finditer(masked):
-        word = (match.group(1) or "both").lower()
+        word = (match.group(1) or match.group(2) or "both").lower()
         count = {"both": 2, "the two": 2, "the three": 3}.get(word, before)
         deps.update(range(max(0, before - count), before))
     pronoun_object = _OBJECT_PRONOUN.match(masked) and _first_word(masked) in VERBS

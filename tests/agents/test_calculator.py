@@ -176,6 +176,7 @@ def test_huge_exact_power_with_a_small_value_falls_back_to_a_float() -> None:
         ("(-8) ** (1/3)", "not a real number"),
         ("log(0)", "positive numbers only"),
         ("factorial(2.5)", "factorial takes a whole number from 0 to 3,000, not 2.5"),
+        ("factorial(-3)", "factorial is not defined for negative numbers (-3)"),
         ("factorial(3001)", "factorial takes a whole number from 0 to 3,000, not 3001"),
         ("log(8, 1)", "base cannot be 1"),
         ("exp(1000)", "too large for floating point"),
@@ -375,7 +376,7 @@ def test_card_describes_arithmetic() -> None:
     one = {"t0": _done("t0", "6 * 7 = 42", value=42)}
     two = one | {"t1": _done("t1", "2**10 = 1024", value=1024)}
     for example in examples:  # those naming results earlier tasks gave are given them
-        upstream = two if re.search(r"results|second", example) else one
+        upstream = two if re.search(r"results|second|the two", example) else one
         req = TaskRequest(task_id="t2", description=example, upstream=upstream)
         assert handler(req).status == "succeeded"
     assert all(s.tags for s in CALCULATOR_CARD.skills)
@@ -416,6 +417,7 @@ POWERS = {"t0": _done("t0", "2**10 = 1024", value=1024), "t1": _done("t1", "3**5
         ("what is the average of the results", "(((1024) + (243)) / 2) = 633.5"),
         ("add them", "(1024) + (243) = 1267"),
         ("subtract the second result from the first", "(1024) - (243) = 781"),
+        ("what's the difference between the two?", "(1024) - (243) = 781"),
         ("divide the last one by the first", "(243) / (1024) = 0.2373046875"),
     ],
 )

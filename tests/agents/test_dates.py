@@ -15,7 +15,7 @@ from mesh.agents.dates import (
     parse_date,
 )
 from mesh.errors import TaskRejected
-from mesh.models import TaskRequest
+from mesh.models import TaskRequest, TaskResult
 
 TODAY = date(2024, 6, 15)
 
@@ -120,3 +120,16 @@ def test_parse_date_accepts_written_forms() -> None:
     assert parse_date("2024-3-5") == date(2024, 3, 5)
     with pytest.raises(TaskRejected, match="not a date"):
         parse_date("soon")
+
+
+def _after(value: object) -> dict[str, TaskResult]:
+    data = {"value": value}
+    return {"t1": TaskResult(task_id="t1", status="succeeded", output=f"= {value}", data=data)}
+
+
+def test_that_many_days_is_the_number_the_task_before_gave() -> None:
+    asked = "what date is that many days after 2025-01-01"
+    req = TaskRequest(task_id="t2", description=asked, upstream=_after(210))
+    assert handler(req).data["date"] == "2025-07-30"
+    with pytest.raises(TaskRejected, match="not a whole number of days"):
+        handler(TaskRequest(task_id="t2", description=asked, upstream=_after(2.5)))

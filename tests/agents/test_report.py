@@ -37,3 +37,19 @@ def test_a_report_with_digits_in_its_labels_totals_the_right_figures(mesh: Mesh)
     assert result.results["t1"].agent == "report"
     assert result.results["t1"].data["total"] == 5000
     assert result.results["t1"].data["shares"] == {"Q1": 24, "Q2": 30, "Q3": 18, "Q4": 28}
+
+
+def test_a_report_on_those_figures_reads_the_table_of_the_task_before() -> None:
+    from mesh.agents.report import upstream_figures
+    from mesh.models import TaskResult
+
+    rows = [{"product": "gadget", "total units": 8}, {"product": "widget", "total units": 27}]
+    table = TaskResult(task_id="t1", status="succeeded", data={"result": rows})
+    assert upstream_figures({"t1": table}) == [("gadget", "8"), ("widget", "27")]
+    wide = [{"product": "gadget", "units": 8, "revenue": 80}]
+    assert (
+        upstream_figures(
+            {"t1": TaskResult(task_id="t1", status="succeeded", data={"result": wide})}
+        )
+        == []
+    )

@@ -92,3 +92,13 @@ def test_pretty_prints_json() -> None:
 def test_bad_data_is_refused_with_the_reason(description: str, message: str) -> None:
     with pytest.raises(TaskRejected, match=message):
         run(description)
+
+
+def test_with_only_some_columns_keeps_those_and_only_rows_is_no_field() -> None:
+    rows = (
+        '[{"name": "Lea", "age": 29, "city": "Lyon"}, {"name": "Tom", "age": 41, "city": "Bonn"}]'
+    )
+    kept = run(f"convert this JSON to CSV with only the name and city columns: {rows}")
+    assert kept.output.splitlines() == ["name,city", "Lea,Lyon", "Tom,Bonn"]
+    first = run(f"convert only the first 1 rows to CSV: {rows}")
+    assert first.output.splitlines() == ["name,age,city", "Lea,29,Lyon"]

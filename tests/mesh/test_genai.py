@@ -413,3 +413,10 @@ def test_also_before_an_ask_with_its_own_figures_starts_a_part() -> None:
         ("the date 100 days after 2024-01-01.", []),
     ]
     assert len(shape("count the words and also the sentences in 'a 1 b'")) == 1
+
+
+def test_the_two_alone_at_the_end_points_at_the_two_parts_before() -> None:
+    request = (
+        "What is 3 to the power of 7, what is 5 cubed, and what's the difference between the two?"
+    )
+    assert shape(request)[2] == ("what's the difference between the two?", ["t1", "t2"])
