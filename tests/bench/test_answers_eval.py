@@ -27,7 +27,9 @@ def ev() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize(("split", "size"), [("dev", 60), ("holdout", 30), ("holdout2", 40)])
+@pytest.mark.parametrize(
+    ("split", "size"), [("dev", 60), ("holdout", 30), ("holdout2", 40), ("holdout3", 40)]
+)
 def test_split_loads_with_every_kind(ev: ModuleType, split: str, size: int) -> None:
     cases = ev.load_cases(ev.SPLITS[split])
     assert len(cases) == size
@@ -38,7 +40,15 @@ def test_split_loads_with_every_kind(ev: ModuleType, split: str, size: int) -> N
 
 
 @pytest.mark.parametrize(
-    ("one", "other"), [("dev", "holdout"), ("dev", "holdout2"), ("holdout", "holdout2")]
+    ("one", "other"),
+    [
+        ("dev", "holdout"),
+        ("dev", "holdout2"),
+        ("holdout", "holdout2"),
+        ("dev", "holdout3"),
+        ("holdout", "holdout3"),
+        ("holdout2", "holdout3"),
+    ],
 )
 def test_splits_share_no_id_or_request(ev: ModuleType, one: str, other: str) -> None:
     dev, held = (ev.load_cases(ev.SPLITS[s]) for s in (one, other))
@@ -46,10 +56,16 @@ def test_splits_share_no_id_or_request(ev: ModuleType, one: str, other: str) -> 
     assert not {c.request.lower() for c in dev} & {c.request.lower() for c in held}
 
 
-def test_holdout2_mixes_kinds_and_asks_every_offline_agent_alone(ev: ModuleType) -> None:
-    cases = ev.load_cases(ev.SPLITS["holdout2"])
+@pytest.mark.parametrize(
+    ("split", "sizes"),
+    [("holdout2", (16, 8, 8, 8)), ("holdout3", (14, 8, 10, 8))],
+)
+def test_held_out_sets_mix_kinds_and_ask_every_offline_agent_alone(
+    ev: ModuleType, split: str, sizes: tuple[int, ...]
+) -> None:
+    cases = ev.load_cases(ev.SPLITS[split])
     counts = {kind: sum(c.kind == kind for c in cases) for kind in ev.KINDS}
-    assert counts == {"single": 16, "multi": 8, "chain": 8, "refuse": 8}
+    assert counts == dict(zip(ev.KINDS, sizes, strict=True))
     singles = {c.agents[0] for c in cases if c.kind == "single"}
     assert singles == ev.builtin_names() - {"web-reader"}
     assert not [c.id for c in cases if any(e.lower() in c.request.lower() for e in c.expect)]
