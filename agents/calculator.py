@@ -1,28 +1,26 @@
 """The calculator agent: arithmetic from an expression or a question in plain words.
 
-`extract_expression` turns "what's the square root of 144" into "sqrt(144)"; the
-arithmetic itself is done exactly, without eval, by the engine in `_arith.py` (whose
-`evaluate` and `format_number` this module re-exports).
+`extract_expression` (in `_expressions.py`) turns "what's the square root of 144" into
+"sqrt(144)"; the arithmetic itself is done exactly, without eval, by the engine in
+`_arith.py`. This module re-exports both, and adds the card and "the result" / "both
+results" standing for the numbers the tasks before gave.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import partial
 
 from mesh.agents._arith import (
-    CONSTANTS,
-    FUNCTIONS,
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_INPUT_CHARS,
-    TOKEN_RE,
     Number,
     evaluate,
     format_number,
     upstream_numbers,
 )
+from mesh.agents._expressions import extract_expression, extract_expressions
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -46,211 +44,6 @@ def _json_value(value: Number) -> int | float | str:
         return float(value)
     except OverflowError:
         return format_number(value)
-
-
-_X = r"(-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|\be\b)|\([^()]*\))"
-_FN = (
-    r"square\s+root|sqrt|absolute\s+value|abs|natural\s+log(?:arithm)?|ln|log(?:arithm)?"
-    r"|sine|cosine|tangent|sin|cos|tan|exp|floor|ceil(?:ing)?|factorial"
-)
-_OPS = r"plus|minus|times|multiplied\s+by|divided\s+by|over|mod|modulo"
-_WORDS = {
-    "square": "sqrt",
-    "absolute": "abs",
-    "natural": "ln",
-    "logarithm": "log",
-    "sine": "sin",
-    "cosine": "cos",
-    "tangent": "tan",
-    "ceiling": "ceil",
-    **dict.fromkeys(["add", "sum", "plus"], "+"),
-    **dict.fromkeys(["minus", "difference"], "-"),
-    **dict.fromkeys(["product", "multiply", "times", "multiplied"], "*"),
-    **dict.fromkeys(["quotient", "divide", "divided", "over"], "/"),
-    **dict.fromkeys(["mod", "modulo"], "%"),
-}
-# Applied in order to the lower-cased request. X is a number, constant or (...) group and
-# FN a function name in words; {0}, {1}... are the groups, {w} the symbol for the word {0}.
-_PHRASE_RULES = r"""
-\b(?:the\s+)?cube\s+root\s+of\s+X -> {0}**(1/3)
-\b(?:the\s+)?log(?:arithm)?\s+base\s+X\s+of\s+X -> log({1}, {0})
-\b(?:the\s+)?(FN)\s+of\s+X -> {w}({1})
-\b(FN)\s+X -> {w}({1})
-X\s*!(?!=) -> factorial({0})
-X\s+factorial\b -> factorial({0})
-X\s+squared\b -> {0}**2
-X\s+cubed\b -> {0}**3
-X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
-X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
-\b(divide|multiply|add|sum)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
-\bdouble\s+X -> {0} * 2
-\btriple\s+X -> {0} * 3
-\b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
-\bsubtract\s+X\s+from\s+X -> {1} - {0}
-\b(?:the\s+)?(sum|product|difference|quotient)\s+(?:of|between)\s+X\s+and\s+X -> {1} {w} {2}
-\b(?:the\s+)?remainder\s+(?:of|when)\s+X\s+(?:is\s+)?divided\s+by\s+X -> {0} % {1}
-X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}
-(\d)\s*(?:percent|per\s+cent)\b -> {0}%
-"""
-_PHRASES = [
-    (re.compile(rule.replace("FN", _FN).replace("X", _X)), template)
-    for rule, template in (line.split(" -> ") for line in _PHRASE_RULES.strip().splitlines())
-]
-_XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
-_LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
-    rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of|(add|sum|multiply|average))"
-    rf"\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
-)
-_PLACES_RE = re.compile(  # "to 5 decimal places", "rounded to 2 dp"
-    r",?\s*(?:\b(?:and\s+)?round(?:ed)?\s+(?:it\s+|that\s+)?)?\bto\s+(\d{1,2})\s+"
-    r"(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
-    re.IGNORECASE,
-)
-_DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # 2024-01-01 is a date, not 2022
-_FILLER = {"what", "is", "s", "the", "value", "of", "how", "much", "compute", "calculate"}
-_FILLER |= {"evaluate", "please"}
-_BARE = re.compile(r"[-+]?\s*(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|e)\s*%?")
-
-
-def _fill(template: str, match: re.Match[str]) -> str:
-    """A phrase rule's replacement for one match."""
-    groups = [g or "" for g in match.groups()]
-    word = (groups[0].split() or [""])[0]
-    return template.format(*groups, w=_WORDS.get(word, word))
-
-
-def _list(match: re.Match[str]) -> str:
-    """A sum, product or average of a list of operands, parenthesised."""
-    word, items = match[1] or match[2], re.findall(_XN, match[3])
-    op = {"sum": "+", "total": "+", "add": "+", "product": "*", "multiply": "*"}.get(word)
-    if op is None:
-        return f"(({' + '.join(items)}) / {len(items)})"
-    if len(items) == 2 and word != "total":
-        return match[0]  # the two-operand phrase rules read it as written
-    return "(" + f" {op} ".join(items) + ")"
-
-
-def _runs(text: str) -> list[tuple[bool, int, int, int]]:
-    """Maximal grammatical stretches of text as (has an operation, length, -start, start)."""
-    runs: list[tuple[bool, int, int, int]] = []
-    start = end = -1
-    want_operand, after_percent, depth, has_op = True, False, 0, False
-    tokens = [(m.lastgroup or "", m.group(), m.start()) for m in TOKEN_RE.finditer(text)]
-    i = 0
-    while i < len(tokens):
-        kind, tok, at = tokens[i]
-        operand = kind == "num" or (kind == "name" and tok in CONSTANTS)
-        call = kind == "name" and tok in FUNCTIONS
-        binary = kind == "times" or (kind == "op" and tok not in ("(", ")", ","))
-        starts = operand or call or tok in ("(", "-", "+")
-        ends = binary or (tok in (")", ",") and depth > 0) or (after_percent and tok == "of")
-        if kind == "space" or (start < 0 and not starts):
-            i += 1
-            continue
-        if not ((want_operand or after_percent) and starts) and not (not want_operand and ends):
-            runs.append((has_op, end - start, -start, start))
-            start, want_operand, after_percent, depth, has_op = -1, True, False, 0, False
-            continue
-        start, end = (at if start < 0 else start), at + len(tok)
-        depth += {"(": 1, ")": -1}.get(tok, 0)
-        has_op = has_op or call or (binary and not want_operand) or tok == "of"
-        after_percent = tok == "%"
-        want_operand = not (operand or tok == ")" or after_percent)
-        i += 1
-    if start >= 0:
-        runs.append((has_op, end - start, -start, start))
-    return runs
-
-
-def _trim(expr: str) -> str:
-    """Drop what cannot end an expression (operators, '(', function names) and stray '('."""
-    while match := re.search(r"(?:\*\*|//|[-+*/^(,]|\b[a-z]+)\s*$", expr):
-        word = match[0].strip()
-        if word.isalpha() and word not in FUNCTIONS and word not in ("of", "x"):
-            break
-        expr = expr[: match.start()].rstrip()
-    while expr.count("(") > expr.count(")") and expr.startswith("("):
-        expr = expr[1:].lstrip()
-    return expr.strip()
-
-
-def extract_expression(text: str) -> str:
-    """The arithmetic expression inside a request in plain words.
-
-    Besides symbols (17 * 23, 2**10, 2^8, 3 x 4, 12 × 4, 10 ÷ 4) it understands: plus,
-    minus, times, multiplied by, divided by, over, mod/modulo; "square root of X", "cube
-    root of X", "absolute value of X", "log of X", "log base B of X", "natural log of X",
-    "sine/cosine/tangent/exp/floor/ceiling/factorial of X", "X!", "X factorial"; "X
-    squared", "X cubed", "X to the power of Y", "X raised to Y", "X to the 3rd power";
-    "add X and/to Y", "subtract X from Y", "multiply X by Y", "divide X by Y",
-    "sum/product/difference/quotient of X and Y", "remainder of X divided by Y"; "X% of
-    Y", "X percent of Y"; "the sum/total/product/average/mean of X, Y and Z",
-    "add/multiply/average X, Y and Z". X and Y are numbers, constants or a parenthesised
-    group; numbers must be written with digits. A bare
-    number counts only when nothing but "what is" / "compute" and the like surrounds it.
-    """
-    return _best(_normalise(text), text)
-
-
-def extract_expressions(text: str) -> list[str]:
-    """Every calculation a request asks for, in its order: "what is 2**10, what is 3**5"
-    asks two, and one is not dropped for the other. "to N decimal places" rounds each."""
-    places = _PLACES_RE.search(text)
-    if places:
-        text = text[: places.start()] + text[places.end() :]
-    lowered = _normalise(text)
-    found = sorted(
-        (start, expr)
-        for has_op, length, _, start in _runs(lowered)
-        if has_op
-        and (expr := _trim(lowered[start : start + length]))
-        and not _BARE.fullmatch(expr)
-        and not _DATE_RE.search(expr)
-    )
-    exprs = [expr for _, expr in found] if len(found) > 1 else [_best(lowered, text)]
-    return [_rounded(expr, places[1]) for expr in exprs] if places else exprs
-
-
-def _rounded(expr: str, places: str) -> str:
-    """`expr` rounded to `places` decimals; "round (42.16) to 1 decimal place" gives
-    round(42.16, 1), not round(round(42.16), 1)."""
-    inner = expr[len("round") :].strip() if expr.startswith("round") else ""
-    depth = 0
-    for at, char in enumerate(inner):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and (at < len(inner) - 1 or char != ")"):
-            return f"round({expr}, {places})"
-        if depth == 1 and char == ",":
-            return f"round({expr}, {places})"
-    return f"round({inner[1:-1]}, {places})" if inner else f"round({expr}, {places})"
-
-
-def _normalise(text: str) -> str:
-    """Lower case, symbols and words in the forms the parser reads."""
-    lowered = text.lower().replace("−", "-").replace("×", "*").replace("÷", "/")
-    if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
-        lowered = re.sub(
-            r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
-        )
-    lowered = _LIST_RE.sub(_list, lowered)
-    for pattern, template in _PHRASES:
-        lowered = pattern.sub(partial(_fill, template), lowered)
-    return re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)
-
-
-def _best(lowered: str, text: str) -> str:
-    """The one expression: one with an operation before a bare number, longer first."""
-    for _, length, _, start in sorted(_runs(lowered), reverse=True):
-        expr = _trim(lowered[start : start + length])
-        rest = set(re.findall(r"\w+", (lowered[:start] + " " + lowered[start + length :])))
-        if _DATE_RE.search(expr):
-            continue
-        if expr and (not _BARE.fullmatch(expr) or not rest - _FILLER):
-            return expr
-    raise TaskRejected(
-        f"found no arithmetic expression in {text[:200]!r}: give one with digits and"
-        " operators, e.g. 'What is 17 * 23?', 'sqrt(144) + 2' or '15% of 80'"
-    )
 
 
 CALCULATOR_CARD = AgentCard(
