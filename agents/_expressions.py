@@ -70,11 +70,11 @@ _LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
     rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of|(add|sum|multiply|average))"
     rf"\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
 )
-_PLACES_RE = re.compile(  # "to 5 decimal places", "rounded to 2 dp"
-    r",?\s*(?:\b(?:and\s+)?round(?:ed)?\s+(?:it\s+|that\s+)?)?\bto\s+(\d{1,2})\s+"
-    r"(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
+_PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
+    r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
     re.IGNORECASE,
 )
+_ROUND_VERB = re.compile(r"\b(?:and\s+)?round(?:ed)?\b(?!\()(?:\s+(?:it|that)\b)?", re.I)
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # 2024-01-01 is a date, not 2022
 _FILLER = {"what", "is", "s", "the", "value", "of", "how", "much", "compute", "calculate"}
 _FILLER |= {"evaluate", "please"}
@@ -165,8 +165,8 @@ def extract_expressions(text: str) -> list[str]:
     """Every calculation a request asks for, in its order: "what is 2**10, what is 3**5"
     asks two, and one is not dropped for the other. "to N decimal places" rounds each."""
     places = _PLACES_RE.search(text)
-    if places:
-        text = text[: places.start()] + text[places.end() :]
+    if places:  # "round (42.16) to 1 decimal place": the verb is what `places` does
+        text = _ROUND_VERB.sub(" ", text[: places.start()] + text[places.end() :])
     lowered = _normalise(text)
     found = sorted(
         (start, expr)
@@ -177,21 +177,7 @@ def extract_expressions(text: str) -> list[str]:
         and not _DATE_RE.search(expr)
     )
     exprs = [expr for _, expr in found] if len(found) > 1 else [_best(lowered, text)]
-    return [_rounded(expr, places[1]) for expr in exprs] if places else exprs
-
-
-def _rounded(expr: str, places: str) -> str:
-    """`expr` rounded to `places` decimals; "round (42.16) to 1 decimal place" gives
-    round(42.16, 1), not round(round(42.16), 1)."""
-    inner = expr[len("round") :].strip() if expr.startswith("round") else ""
-    depth = 0
-    for at, char in enumerate(inner):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and (at < len(inner) - 1 or char != ")"):
-            return f"round({expr}, {places})"
-        if depth == 1 and char == ",":
-            return f"round({expr}, {places})"
-    return f"round({inner[1:-1]}, {places})" if inner else f"round({expr}, {places})"
+    return [f"round({expr}, {places[1]})" for expr in exprs] if places else exprs
 
 
 def _normalise(text: str) -> str:

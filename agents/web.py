@@ -22,8 +22,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from mesh.errors import AgentUnavailable, TaskRejected
-from mesh.graphs.retry import retryable, retryable_status
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.retry import retryable, retryable_status
 
 DEFAULT_MAX_BYTES = 2_000_000
 DEFAULT_TIMEOUT = 15.0

@@ -3,7 +3,7 @@
 For each ranked candidate: the Casbin gate (requester → agent, audited), then up to
 `max_attempts` attempts with exponential backoff and a per-attempt timeout, then the
 next candidate. Only a failure that another try could fix is retried on the same agent
-(`mesh.graphs.retry.retryable`, modelled on LangGraph's ``default_retry_on``): a
+(`mesh.retry.retryable`, modelled on LangGraph's ``default_retry_on``): a
 timeout, a lost connection, HTTP 5xx, a plain `AgentError`, a failed `TaskResult` the
 agent returned. `TaskRejected`, bad values and types (``ValueError``, ``TypeError``,
 ``LookupError`` ...), bugs (``RuntimeError``) and HTTP 4xx go to the next candidate at
@@ -11,7 +11,7 @@ once, with no backoff and no ``retry`` event; their error is still in the task's
 The worker never raises: every outcome is a `TaskResult` (or a parked task waiting for
 replies), so no task is lost, and discovered tasks feed their outcome back to discovery,
 except failures that only say the agent or what it calls was unreachable
-(`mesh.graphs.retry.transient`: timeouts, lost connections, `AgentUnavailable`, 5xx).
+(`mesh.retry.transient`: timeouts, lost connections, `AgentUnavailable`, 5xx).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any
 
 from mesh.bus import AwaitingReplies, Channel
 from mesh.errors import MeshError
-from mesh.graphs.retry import retryable, transient
 from mesh.graphs.runtime import Services
 from mesh.identity import run_as
 from mesh.models import Envelope, Task, TaskRequest, TaskResult
+from mesh.retry import retryable, transient
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def run_task(
                 sent = _signed(services, agent, task.id, channel)
                 return Outcome(None, agent, sent, channel.asked)
             except Exception as exc:
-                error, again = _describe(agent, exc, settings.task_timeout), retryable(exc)
+                error, again = describe_failure(agent, exc, settings.task_timeout), retryable(exc)
                 blamed = blamed or not transient(exc)
             else:
                 if result.status == "succeeded":
@@ -149,8 +149,9 @@ def _signed(services: Services, agent: str, task_id: str, channel: Channel) -> l
     return [sign(e.model_copy(update={"task_id": task_id}), agent) for e in channel.outbox]
 
 
-def _describe(agent: str, exc: BaseException, timeout: float) -> str:
-    if isinstance(exc, FutureTimeout | TimeoutError):
+def describe_failure(agent: str, exc: BaseException, timeout: float | None = None) -> str:
+    """One line saying how an agent failed; a timeout names `timeout` when it is ours."""
+    if timeout is not None and isinstance(exc, FutureTimeout | TimeoutError):
         return f"agent {agent!r} timed out after {timeout:g}s"
     if isinstance(exc, MeshError):
         return f"agent {agent!r}: {exc}"

@@ -27,8 +27,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from mesh.errors import AgentError, AgentUnavailable, InputError, TaskRejected
-from mesh.graphs.retry import retryable_status
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.retry import retryable_status
 
 CARD_PATH = "/.well-known/agent.json"
 RPC_PATH = "/a2a"
@@ -38,9 +38,11 @@ REQUEST_KEY = "mesh.taskRequest"
 RESULT_KEY = "mesh.taskResult"
 _FAILED_STATES = {"failed", "canceled", "cancelled"}
 _NEEDS_INPUT = {"input-required", "auth-required"}
-# JSON-RPC errors about the call itself (parse error, invalid request, method not found,
-# invalid params) and A2A's "not supported" ones: the same call gets the same answer.
-_REFUSING_CODES = {-32700, -32600, -32601, -32602, -32003, -32004, -32005}
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
+# JSON-RPC errors about the call itself and A2A's "not supported" ones (-32003..-32005):
+# the same call gets the same answer.
+_REFUSING_CODES = {PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS}
+_REFUSING_CODES |= {-32003, -32004, -32005}
 
 
 def to_a2a_card(card: AgentCard, rpc_url: str, *, secured: bool = False) -> dict[str, Any]:

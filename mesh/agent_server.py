@@ -3,7 +3,7 @@
 GET ``/.well-known/agent.json`` (and ``agent-card.json``) is the agent's A2A card;
 POST ``/a2a`` takes JSON-RPC 2.0 ``message/send`` (blocking) and ``tasks/get``. The
 handler runs in a worker thread; whatever it raises becomes a ``failed`` task whose
-message says why (``rejected`` when a retry cannot help, see `mesh.graphs.retry`), so
+message says why (``rejected`` when a retry cannot help, see `mesh.retry`), so
 the caller's retry and reassignment logic sees a clean failure. A
 repeated idempotency key returns the finished task instead of running it again.
 Binding beyond loopback requires a bearer token.
@@ -29,6 +29,10 @@ from starlette.routing import Route
 
 from mesh.a2a import (
     CARD_PATH,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
     REQUEST_KEY,
     RESULT_KEY,
     RPC_PATH,
@@ -36,14 +40,14 @@ from mesh.a2a import (
     text_of,
     to_a2a_card,
 )
-from mesh.errors import AgentNotFound, ConfigError, InputError, MeshError
+from mesh.errors import AgentNotFound, ConfigError, InputError
 from mesh.graphs.agent import Handler, as_subgraph, invoke_agent
-from mesh.graphs.retry import retryable
+from mesh.graphs.worker import describe_failure
 from mesh.models import AgentCard, TaskRequest, TaskResult
+from mesh.retry import retryable
 from mesh.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 10_000_000
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 TASK_NOT_FOUND = -32001
 
 
@@ -195,15 +199,12 @@ def agent_app(card: AgentCard, handler: Handler, *, token: str | None = None) ->
 
 def _run(name: str, graph: Any, request: Any) -> tuple[TaskResult, bool]:
     """The agent's result, and whether it was refused in a way a retry cannot change
-    (`mesh.graphs.retry.retryable`): such a task is answered ``rejected``, not ``failed``,
+    (`mesh.retry.retryable`): such a task is answered ``rejected``, not ``failed``,
     so the calling mesh offers it to its next candidate at once."""
     try:
         return invoke_agent(name, graph, request), False
-    except MeshError as exc:
-        error, rejected = f"agent {name!r}: {exc}", not retryable(exc)
     except Exception as exc:
-        error = f"agent {name!r} raised {type(exc).__name__}: {exc}"
-        rejected = not retryable(exc)
+        error, rejected = describe_failure(name, exc), not retryable(exc)
     failed = TaskResult(
         task_id=request.task_id, status="failed", agent=name, attempts=request.attempt, error=error
     )

@@ -160,8 +160,8 @@ STOPWORDS = frozenset(
         "know",
     }
 )
-_WORD = re.compile(r"[a-z0-9]+|[%*+/^×÷√]")
 _SYMBOLS = frozenset("%*+/^×÷√")  # arithmetic, where a question may have no other word
+_WORD = re.compile(r"[a-z0-9]+|[" + re.escape("".join(sorted(_SYMBOLS))) + "]")
 STEM_LENGTH = 6
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mesh.errors import RegistryError
-from mesh.registry_store import embed_documents
+from mesh.registry_store import stored_vectors
 from mesh.registry_sync import CLOCK_SKEW
 from mesh.vector_table import dot, grow
 
@@ -44,14 +44,6 @@ def outcome_id(agent: str, query: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _counts(meta: Any) -> tuple[str, int, int]:
-    """(agent, successes, failures) of a stored record."""
-    success = bool(meta.get("success"))
-    good = int(meta.get("successes", 1 if success else 0))
-    bad = int(meta.get("failures", 0 if success else 1))
-    return str(meta["agent"]), good, bad
-
-
 class OutcomeStore:
     """The outcomes collection and an in-memory copy of its vectors and counts.
 
@@ -62,7 +54,7 @@ class OutcomeStore:
     def __init__(
         self,
         collection: Any,
-        embed: Callable[[list[str]], Any] | None = None,
+        embed: Callable[[list[str]], Any],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._collection = collection
@@ -98,8 +90,6 @@ class OutcomeStore:
                         self._put(rid, got[0], np.asarray(vec, dtype=np.float32), *got[1:])
                 offset += len(ids)
         except Exception as exc:
-            if self._embed is None:
-                raise
             log.info("embedding the outcomes written by another process (%s)", exc)
             self.catch_up(None, since=None)
 
@@ -166,10 +156,12 @@ class OutcomeStore:
         stay. Stamped now, so other processes take the change in at their next look. The
         card is stored by then: a store failure here is logged, and the failures count on."""
         names = sorted(set(agents))
+        if not names:
+            return
         ids: list[str] = []
         try:
             metas = []
-            for rid, _, meta in self._read(None, where={"agent": {"$in": names}}) if names else ():
+            for rid, _, meta in self._read({"agent": {"$in": names}}):
                 got = self._read_counts(rid, meta)
                 if got is not None and got[2]:
                     ids.append(rid)
@@ -199,17 +191,16 @@ class OutcomeStore:
         except Exception as exc:
             log.warning("cannot read outcomes other processes recorded (retrying later): %s", exc)
 
-    def catch_up(self, agents: Collection[str] | None, since: float | None) -> int:
+    def catch_up(self, agents: Collection[str] | None, since: float | None) -> None:
         """Take in the records written at or after `since` by their writers' clocks (all if
-        None): the stored totals for known ids, new ids embedded from their query text,
-        and, reading all, ids gone from the store dropped. Records of agents not in
-        `agents` if given (deregistered, maybe by a process that had not caught up) are
-        left out. Returns how many records changed here."""
+        None): the stored totals for known ids, new ids with their stored vectors (embedded
+        from their query text where the store cannot give them), and, reading all, ids gone
+        from the store dropped. Records of agents not in `agents` if given (deregistered,
+        maybe by a process that had not caught up) are left out."""
         started = self._clock()
         seen: set[str] = set()
         new: list[tuple[str, str, str, int, int]] = []
-        changed = 0
-        for rid, text, meta in self._read(since):
+        for rid, text, meta in self._read(None if since is None else {"ts": {"$gte": since}}):
             if not isinstance(text, str) or not text:
                 self._skip(rid, "it has no query text")
                 continue
@@ -220,23 +211,23 @@ class OutcomeStore:
             index = self._ids.get(rid)
             if index is None:
                 new.append((rid, text, *got))
-            elif (self._successes[index], self._failures[index]) != got[1:]:
+            else:
                 self._successes[index], self._failures[index] = got[1:]
-                changed += 1
-        vectors = self._vectors_of([text for _, text, *_ in new])
+        ids, texts = [n[0] for n in new], [n[1] for n in new]
+        vectors = stored_vectors(self._collection, ids, texts, self._embed, "outcome queries")
         for (rid, _, agent, good, bad), vector in zip(new, vectors, strict=True):
             self._put(rid, agent, vector, good, bad)
         if since is None:
-            gone = [rid for rid in self._ids if rid not in seen]
-            self._drop(gone)
-            changed += len(gone)
+            self._drop([rid for rid in self._ids if rid not in seen])
         self.caught_up = started
-        return changed + len(new)
 
     def _read_counts(self, rid: str, meta: Any) -> tuple[str, int, int] | None:
-        """`_counts`, or None for a record without them."""
+        """(agent, successes, failures) of a stored record, or None for one without them."""
         try:
-            return _counts(meta)
+            success = bool(meta.get("success"))
+            good = int(meta.get("successes", 1 if success else 0))
+            bad = int(meta.get("failures", 0 if success else 1))
+            return str(meta["agent"]), good, bad
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             self._skip(rid, repr(exc))
             return None
@@ -247,11 +238,7 @@ class OutcomeStore:
             self._unreadable.add(rid)
             log.warning("skipping unreadable outcome record %s (%s)", rid, why)
 
-    def _read(
-        self, since: float | None, where: dict[str, Any] | None = None
-    ) -> Iterable[tuple[str, Any, Any]]:
-        if since is not None:
-            where = {"ts": {"$gte": since}}
+    def _read(self, where: dict[str, Any] | None) -> Iterable[tuple[str, Any, Any]]:
         offset = 0
         while True:
             page = self._collection.get(
@@ -261,13 +248,6 @@ class OutcomeStore:
                 return
             yield from zip(page["ids"], page["documents"], page["metadatas"], strict=True)
             offset += len(page["ids"])
-
-    def _vectors_of(self, texts: list[str]) -> list[npt.NDArray[np.float32]]:
-        if not texts:
-            return []
-        if self._embed is None:
-            raise RegistryError("outcomes recorded elsewhere need the query embedder to be read")
-        return embed_documents(self._embed, texts, f"{len(texts)} outcome queries", then="")
 
     def evidence(
         self, vector: npt.NDArray[np.float32], threshold: float

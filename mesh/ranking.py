@@ -23,13 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from mesh.errors import InputError
 from mesh.models import AgentState
 from mesh.registry_index import EXAMPLE, AgentEntry, Ann, RegistryIndex
 from mesh.registry_input import parse_state
@@ -80,23 +78,14 @@ class Filters:
     output_mode: str | None = None
 
     @classmethod
-    def named(cls, filters: dict[str, Any]) -> Filters:
-        """Filters given by keyword, or an InputError naming an unknown one."""
-        unknown = sorted(set(filters) - set(cls.__dataclass_fields__))
-        if unknown:
-            known = ", ".join(cls.__dataclass_fields__)
-            raise InputError(f"unknown search filter(s) {unknown}: use {known}")
-        return cls.of(**filters)
-
-    @classmethod
     def of(
         cls,
-        state: AgentState | str | None = AgentState.AVAILABLE,
-        tags: Iterable[str] | str = (),
-        owner: str | None = None,
-        capability: str | None = None,
-        input_mode: str | None = None,
-        output_mode: str | None = None,
+        state: AgentState | str | None,
+        tags: Iterable[str] | str,
+        owner: str | None,
+        capability: str | None,
+        input_mode: str | None,
+        output_mode: str | None,
     ) -> Filters:
         return cls(
             state=None if state is None else parse_state(state),

@@ -140,15 +140,15 @@ class Registry:
             self._learned.catch_up(self._index.agents, since=None)
 
     def _catch_up(self, since: float | None) -> None:
-        with self._lock:
-            started = self._clock()
-            self.watcher.loaded()
-            changed = catch_up(self._store, self._index, self._embed, since)
-            self._learned.forget([n for n in changed if n not in self._index.agents], store=False)
-            self._caught_up = started
-            if changed:
-                log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
-                notify(self.listeners, changed)
+        """Under the lock (both callers hold it)."""
+        started = self._clock()
+        self.watcher.loaded()
+        changed = catch_up(self._store, self._index, self._embed, since)
+        self._learned.forget([n for n in changed if n not in self._index.agents], store=False)
+        self._caught_up = started
+        if changed:
+            log.info("caught up with other processes' writes to %s", ", ".join(changed[:20]))
+            notify(self.listeners, changed)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -311,10 +311,21 @@ class Registry:
         with self._lock:
             return [self._match(s) for s in self._rank(text, vector, k, filters)[:k]]
 
-    def explain(self, query: str, k: int = 5, **filters: Any) -> builtins.list[dict[str, Any]]:
+    def explain(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        state: str | AgentState | None = AgentState.AVAILABLE,
+        tags: Iterable[str] = (),
+        owner: str | None = None,
+        capability: str | None = None,
+        input_mode: str | None = None,
+        output_mode: str | None = None,
+    ) -> builtins.list[dict[str, Any]]:
         """What `search` would return (with the same filters), and the evidence behind each
         agent's score."""
-        given = Filters.named(filters)
+        given = Filters.of(state, tags, owner, capability, input_mode, output_mode)
         text, vector = self._prepare(query, k)
         with self._lock:
             scored = self._rank(text, vector, k, given)

@@ -108,6 +108,22 @@ def embed_documents(
     return [np.asarray(v, dtype=np.float32) for v in vectors]
 
 
+def stored_vectors(
+    collection: Any, ids: list[str], texts: list[str], embed: Callable[[list[str]], Any], what: str
+) -> list[npt.NDArray[np.float32]]:
+    """The vectors stored with `ids`, or `texts` embedded here where the store cannot give
+    them (embedded Chroma does not show one process the vectors another wrote)."""
+    if not ids:
+        return []
+    try:
+        got = collection.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        return [np.asarray(by_id[i], dtype=np.float32) for i in ids]
+    except Exception as exc:
+        log.info("embedding %d %s written by another process (%s)", len(ids), what, exc)
+        return embed_documents(embed, texts, what, then="")
+
+
 def embedding_from_settings(spec: str | None) -> Any:
     """The embedding function a setting names: MiniLM offline by default, or any LangChain
     ``Embeddings`` given as ``module:attribute`` (a class or a factory called without

@@ -28,7 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mesh.models import AgentCard
 from mesh.registry_index import CARD_SUFFIX, RegistryIndex, records
-from mesh.registry_store import PAGE, CardStore, embed_documents
+from mesh.registry_store import PAGE, CardStore, stored_vectors
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,9 @@ def _apply(
         changed.append(name)
     if fresh:
         recs = [records(card) for card, _ in fresh]
-        vectors = _vectors(store, [r for rs in recs for r in rs], embed)
+        flat = [r for rs in recs for r in rs]
+        ids, texts = [r.id for r in flat], [r.text for r in flat]
+        vectors = stored_vectors(store.collection, ids, texts, embed, "card records")
         at = 0
         for (card, beat), rs in zip(fresh, recs, strict=True):
             index.add(card, rs, vectors[at : at + len(rs)], beat)
@@ -171,14 +173,3 @@ def notify(listeners: Iterable[Callable[[list[str]], object]], names: list[str])
             listener(names)
         except Exception:
             log.exception("a registry listener failed on %s", ", ".join(names[:20]))
-
-
-def _vectors(store: CardStore, recs: list[Any], embed: Callable[[list[str]], Any]) -> list[Any]:
-    ids = [r.id for r in recs]
-    try:
-        got = store.collection.get(ids=ids, include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-        return [by_id[i] for i in ids]
-    except Exception as exc:  # embedded Chroma: vectors another process wrote are not visible
-        log.info("embedding %d records written by another process (%s)", len(ids), exc)
-        return embed_documents(embed, [r.text for r in recs], "cards another process wrote", "")

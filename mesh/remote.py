@@ -274,10 +274,12 @@ class _Follow:
                 if name in self._remote:
                     self._mesh.detach_agent(name)
                     self._remote.discard(name)
-            elif is_remote(self._mesh.registry.get(name).endpoint):
-                self._remote.add(name)
-                if self._mesh.attach_agent(name, RegisteredRemote(self._mesh, name)):
-                    attached.append(name)
+            elif name not in self._mesh.agents and is_remote(
+                self._mesh.registry.get(name).endpoint
+            ):
+                self._remote.add(name)  # a heartbeat of one that runs here changes nothing
+                self._mesh.attach_agent(name, RegisteredRemote(self._mesh, name))
+                attached.append(name)
         return attached
 
 

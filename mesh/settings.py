@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,17 +92,17 @@ class Settings(BaseSettings):
         return bool(self.openai_api_key or self.openai_base_url)
 
 
-def load_settings(**values: Any) -> Settings:
-    """Settings from the environment (and `values`), or a ConfigError naming each bad one.
+def load_settings() -> Settings:
+    """Settings from the environment, or a ConfigError naming each bad variable.
 
     What the mesh's entry points use, so a mistyped ``MESH_MAX_TASKS=-1`` reads as one
     line naming the variable rather than a pydantic traceback.
     """
     try:
-        return Settings(**values)
+        return Settings()
     except ValidationError as exc:
         problems = [
-            f"{_variable(str(e['loc'][0]) if e['loc'] else '?', values)}={e.get('input')!r}:"
+            f"{_variable(str(e['loc'][0]) if e['loc'] else '?')}={e.get('input')!r}:"
             f" {e['msg'].lower()}"
             for e in exc.errors()
         ]
@@ -111,9 +111,7 @@ def load_settings(**values: Any) -> Settings:
         ) from None
 
 
-def _variable(field: str, values: dict[str, Any]) -> str:
-    if field in values:
-        return field
+def _variable(field: str) -> str:
     info = Settings.model_fields.get(field)
     alias = info.validation_alias if info is not None else None
     if isinstance(alias, AliasChoices) and alias.choices:

@@ -305,7 +305,7 @@ def test_no_expression_asks_for_one(request_text: str) -> None:
         ("what's 5+5? and 6*6?", ["5+5", "6*6"]),
         ("What is sqrt(2) to 5 decimal places?", ["round(sqrt(2), 5)"]),
         ("22/7 and 355/113, rounded to 3 dp", ["round(22/7, 3)", "round(355/113, 3)"]),
-        ("round (42.1648128) to 1 decimal place", ["round(42.1648128, 1)"]),
+        ("round (42.1648128) to 1 decimal place", ["round((42.1648128), 1)"]),
         ("In 2024, how much is 17*23?", ["17*23"]),
         ("what is max(3, 7) * 2", ["max(3, 7) * 2"]),
         ("what is 42", ["42"]),

@@ -68,6 +68,12 @@ def test_a_value_named_in_the_question_filters_on_its_column(analyst: CsvAnalyst
     assert both.data["value"] == 30
 
 
+def test_a_value_of_several_words_is_named_too(analyst: CsvAnalyst) -> None:
+    table = "city,sales\nNew York,10\nYork,4\nNew York,5\n"
+    result = ask(analyst, "total sales in new york", inputs={"csv": table})
+    assert result.data["filter"] == "city = new york" and result.data["value"] == 15
+
+
 def test_values_that_could_mean_two_things_filter_nothing(analyst: CsvAnalyst) -> None:
     either = ask(analyst, "total revenue for north or south in sales.csv")  # one column, twice
     assert "filter" not in either.data and either.data["value"] == 251.5

@@ -307,7 +307,7 @@ def test_outcome_evidence_needs_similarity_and_nets_successes_against_failures(
     from mesh.outcomes import OutcomeStore
     from mesh.vectorstore.client import get_collection
 
-    store = OutcomeStore(get_collection(client, "unit_outcomes", emb))
+    store = OutcomeStore(get_collection(client, "unit_outcomes", emb), emb)
     ask, near, far = (
         np.asarray(v) for v in emb(["reset my password", "I forgot my password", "weather in Rome"])
     )
