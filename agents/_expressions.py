@@ -45,6 +45,8 @@ _PHRASE_RULES = r"""
 \b(?:the\s+)?log(?:arithm)?\s+base\s+X\s+of\s+X -> log({1}, {0})
 \b(?:the\s+)?(FN)\s+of\s+X -> {w}({1})
 \b(FN)\s+X -> {w}({1})
+\bsquare\s+X -> {0}**2
+\bcube\s+X -> {0}**3
 X\s*!(?!=) -> factorial({0})
 X\s+factorial\b -> factorial({0})
 X\s+squared\b -> {0}**2
@@ -67,8 +69,8 @@ _PHRASES = [
 ]
 _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
 _LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
-    rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of|(add|sum|multiply|average))"
-    rf"\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
+    rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of"
+    rf"|(add|sum|total|multiply|average))\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
 )
 _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
@@ -78,7 +80,9 @@ _ROUND_VERB = re.compile(r"\b(?:and\s+)?round(?:ed)?\b(?!\()(?:\s+(?:it|that)\b)
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # 2024-01-01 is a date, not 2022
 _FILLER = {"what", "is", "s", "the", "value", "of", "how", "much", "compute", "calculate"}
 _FILLER |= {"evaluate", "please"}
-_BARE = re.compile(r"[-+]?\s*(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|e)\s*%?")
+_BARE = re.compile(  # a number alone, "(10)" too: "square (10)" computes nothing
+    r"\(?\s*[-+]?\s*(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|e)\s*%?\s*\)?"
+)
 
 
 def _fill(template: str, match: re.Match[str]) -> str:
@@ -187,7 +191,7 @@ def _normalise(text: str) -> str:
         lowered = re.sub(
             r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
         )
-    lowered = _LIST_RE.sub(_list, lowered)
+    lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     return re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

@@ -130,7 +130,8 @@ _REFERENCE = re.compile(
 _PLURAL_REFERENCE = re.compile(
     r"\b(?:(?:both|all(?:\s+the)?|these|those|the(?:\s+(two|three|four|five|\d))?)\s+"
     r"(?:results|answers|numbers|values|totals|figures)|both\s+of\s+them|all\s+of\s+them"
-    r"|them|both|the\s+(two|three|four|five)(?=\s*[?.!,]|\s*$))\b",
+    r"|them|both|the\s+(two|three|four|five)(?=\s*[?.!,]|\s*$)"
+    r"|all\s+(?:the\s+)?(two|three|four|five|\d)(?:\s+(?:results|answers|numbers|values))?)\b",
     re.I,
 )
 _HOW_MANY = {"two": 2, "three": 3, "four": 4, "five": 5}
@@ -166,7 +167,8 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
         return _by_position(description, numbers)
     plural = _PLURAL_REFERENCE.search(description)
     if plural and len(numbers) > 1:
-        word = plural[1] or plural[2] or ("two" if plural[0].lower().startswith("both") else None)
+        both = "two" if plural[0].lower().startswith("both") else None
+        word = plural[1] or plural[2] or plural[3] or both
         if word and (_HOW_MANY.get(word.lower()) or int(word)) != len(numbers):
             return description
         listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"

@@ -190,7 +190,8 @@ def _amount(token: str) -> int:
 def answer(description: str, today: date | None = None) -> tuple[str, dict[str, Any]]:
     """The answer to a date question in words, and its structured data."""
     now = today or date.today()
-    text = description.strip()
+    text = re.sub(r"\bthe\s+(day|week|month|year)\s+(after|before)\b", r"1 \1 \2", description)
+    text = text.strip()
     dates = find_dates(text, now)
     lowered = text.lower()
     leap = re.search(r"\bleap\s+year\b", lowered)
@@ -293,12 +294,36 @@ _THAT_MANY = re.compile(
 )
 
 
+_NAMED_DATE = (  # "that date", "the result": a date even beside another date
+    r"(?:that|this|the\s+(?:new|resulting))\s+(?:date|day)\b|the\s+(?:result|answer)\b"
+)
+_NAMED_DATE_RE = re.compile(rf"\b(?:{_NAMED_DATE})", re.I)
+_THAT_DATE = re.compile(rf"\b(?:{_NAMED_DATE}|the\s+date\b|(?:that|this|it)\b)", re.I)
+_ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def upstream_dates(upstream: Mapping[str, TaskResult]) -> list[str]:
+    """The dates the succeeded tasks before produced: their ``date`` field, else the one
+    ISO date in their output (an output naming two dates gives none: which was meant?)."""
+    found: list[str] = []
+    for result in upstream.values():
+        given = result.data.get("date")
+        if result.status != "succeeded":
+            continue
+        if isinstance(given, str) and _ISO.fullmatch(given):
+            found.append(given)
+        elif len(in_output := _ISO.findall(result.output)) == 1:
+            found.append(in_output[0])
+    return found
+
+
 def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
-    """ "that many days after 2025-01-01" with the number the task before gave (210 days)."""
+    """ "that many days after 2025-01-01" with the number the task before gave (210 days);
+    "what weekday is that?" with the date it gave, when the question names no date."""
     match = _THAT_MANY.search(description)
     number = upstream_number(upstream) if match else None
     if match is None or number is None:
-        return description
+        return _with_upstream_date(description, upstream)
     value = float(number[0].replace(",", ""))
     if not value.is_integer():
         raise TaskRejected(
@@ -306,6 +331,17 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
             " years: round it first"
         )
     return description[: match.start()] + f"{int(value)} " + description[match.end() :]
+
+
+def _with_upstream_date(description: str, upstream: Mapping[str, TaskResult]) -> str:
+    named = _DATE.search(description) is not None  # then only "that date" refers
+    reference = (_NAMED_DATE_RE if named else _THAT_DATE).search(description)
+    if reference is None:
+        return description
+    dates = upstream_dates(upstream)
+    if len(dates) != 1:
+        return description
+    return description[: reference.start()] + dates[0] + description[reference.end() :]
 
 
 def handler(req: TaskRequest) -> TaskResult:

@@ -65,9 +65,11 @@ _BARE_ORDINAL = re.compile(  # "subtract the second result from the first"
 )
 _PLURAL = re.compile(
     rf"\b(both|the two|the three|all(?: the)?|these|those|the) {_NOUNS}s\b|\bboth of them\b"
-    r"|\b(the two|the three)(?=\s*(?:[.?!,;]|$))",
+    r"|\b(the two|the three)(?=\s*(?:[.?!,;]|$))|\ball (?:the )?(two|three|four|five|[2-9])\b",
     re.IGNORECASE,
 )
+_THEM = re.compile(r"\bthem\b", re.IGNORECASE)
+_COUNTS = {"both": 2, "the two": 2, "the three": 3, "two": 2, "three": 3, "four": 4, "five": 5}
 _QUOTED = re.compile(r"(?<!\w)'.+?'(?!\w)|\"[^\"]*\"|“[^”]*”|‘.+?’(?!\w)", re.DOTALL)
 _SENTENCE_GAP = re.compile(r"(?<=[.?!])\s+(?=\S)")
 _CAPITAL_START = re.compile(r"[A-Z\"'“\x00]")
@@ -132,7 +134,8 @@ def parse_request(request: str) -> list[Part]:
             sequenced = sequenced or lead is not None
             piece = _SEQUENCE.sub("", piece, count=1).strip() or piece
             piece = _FILLER.sub("", piece, count=1).strip() or piece
-            deps = _references(piece, len(parts))
+            used = {i for part in parts for i in part.depends_on}
+            deps = _references(piece, len(parts), [i for i in range(len(parts)) if i not in used])
             if sequenced and parts:
                 deps.add(len(parts) - 1)
             capability = _reveal(piece, hidden, short=True)
@@ -311,11 +314,13 @@ def _resolve_subject(capability: str, before: Part) -> str:
     return capability[: pronoun.start(1)] + names[0] + capability[pronoun.end(1) :]
 
 
-def _references(masked: str, before: int) -> set[int]:
-    """Indices of the earlier parts that `masked` (quotes hidden) refers to."""
+def _references(masked: str, before: int, unused: list[int]) -> set[int]:
+    """Indices of the earlier parts that `masked` (quotes hidden) refers to; "them" is
+    every earlier part no other part has used yet ("What is 2**10? What is 3**5? Add
+    them up.")."""
     if before == 0:
         return set()
-    deps: set[int] = set()
+    deps: set[int] = set(unused) if len(unused) > 1 and _THEM.search(masked) else set()
     ordinals = list(_ORDINAL.finditer(masked))
     if ordinals:  # "the first" alone points at a part only beside "the second result"
         ordinals += _BARE_ORDINAL.finditer(masked)
@@ -324,8 +329,8 @@ def _references(masked: str, before: int) -> set[int]:
         if 1 <= number <= before:
             deps.add(number - 1)
     for match in _PLURAL.finditer(masked):
-        word = (match.group(1) or match.group(2) or "both").lower()
-        count = {"both": 2, "the two": 2, "the three": 3}.get(word, before)
+        word = (match.group(1) or match.group(2) or match.group(3) or "both").lower()
+        count = int(word) if word.isdigit() else _COUNTS.get(word, before)
         deps.update(range(max(0, before - count), before))
     pronoun_object = _OBJECT_PRONOUN.match(masked) and _first_word(masked) in VERBS
     if not deps and (_PREVIOUS.search(masked) or pronoun_object):

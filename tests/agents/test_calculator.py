@@ -419,6 +419,8 @@ POWERS = {"t0": _done("t0", "2**10 = 1024", value=1024), "t1": _done("t1", "3**5
         ("subtract the second result from the first", "(1024) - (243) = 781"),
         ("what's the difference between the two?", "(1024) - (243) = 781"),
         ("divide the last one by the first", "(243) / (1024) = 0.2373046875"),
+        ("add up all two", "(1024) + (243) = 1267"),
+        ("sum up both results", "(1024) + (243) = 1267"),
     ],
 )
 def test_the_results_of_several_tasks_before_stand_in_for_them(
@@ -463,3 +465,34 @@ def test_a_chained_request_computes_from_the_step_before(mesh: Mesh) -> None:
     assert [r.agent for r in result.results.values()] == ["units", "calculator"]
     assert result.results["t2"].output == "(62.1371192237334) * 3 = 186.4113576712002"
     assert mesh.run("What is 17 * 23? Then add 9 to it").results["t2"].data["value"] == 400
+
+
+SQUARES = {f"t{i}": _done(f"t{i}", f"= {v}", value=v) for i, v in enumerate((289, 529, 961))}
+
+
+@pytest.mark.parametrize(
+    ("description", "upstream", "value"),
+    [
+        ("square the result", {"t0": _done("t0", "= 10", value=10)}, 100),
+        ("cube it", {"t0": _done("t0", "= 3", value=3)}, 27),
+        ("Add up all three.", SQUARES, 1779),
+        ("total all 3 results", SQUARES, 1779),
+        ("the average of all three", SQUARES, 593),
+    ],
+)
+def test_verbs_on_the_results_before_compute_them(
+    description: str, upstream: dict[str, TaskResult], value: int
+) -> None:
+    req = TaskRequest(task_id="t9", description=description, upstream=upstream)
+    assert handler(req).data["value"] == value
+
+
+@pytest.mark.parametrize("description", ["tell me (10)", "frobnicate the result"])
+def test_a_number_in_brackets_alone_is_not_a_calculation(description: str) -> None:
+    """ "square the result" once came back "(10) = 10" because the bracketed number the
+    reference became was taken for the expression: a wrong answer reported as success."""
+    req = TaskRequest(
+        task_id="t9", description=description, upstream={"t0": _done("t0", "= 10", value=10)}
+    )
+    with pytest.raises(TaskRejected, match="found no arithmetic expression"):
+        handler(req)

@@ -133,3 +133,46 @@ def test_that_many_days_is_the_number_the_task_before_gave() -> None:
     assert handler(req).data["date"] == "2025-07-30"
     with pytest.raises(TaskRejected, match="not a whole number of days"):
         handler(TaskRequest(task_id="t2", description=asked, upstream=_after(2.5)))
+
+
+def _shifted(day: str) -> dict[str, TaskResult]:
+    output = f"{day} (Friday) is 90 days after 2025-03-01"  # two dates: data says which
+    return {"t1": TaskResult(task_id="t1", status="succeeded", output=output, data={"date": day})}
+
+
+@pytest.mark.parametrize(
+    ("question", "output"),
+    [
+        ("tell me what weekday that falls on.", "2025-05-30 is a Friday"),
+        ("what day of the week is it?", "2025-05-30 is a Friday"),
+        ("add 2 weeks to that date", "2025-06-13 (Friday) is 2 weeks after 2025-05-30"),
+        ("how many days from that date to 2025-12-25", "209 days from 2025-05-30 to 2025-12-25"),
+        ("what weekday is 2025-01-01", "2025-01-01 is a Wednesday"),  # names its own date
+    ],
+)
+def test_that_date_is_the_date_the_task_before_gave(question: str, output: str) -> None:
+    req = TaskRequest(task_id="t2", description=question, upstream=_shifted("2025-05-30"))
+    assert handler(req).output.startswith(output)
+
+
+def test_an_upstream_date_is_taken_only_when_there_is_exactly_one() -> None:
+    two = _shifted("2025-05-30") | {
+        "t0": _shifted("2025-06-01")["t1"].model_copy(update={"task_id": "t0"})
+    }
+    failed = {"t1": _shifted("2025-05-30")["t1"].model_copy(update={"status": "failed"})}
+    for upstream in (two, failed, {}):
+        req = TaskRequest(task_id="t2", description="what weekday is that?", upstream=upstream)
+        with pytest.raises(TaskRejected, match="found no date question"):
+            handler(req)
+
+
+@pytest.mark.parametrize(
+    ("question", "day"),
+    [
+        ("what is the day after 2025-01-01", "2025-01-02"),
+        ("the week before 2025-03-01", "2025-02-22"),
+    ],
+)
+def test_the_day_after_is_one_day_after(question: str, day: str) -> None:
+    """ "the day after 2025-01-01" once answered the weekday of 2025-01-01 itself."""
+    assert answer(question)[1]["date"] == day

@@ -93,6 +93,22 @@ def test_references_further_back_point_at_the_right_parts() -> None:
     assert shape("Compute 3 + 4 and multiply it by 2")[1] == ("multiply it by 2", ["t1"])
 
 
+@pytest.mark.parametrize(
+    ("request_", "deps"),
+    [
+        ("What is 17 squared? What is 23 squared? What is 31 squared? Add up all three.",
+         ["t1", "t2", "t3"]),
+        ("Compute 1+1. Compute 2+2. Compute 3+3. Multiply all 3 results.", ["t1", "t2", "t3"]),
+        ("Compute 1+1. Compute 2+2. Compute 3+3. Add all two.", ["t2", "t3"]),
+        ("What is 2**10? What is 3**5? Add them up.", ["t1", "t2"]),
+        # "them" is the results nothing has used yet: t1 went into t2
+        ("What is 2**10, then double it. What is 3**5? Add them.", ["t2", "t3"]),
+    ],
+)  # fmt: skip
+def test_all_n_and_them_point_at_the_results_before(request_: str, deps: list[str]) -> None:
+    assert shape(request_)[-1][1] == deps
+
+
 def test_a_pronoun_that_is_not_a_result_makes_no_dependency() -> None:
     assert shape("Who created Python and when was it first released?") == [
         ("Who created Python", []),
