@@ -12,6 +12,7 @@ import re
 from functools import partial
 
 from mesh.agents._arith import CONSTANTS, FUNCTIONS, TOKEN_RE
+from mesh.agents._numwords import with_digits
 from mesh.errors import TaskRejected
 
 __all__ = ["extract_expression", "extract_expressions"]
@@ -159,15 +160,16 @@ def extract_expression(text: str) -> str:
     "sum/product/difference/quotient of X and Y", "remainder of X divided by Y"; "X% of
     Y", "X percent of Y"; "the sum/total/product/average/mean of X, Y and Z",
     "add/multiply/average X, Y and Z". X and Y are numbers, constants or a parenthesised
-    group; numbers must be written with digits. A bare
+    group; numbers in words ("fifteen", "two hundred and five") are read as digits. A bare
     number counts only when nothing but "what is" / "compute" and the like surrounds it.
     """
-    return _best(_normalise(text), text)
+    return _best(_normalise(with_digits(text)), text)
 
 
 def extract_expressions(text: str) -> list[str]:
     """Every calculation a request asks for, in its order: "what is 2**10, what is 3**5"
     asks two, and one is not dropped for the other. "to N decimal places" rounds each."""
+    text = with_digits(text)
     places = _PLACES_RE.search(text)
     if places:  # "round (42.16) to 1 decimal place": the verb is what `places` does
         text = _ROUND_VERB.sub(" ", text[: places.start()] + text[places.end() :])

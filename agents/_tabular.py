@@ -134,6 +134,43 @@ def parse_condition(text: str, columns: Sequence[str]) -> Condition | None:
             f"could not read the condition after {where[0].strip()!r} {column!r}: write it like"
             f" 'where {column} is north' or 'where {column} > 100'"
         )
+    return _comparison(text, columns)
+
+
+_RANKED = [(pattern, op) for pattern, op in _OPS if op not in ("=", "!=")]
+_FIGURE = re.compile(r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?![\w.])")
+_AGE = re.compile(r"\b(older|younger)\s+than\s+", re.I)
+
+
+def check_comparisons_read(text: str, example: str) -> None:
+    """Refuse a comparison with a figure left in `text` once its conditions are cut out
+    ("earn more than 60000" names no column): answering without it would count every row."""
+    for pattern, _ in _RANKED:
+        match = re.search(rf"(?:{pattern})\s*(?=[-+]?\.?\d)", text, re.I)
+        if match and (figure := _FIGURE.match(text, match.end())):
+            unread = text[match.start() : figure.end()].strip()
+            raise TaskRejected(
+                f"could not tell which column {unread!r} compares: name it, e.g. 'where"
+                f" {example} {unread}'"
+            )
+
+
+def _comparison(text: str, columns: Sequence[str]) -> Condition | None:
+    """A comparison with a figure and no "where": "employees with a salary above 60000"
+    reads with "with", but "orders whose amount" need not be said: "amount over 100",
+    and "older than 35" / "younger than 30" compare an `age` column."""
+    for start, end, column in mentions(text, columns):
+        for pattern, op in _RANKED:
+            match = re.match(rf"\s*(?:{pattern})\s*", text[end:], re.I)
+            figure = match and _FIGURE.match(text, end + match.end())
+            if figure:
+                return Condition(column, op, figure[0], (start, figure.end()))
+    age = next((c for c in columns if normalize(c) == "age"), None)
+    older = _AGE.search(text)
+    figure = older and _FIGURE.match(text, older.end())
+    if age and older and figure:
+        op = ">" if older[1].lower() == "older" else "<"
+        return Condition(age, op, figure[0], (older.start(), figure.end()))
     return None
 
 

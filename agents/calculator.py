@@ -122,7 +122,8 @@ def _from_input(given: str) -> tuple[str, Number]:
 
 _REFERENCE = re.compile(
     r"\b(?:the\s+(?:previous\s+|last\s+|above\s+|first\s+)?"
-    r"(?:result|answer|total|value|number|figure|outcome)|that\s+number|that|this|it)\b",
+    r"(?:result|answer|total|value|number|figure|outcome)"
+    r"|(?:that|this)(?:\s+(?:number|year|amount|count|figure|value|total|sum|price|age))?|it)\b",
     re.I,
 )
 

@@ -20,6 +20,7 @@ import pandas as pd
 from mesh.agents._frames import describe_table, kind_of, plain, read_table
 from mesh.agents._tabular import (
     Condition,
+    check_comparisons_read,
     column_after,
     inline_table,
     markdown_table,
@@ -208,6 +209,7 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
             question = question[: cond.span[0]] + " " + question[cond.span[1] :]
         data |= {"filter": said, "matching_rows": len(frame)}
         prefix = f"{len(frame):,} of {data['rows']:,} rows where {said}. "
+    check_comparisons_read(question, (_numeric_columns(frame) or ["amount"])[0])
     found = [c for _, _, c in mentions(question, columns)]
     aggregate = _aggregate_word(question)
     top = _TOP.search(question)

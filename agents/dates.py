@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from mesh.agents._arith import upstream_number
+from mesh.agents._numwords import with_digits
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -349,7 +350,7 @@ def handler(req: TaskRequest) -> TaskResult:
     "that many days" is the number the task before gave."""
     given = req.inputs.get("today")
     today = parse_date(str(given)) if given else None
-    output, data = answer(with_upstream(req.description, req.upstream), today)
+    output, data = answer(with_upstream(with_digits(req.description), req.upstream), today)
     return TaskResult(
         task_id=req.task_id, status="succeeded", agent="dates", output=output, data=data
     )

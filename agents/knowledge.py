@@ -155,16 +155,20 @@ def _unit_rows(vectors: Any) -> npt.NDArray[np.float32]:
     return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
 
 
-def _overlap(question: str, sentences: list[str]) -> npt.NDArray[np.float32]:
-    """Per sentence, the share of the question's words it holds, each weighted by how few
-    of the sentences hold it: "what is a tuple" prefers the sentence naming tuples among
-    many about Python, and "HTTP 429" the one with 429 (a number counts double: it names
-    one thing exactly)."""
+def _terms(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
 
-    def terms(text: str) -> set[str]:
-        return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOPWORDS}
 
-    asked, held = terms(question), [terms(s) for s in sentences]
+def _overlap(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.float32]:
+    """Per (sentence, source), the share of the question's words the sentence holds, each
+    weighted by how few of the sentences hold it: "what is a tuple" prefers the sentence
+    naming tuples among many about Python, and "HTTP 429" the one with 429 (a number
+    counts double: it names one thing exactly). A word of the source's name says what the
+    document is about, not which of its sentences answers: "python" picks nothing in
+    python-basics."""
+    asked = _terms(question)
+    held = [_terms(sentence) - _terms(source.replace("-", " ")) for sentence, source in candidates]
     weights = {}
     for term in asked:
         if df := sum(term in h for h in held):
@@ -314,7 +318,7 @@ class KnowledgeBase:
             )
         dense = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
         best = float(dense.max())
-        scores = dense + LEXICAL_BONUS * _overlap(question, [s for s, _ in candidates])
+        scores = dense + LEXICAL_BONUS * _overlap(question, candidates)
         scores[dense < self.min_score] = -np.inf  # words alone never make an answer
         order = [int(i) for i in np.argsort(-scores)]
         if best < self.min_score:

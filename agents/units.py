@@ -10,6 +10,7 @@ to miles" (the value then comes from the task it depends on) all work.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 
 from mesh.agents._arith import NUMBER as _NUMBER
 from mesh.agents._arith import upstream_number
+from mesh.agents._numwords import with_digits
 from mesh.agents._units_data import SI_UNITS, TEMPERATURES, UNITS
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -229,18 +231,27 @@ _HOW_MANY_OF = re.compile(rf"\bhow\s+many\s+(?P<dst>{_UNIT})", re.I)
 
 
 def _loose(text: str) -> Asked | None:
-    """One quantity anywhere and a target ("I weigh 80 kg, what's that in pounds?", "how
-    many km is a marathon of 26.2 miles"); None unless both are there once."""
+    """One quantity anywhere, compound or not, and a target ("I weigh 80 kg, what's that
+    in pounds?", "I'm 6 ft 2 in tall, what is that in cm?", "how many km is a marathon of
+    26.2 miles"); None unless both are there once."""
     pairs = list(_PAIR.finditer(text))
     target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text)
+    joined = all(
+        re.fullmatch(r"\s*(?:,\s*|and\s+)?", text[a.end() : b.start()], re.I)
+        for a, b in itertools.pairwise(pairs)
+    )
     if (
-        len(pairs) != 1
+        not pairs
+        or not joined
         or target is None
-        or pairs[0].start() <= target.start("dst") < pairs[0].end()
+        or pairs[0].start() <= target.start("dst") < pairs[-1].end()
     ):
         return None
-    value, src = parse_number(pairs[0]["value"]), find_unit(pairs[0]["src"])
-    return Asked(value, src, find_unit(target["dst"]), _written(value, src))
+    src = find_unit(pairs[-1]["src"])
+    parts = [(m["value"], find_unit(m["src"])) for m in pairs]
+    value = sum((_in(v, part, src) for v, part in parts[:-1]), parse_number(parts[-1][0]))
+    written = " ".join(_written(parse_number(v), part) for v, part in parts)
+    return Asked(value, src, find_unit(target["dst"]), written)
 
 
 def _written(value: Fraction, unit: Unit) -> str:
@@ -280,7 +291,7 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.0",  # 0.2: compound quantities, several conversions per task
+    version="0.2.1",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"
@@ -292,7 +303,9 @@ UNITS_CARD = AgentCard(
             name="convert-units",
             description=(
                 "Convert a quantity from one unit to another: km and miles, kg and pounds,"
-                " Celsius and Fahrenheit, liters and gallons, MB and GiB, kWh and joules."
+                " Celsius and Fahrenheit, liters and gallons, MB and GiB, kWh and joules;"
+                " by symbol too: km, mi, ft, in, yd, cm, mm, kg, lb, oz, °C, °F, l, ml, gal,"
+                " mph, km/h, kWh, MB, GiB."
             ),
             tags=["convert", "units", "metric", "imperial", "temperature"],
             examples=[
@@ -325,7 +338,7 @@ def handler(req: TaskRequest) -> TaskResult:
         value, src = parse_number(str(given["value"])), find_unit(str(given["from"]))
         asked_for = [Asked(value, src, find_unit(str(given["to"])), _written(value, src))]
     else:
-        asked_for = parse_conversions(req.description, req.upstream)
+        asked_for = parse_conversions(with_digits(req.description), req.upstream)
     if len(asked_for) > 1:
         return _several(req.task_id, asked_for)
     value, src, dst, written = asked_for[0]

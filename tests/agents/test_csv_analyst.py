@@ -60,6 +60,35 @@ def test_filter_then_aggregate(analyst: CsvAnalyst) -> None:
     assert counted.output.startswith("2 of 6 rows where region = north")
 
 
+@pytest.mark.parametrize(
+    ("question", "value", "said"),
+    [
+        ("how many rows have revenue over 28 in sales.csv", 4, "revenue > 28"),
+        ("total revenue of rows with units at least 7 in sales.csv", 72.5, "units >= 7"),
+        ("average revenue for sales.csv rows with units below 5", 64.5, "units < 5"),
+    ],
+)
+def test_a_comparison_without_where_filters(
+    analyst: CsvAnalyst, question: str, value: float, said: str
+) -> None:
+    result = ask(analyst, question)
+    assert (result.data["value"], result.data["filter"]) == (value, said)
+
+
+def test_older_and_younger_compare_the_age_column(tmp_path: Path) -> None:
+    (tmp_path / "people.csv").write_text("name,age\nAnn,34\nBob,45\nDan,38\nEve,31\n")
+    older = ask(CsvAnalyst(tmp_path), "How many people in people.csv are older than 35?")
+    assert (older.data["value"], older.data["filter"]) == (2, "age > 35")
+    younger = ask(CsvAnalyst(tmp_path), "names in people.csv younger than 32")
+    assert younger.data["matching_rows"] == 1
+
+
+def test_a_comparison_naming_no_column_is_refused_not_ignored(analyst: CsvAnalyst) -> None:
+    """It used to count every row: "how many sales earn more than 28" gave 6."""
+    with pytest.raises(TaskRejected, match="which column 'more than 28' compares"):
+        ask(analyst, "how many sales in sales.csv earn more than 28")
+
+
 def test_a_value_named_in_the_question_filters_on_its_column(analyst: CsvAnalyst) -> None:
     widgets = ask(analyst, "how many widgets were sold in sales.csv? count the rows")
     assert widgets.data["filter"] == "product = widget" and widgets.data["value"] == 3
