@@ -93,6 +93,11 @@ class Condition:
         text, wanted = str(cell if cell is not None else "").strip().lower(), self.value.lower()
         if self.op in ("=", "!="):
             return (text == wanted) == (self.op == "=")
+        if isinstance(cell, int | float) or _NUMBER.match(text):
+            raise TaskRejected(  # "12" > "5:" as text would pick rows silently wrong
+                f"{self.column} holds numbers and {self.value!r} is not one: compare it with a"
+                f" number, e.g. '{self.column} {self.op} 5'"
+            )
         return _compare(text, self.op, wanted)
 
     def describe(self) -> str:
@@ -193,11 +198,11 @@ def _value(text: str) -> tuple[str, int]:
         if not taken and not gap.isspace() and gap:
             break
         taken.append(word)
-        if not word[0][0].isalpha() or word[0].endswith("."):
+        if not word[0][0].isalpha() or word[0].endswith((".", ":")):
             break
     if not taken:
         return "", 0
-    return text[taken[0].start() : taken[-1].end()].rstrip("."), taken[-1].end()
+    return text[taken[0].start() : taken[-1].end()].rstrip(".:"), taken[-1].end()
 
 
 def sniff_delimiter(text: str) -> str:

@@ -37,6 +37,9 @@ _DROP = re.compile(r"\b(?:drop|remove|exclude|without)\b(?P<rest>.*)", re.I)
 _SORT = re.compile(r"\b(?:sort|order)(?:ed)?\s+(?:it\s+|them\s+|the\s+\w+\s+)?by\s+", re.I)
 _DESC = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:desc(?:ending)?|reverse|largest\s+first|z-a)\b", re.I)
 _LIMIT = re.compile(r"\b(?:first|top|limit(?:\s+to)?)\s+(\d{1,6})\b", re.I)
+_RECORDS = re.compile(
+    r"\s*(?:only\s+)?(?:the\s+|those\s+)?(?:records|rows|ones|items|entries|objects)\b", re.I
+)
 _RENAME = re.compile(r"\brename\s+(\S+)\s+(?:to|as)\s+(\S+)", re.I)
 _FORMAT = re.compile(r"\b(pretty[\s-]?print|prettify|format|indent|validate|check)\b", re.I)
 
@@ -217,8 +220,8 @@ def _apply(
     selected = _SELECT.search(instruction)
     for pattern, keep in ((_SELECT, True), (_DROP, False), (_ONLY, True)):
         match = pattern.search(instruction)
-        if not match or (pattern is _ONLY and selected):
-            continue
+        if not match or (pattern is _ONLY and selected) or _RECORDS.match(match["rest"]):
+            continue  # "keep the records where …" filters records, it names no field
         stop = r"\b(?:where|sort\w*|order\w*|then|rename|first|limit|as|to|into|output)\b"
         chosen = list(dict.fromkeys(_named(re.split(stop, match["rest"])[0], columns)))
         if not chosen and pattern is _ONLY:  # "only the first 2 rows" names no field

@@ -102,3 +102,31 @@ def test_with_only_some_columns_keeps_those_and_only_rows_is_no_field() -> None:
     assert kept.output.splitlines() == ["name,city", "Lea,Lyon", "Tom,Bonn"]
     first = run(f"convert only the first 1 rows to CSV: {rows}")
     assert first.output.splitlines() == ["name,age,city", "Lea,29,Lyon"]
+
+
+ITEMS = '[{"item": "pens", "qty": 12}, {"item": "ink", "qty": 3}, {"item": "pads", "qty": 7}]'
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        # "5:" was the value, compared as text: "12" < "5:", so pens was dropped silently
+        "Filter these records to the ones where qty > 5:",
+        "keep the records where qty > 5:",  # was "say which fields to keep"
+        "keep rows where qty > 5:",
+    ],
+)
+def test_a_filter_before_the_data_keeps_the_matching_records(asked: str) -> None:
+    assert [r["item"] for r in json.loads(run(f"{asked} {ITEMS}").output)] == ["pens", "pads"]
+
+
+def test_a_field_and_a_filter_are_both_applied() -> None:
+    assert json.loads(run(f"keep only item where qty > 5: {ITEMS}").output) == [
+        {"item": "pens"},
+        {"item": "pads"},
+    ]
+
+
+def test_numbers_compared_with_words_are_refused() -> None:
+    with pytest.raises(TaskRejected, match="qty holds numbers and 'lots' is not one"):
+        run(f"filter where qty > lots: {ITEMS}")
