@@ -30,7 +30,11 @@ from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 Record = dict[str, Any]
 _INT = re.compile(r"^-?(?:0|[1-9]\d{0,17})$")
 _FLOAT = re.compile(r"^-?(?:0|[1-9]\d*)?\.\d+(?:[eE][-+]?\d+)?$|^-?(?:0|[1-9]\d*)[eE][-+]?\d+$")
-_TARGET = re.compile(r"\b(?:to|as|into|in|output|return|give)\s+(json|csv)\b", re.I)
+_TARGET = re.compile(
+    r"\b(?:to|as|into|in|output|return|give|send|want)\s+(?:(?:me|us|it|them|back)\s+)?"
+    r"(?:an?\s+)?(json|csv)\b",
+    re.I,
+)
 _SELECT = re.compile(r"\b(?:select|keep(?:\s+only)?|only\s+keep|pick|project)\b(?P<rest>.*)", re.I)
 _ONLY = re.compile(r"\b(?:with\s+)?only\s+(?P<rest>.*)", re.I)  # "with only the name column"
 _DROP = re.compile(r"\b(?:drop|remove|exclude|without)\b(?P<rest>.*)", re.I)

@@ -34,6 +34,8 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
+from mesh.framing import drop_greetings, join_context, strip_list_header
+
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
     "add", "analyse", "analyze", "answer", "ask", "calculate", "check", "compare", "compute",
@@ -105,6 +107,10 @@ _CLAUSE = re.compile(  # a wh-word opening a clause, not a question: "when it ra
 )
 _BARE_TAIL = {"me", "us", "this", "please", "out", "quickly", "briefly"}  # "Tell me, what…"
 _HIDDEN = re.compile(r"\x00(\d+)\x00")
+_DATA_LATER = re.compile(  # data named before it is given
+    r"\b(?:this|these|the\s+following)\s+(?:json|csv|data|records?|rows|table|text|list)\b",
+    re.IGNORECASE,
+)
 
 
 class Part(NamedTuple):
@@ -122,8 +128,11 @@ def parse_request(request: str) -> list[Part]:
         return f"\x00{len(hidden) - 1}\x00"
 
     text = request.replace("\x00", " ").strip()  # NUL marks hidden spans below
-    masked = _QUOTED.sub(lambda m: hide(m.group(0)), text)
-    items = [_keep_material(_sentences(item), hide) for item in _list_items(masked)]
+    masked = strip_list_header(_QUOTED.sub(lambda m: hide(m.group(0)), text), INSTRUCTION_WORDS)
+    items = [
+        _keep_material(join_context(drop_greetings(_sentences(item)), INSTRUCTION_WORDS), hide)
+        for item in _list_items(masked)
+    ]
     parts: list[Part] = []
     for sentence in (sentence for item in items for sentence in item):
         for piece, sequenced in _split_soft(sentence):
@@ -280,9 +289,12 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
             splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
             rest = _HIDDEN.sub(" ", sentence[match.end() :])
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
+        before, rest = sentence[start : match.start()], sentence[match.end() :]
+        if _DATA_LATER.search(before) and not _HIDDEN.search(before) and _HIDDEN.search(rest):
+            continue  # "From this JSON keep … and give me CSV: [the JSON]" is one ask
         if not splits:
             continue
-        pieces.append((sentence[start : match.start()], sequenced))
+        pieces.append((before, sequenced))
         start, sequenced = match.end(), is_sequence
     pieces.append((sentence[start:], sequenced))
     return pieces

@@ -130,3 +130,8 @@ def test_a_field_and_a_filter_are_both_applied() -> None:
 def test_numbers_compared_with_words_are_refused() -> None:
     with pytest.raises(TaskRejected, match="qty holds numbers and 'lots' is not one"):
         run(f"filter where qty > lots: {ITEMS}")
+
+
+@pytest.mark.parametrize("asked", ["keep the records where qty > 5 and give me CSV:", "as a CSV:"])
+def test_the_format_asked_for_in_other_words_is_written(asked: str) -> None:
+    assert run(f"{asked} {ITEMS}").data["format"] == "csv"
