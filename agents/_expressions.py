@@ -59,6 +59,10 @@ X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 \btriple\s+X -> {0} * 3
 \b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
 \bsubtract\s+X\s+from\s+X -> {1} - {0}
+\btake\s+(?:away\s+)?X\s+(?:away\s+)?from\s+X -> {1} - {0}
+\badd\s+X\s*(?:%|percent)(?:\s+[a-z]+)?\s+(?:to|on\s+top\s+of|onto|on)\s+X -> {1} * (1 + {0}/100)
+\b(?:increase|raise)\s+X\s+by\s+X\s*(?:%|percent) -> {0} * (1 + {1}/100)
+\b(?:decrease|reduce|discount|lower)\s+X\s+by\s+X\s*(?:%|percent) -> {0} * (1 - {1}/100)
 \b(?:the\s+)?(sum|product|difference|quotient)\s+(?:of|between)\s+X\s+and\s+X -> {1} {w} {2}
 \b(?:the\s+)?remainder\s+(?:of|when)\s+X\s+(?:is\s+)?divided\s+by\s+X -> {0} % {1}
 X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}

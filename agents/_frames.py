@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 import pandas as pd
@@ -76,3 +77,26 @@ def plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+_IMPLIED = [  # words that name a measure without naming its column
+    (r"\b(?:earn\w*|paid|pays?|wages?|salar\w*)\b", ("salary", "pay", "wage", "income")),
+    (r"\b(?:old|older|oldest|young|younger|youngest|ages?)\b", ("age",)),
+    (r"\b(?:expensive|cheap\w*|costs?|pric\w*)\b", ("price", "unit price", "cost", "amount")),
+    (r"\b(?:sold|sells?|selling|quantity)\b", ("units", "quantity", "qty")),
+]
+
+
+def implied_measure(question: str, frame: pd.DataFrame) -> str | None:
+    """The numeric column a question means without naming it: "who earns the most" is the
+    salary, "the oldest" the age; else the table's one numeric column that is not an id
+    ("the biggest order" in order_id, status, amount is the amount). None when unsure."""
+    numeric = {" ".join(str(c).lower().replace("_", " ").split()): str(c) for c in frame.columns}
+    numeric = {k: c for k, c in numeric.items() if kind_of(frame[c]) == "number"}
+    for pattern, names in _IMPLIED:
+        if re.search(pattern, question, re.IGNORECASE):
+            hits = [numeric[n] for n in names if n in numeric]
+            if hits:
+                return hits[0]
+    measures = [c for k, c in numeric.items() if not re.search(r"(?:^|\s)id$|^id\b", k)]
+    return measures[0] if len(measures) == 1 else None

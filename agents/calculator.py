@@ -48,7 +48,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.0",  # 0.2: from the result before; 0.3: several results, several calculations
+    version="0.3.1",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -81,6 +81,8 @@ CALCULATOR_CARD = AgentCard(
                 "the average of 3, 4 and 5",
                 "double it",
                 "subtract the second result from the first",
+                "take 5 away from it",
+                "add 20% to the result",
                 "the difference between the two",
             ],
         ),

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from mesh.agents._frames import describe_table, kind_of, plain, read_table
+from mesh.agents._frames import describe_table, implied_measure, kind_of, plain, read_table
 from mesh.agents._tabular import (
     Condition,
     check_comparisons_read,
@@ -211,6 +211,8 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
         prefix = f"{len(frame):,} of {data['rows']:,} rows where {said}. "
     check_comparisons_read(question, (_numeric_columns(frame) or ["amount"])[0])
     found = [c for _, _, c in mentions(question, columns)]
+    if not any(kind_of(frame[c]) == "number" for c in found):
+        found += [c for c in [implied_measure(question, frame)] if c]
     aggregate = _aggregate_word(question)
     top = _TOP.search(question)
     if top:

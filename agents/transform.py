@@ -305,11 +305,12 @@ def handler(req: TaskRequest) -> TaskResult:
 
 
 def _raw_json(description: str) -> str | None:
-    """JSON written straight into the description, without a colon before it."""
+    """JSON written straight into the description, without a colon before it, up to its
+    end ("turn [...] into CSV" gives the list, not the words after it)."""
     for match in re.finditer(r"[\[{]", description):
         try:
-            json.JSONDecoder().raw_decode(description[match.start() :])
+            _, end = json.JSONDecoder().raw_decode(description[match.start() :])
         except json.JSONDecodeError:
             continue
-        return description[match.start() :]
+        return description[match.start() : match.start() + end]
     return None

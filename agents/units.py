@@ -228,6 +228,9 @@ def parse_conversions(
 
 
 _HOW_MANY_OF = re.compile(rf"\bhow\s+many\s+(?P<dst>{_UNIT})", re.I)
+_TARGET_FIRST = re.compile(
+    rf"^\W*(?P<dst>{_UNIT})\s+(?:in|from|for)\s+(?=[-+.\d])", re.I
+)  # km in 26.2 mi?
 
 
 def _loose(text: str) -> Asked | None:
@@ -235,7 +238,7 @@ def _loose(text: str) -> Asked | None:
     in pounds?", "I'm 6 ft 2 in tall, what is that in cm?", "how many km is a marathon of
     26.2 miles"); None unless both are there once."""
     pairs = list(_PAIR.finditer(text))
-    target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text)
+    target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
     joined = all(
         re.fullmatch(r"\s*(?:,\s*|and\s+)?", text[a.end() : b.start()], re.I)
         for a, b in itertools.pairwise(pairs)

@@ -83,6 +83,26 @@ def test_older_and_younger_compare_the_age_column(tmp_path: Path) -> None:
     assert younger.data["matching_rows"] == 1
 
 
+@pytest.mark.parametrize(
+    ("table", "question", "column", "value"),
+    [
+        ("name,salary,age\nAnn,85000,34\nCara,95000,29\n", "who earns the most", "salary", 95000),
+        ("order_id,status,amount\n1,new,120.5\n4,done,300\n", "the biggest order", "amount", 300),
+    ],
+)
+def test_a_measure_implied_by_the_words_or_the_only_one(
+    tmp_path: Path, table: str, question: str, column: str, value: int
+) -> None:
+    (tmp_path / "t.csv").write_text(table)
+    result = ask(CsvAnalyst(tmp_path), f"{question} in t.csv")
+    assert (result.data["column"], result.data["value"]) == (column, value)
+
+
+def test_a_measure_is_not_guessed_among_several(analyst: CsvAnalyst) -> None:
+    with pytest.raises(TaskRejected, match="say which column to take the max of"):
+        ask(analyst, "what's the biggest sale in sales.csv")
+
+
 def test_a_comparison_naming_no_column_is_refused_not_ignored(analyst: CsvAnalyst) -> None:
     """It used to count every row: "how many sales earn more than 28" gave 6."""
     with pytest.raises(TaskRejected, match="which column 'more than 28' compares"):

@@ -135,3 +135,9 @@ def test_numbers_compared_with_words_are_refused() -> None:
 @pytest.mark.parametrize("asked", ["keep the records where qty > 5 and give me CSV:", "as a CSV:"])
 def test_the_format_asked_for_in_other_words_is_written(asked: str) -> None:
     assert run(f"{asked} {ITEMS}").data["format"] == "csv"
+
+
+def test_json_in_the_middle_of_a_sentence_is_read_up_to_its_end() -> None:
+    """ "turn [...] into CSV" was read as "[...] into CSV": not valid JSON."""
+    result = run('Two things: turn [{"sku": "A1", "qty": 4}, {"sku": "B2", "qty": 9}] into CSV')
+    assert result.output.splitlines() == ["sku,qty", "A1,4", "B2,9"]

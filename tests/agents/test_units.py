@@ -68,6 +68,7 @@ def test_parts_that_do_not_add_up_are_refused(request_text: str, message: str) -
         ("how many kilometres is a marathon of 26.2 miles", "26.2 mi = 42.1648128 km"),
         ("I'm 6 ft 2 in tall, what is that in cm?", "6 ft 2 in = 187.96 cm"),
         ("my baby is 7 lb 8 oz, how much is that in kg?", "7 lb 8 oz = 3.401942775 kg"),
+        ("km in 26.2 mi?", "26.2 mi = 42.1648128 km"),  # the target first, tersely
     ],
 )
 def test_one_quantity_and_a_target_anywhere_in_the_sentence(request_text: str, output: str) -> None:
