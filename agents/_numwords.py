@@ -32,7 +32,7 @@ _PRONOUN_ONE = re.compile(
 )
 
 
-def _extends(current: int, total: int, last_scale: int, word: str) -> bool:
+def _extends(current: int, last_scale: int, word: str) -> bool:
     """Whether `word` continues the number read so far ("twenty" + "five", not "five" +
     "three" or "twenty" + "thirty")."""
     if word in _SCALES:
@@ -40,7 +40,7 @@ def _extends(current: int, total: int, last_scale: int, word: str) -> bool:
         return bool(current) and ((scale == 100 and current < 100) or 100 < scale < last_scale)
     if word in _TENS:
         return current % 100 == 0
-    return current % 10 == 0 and (current % 100 == 0 or word not in _UNITS or _UNITS[word] < 10)
+    return current % 10 == 0 and (current % 100 == 0 or _UNITS[word] < 10)
 
 
 def _numbers(text: str, offset: int) -> list[tuple[int, int, int]]:
@@ -53,7 +53,7 @@ def _numbers(text: str, offset: int) -> list[tuple[int, int, int]]:
         word = match[0]
         if word == "and":
             continue
-        if start >= 0 and not _extends(current, total, last_scale, word):
+        if start >= 0 and not _extends(current, last_scale, word):
             found.append((offset + start, offset + end, total + current))
             start = -1
         if start < 0:  # a number may start at its scale: "hundred", "a thousand"

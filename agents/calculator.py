@@ -21,6 +21,7 @@ from mesh.agents._arith import (
     upstream_numbers,
 )
 from mesh.agents._expressions import extract_expression, extract_expressions
+from mesh.agents._numwords import with_digits
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -137,7 +138,6 @@ _PLURAL_REFERENCE = re.compile(
     r"|all\s+(?:the\s+)?(two|three|four|five|\d)(?:\s+(?:results|answers|numbers|values))?)\b",
     re.I,
 )
-_HOW_MANY = {"two": 2, "three": 3, "four": 4, "five": 5}
 
 
 _ORDINAL_REFERENCE = re.compile(
@@ -172,7 +172,7 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
     if plural and len(numbers) > 1:
         both = "two" if plural[0].lower().startswith("both") else None
         word = plural[1] or plural[2] or plural[3] or both
-        if word and (_HOW_MANY.get(word.lower()) or int(word)) != len(numbers):
+        if word and int(with_digits(word.lower())) != len(numbers):
             return description
         listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"
         return description[: plural.start()] + listed + description[plural.end() :]

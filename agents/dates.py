@@ -308,9 +308,9 @@ def upstream_dates(upstream: Mapping[str, TaskResult]) -> list[str]:
     ISO date in their output (an output naming two dates gives none: which was meant?)."""
     found: list[str] = []
     for result in upstream.values():
-        given = result.data.get("date")
         if result.status != "succeeded":
             continue
+        given = result.data.get("date")
         if isinstance(given, str) and _ISO.fullmatch(given):
             found.append(given)
         elif len(in_output := _ISO.findall(result.output)) == 1:

@@ -134,6 +134,7 @@ def parse_request(request: str) -> list[Part]:
         for item in _list_items(masked)
     ]
     parts: list[Part] = []
+    used: set[int] = set()  # parts another part depends on
     for sentence in (sentence for item in items for sentence in item):
         for piece, sequenced in _split_soft(sentence):
             piece = piece.strip(" ,;")
@@ -143,7 +144,6 @@ def parse_request(request: str) -> list[Part]:
             sequenced = sequenced or lead is not None
             piece = _SEQUENCE.sub("", piece, count=1).strip() or piece
             piece = _FILLER.sub("", piece, count=1).strip() or piece
-            used = {i for part in parts for i in part.depends_on}
             deps = _references(piece, len(parts), [i for i in range(len(parts)) if i not in used])
             if sequenced and parts:
                 deps.add(len(parts) - 1)
@@ -157,6 +157,7 @@ def parse_request(request: str) -> list[Part]:
                     depends_on=tuple(sorted(deps)),
                 )
             )
+            used |= deps
     return parts
 
 
@@ -289,8 +290,8 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
             splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
             rest = _HIDDEN.sub(" ", sentence[match.end() :])
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
-        before, rest = sentence[start : match.start()], sentence[match.end() :]
-        if _DATA_LATER.search(before) and not _HIDDEN.search(before) and _HIDDEN.search(rest):
+        before, after = sentence[start : match.start()], sentence[match.end() :]
+        if _DATA_LATER.search(before) and not _HIDDEN.search(before) and _HIDDEN.search(after):
             continue  # "From this JSON keep … and give me CSV: [the JSON]" is one ask
         if not splits:
             continue
