@@ -1,17 +1,19 @@
 """What in a request frames its asks instead of asking: greetings, a header before a
-numbered list, and a statement of context that the next sentence asks about.
+numbered list, and statements of context.
 
 Used by the offline planner (`mesh.offline`) before it splits a request into parts.
 Without it, "Good morning! Write a report on …" planned "Good morning!" as a task of
 its own, refused at discovery; "My API keeps getting HTTP 429. What does that status
-code mean?" sent the question without the code it was about.
+code mean?" sent the question without the code it was about; and "I drive 45 miles a
+day. Compute 45 * 22" planned the statement as a task, refused at discovery, failing a
+run whose ask was answered.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["drop_greetings", "join_context", "strip_list_header"]
+__all__ = ["drop_greetings", "join_context", "set_context_aside", "strip_list_header"]
 
 _GREETING = re.compile(
     r"(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|thanks"
@@ -24,6 +26,13 @@ _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …"
 )
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me)\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:which\s+one|that|this|it|these|those|they)\b", re.IGNORECASE)
+_ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday of …"
+    r"\b(?:wants?|wanted|need(?:s|ed)?|like|love|wonder(?:ing)?|curious|help|ask(?:s|ed)?"
+    r"|looking|trying|hope|wish|please|could|can|would|should|must|have\s+to|has\s+to"
+    r"|let|question|questions|interested|require[sd]?|i'd|we'd|i'll|we'll)\b",
+    re.IGNORECASE,
+)
+_FIGURE = re.compile(r"\d")
 
 
 def drop_greetings(sentences: list[str]) -> list[str]:
@@ -45,6 +54,49 @@ def strip_list_header(text: str, instruction_words: set[str]) -> str:
     return text[header.end() :]
 
 
+def _states(sentence: str, instruction_words: set[str]) -> bool:
+    """Whether a sentence states the user's situation: first person, not a question, not
+    opening with an instruction."""
+    stated = sentence.strip()
+    return bool(
+        stated
+        and _FIRST_PERSON.match(stated)
+        and not stated.endswith("?")
+        and stated.split()[0].lower() not in instruction_words
+    )
+
+
+def set_context_aside(
+    sentences: list[str], instruction_words: set[str]
+) -> tuple[list[str], list[str]]:
+    """The sentences that ask, and apart from them the statements that only give context
+    ("I drive 45 miles a day for 22 days a month.") when another sentence asks.
+
+    A statement is context when nothing in it asks anyway ("I need …", "My boss wants a
+    report …" stay asks). Context before an ask without figures of its own is joined to
+    it instead, since the ask is then likely about the statement's figures ("I have 3
+    apples and 5 pears. How many is that in total?")."""
+    asks: list[str] = []
+    context: list[str] = []
+    pending: list[str] = []
+    for sentence in sentences:
+        if _states(sentence, instruction_words) and not _ASKS_ANYWAY.search(sentence):
+            pending.append(sentence)
+            continue
+        if pending and _REFERS_BACK.search(sentence):  # join_context joins the last one
+            context += pending[:-1]
+            asks.append(pending[-1])
+        elif pending and not _FIGURE.search(sentence) and any(map(_FIGURE.search, pending)):
+            sentence = " ".join([*(p.strip() for p in pending), sentence.strip()])
+        else:
+            context += pending
+        pending = []
+        asks.append(sentence)
+    if not asks:
+        return pending, []
+    return asks, context + pending
+
+
 def join_context(sentences: list[str], instruction_words: set[str]) -> list[str]:
     """Each statement about the user's situation ("My API keeps getting HTTP 429 back.")
     joined to the next sentence when that one asks about it ("What does that status code
@@ -53,15 +105,8 @@ def join_context(sentences: list[str], instruction_words: set[str]) -> list[str]
     out: list[str] = []
     for sentence in sentences:
         before = out[-1] if out else ""
-        stated = before.strip()
-        if (
-            stated
-            and _FIRST_PERSON.match(stated)
-            and not stated.endswith("?")
-            and stated.split()[0].lower() not in instruction_words
-            and _REFERS_BACK.search(sentence)
-        ):
-            out[-1] = f"{stated} {sentence.strip()}"
+        if _states(before, instruction_words) and _REFERS_BACK.search(sentence):
+            out[-1] = f"{before.strip()} {sentence.strip()}"
         else:
             out.append(sentence)
     return out

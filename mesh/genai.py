@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from mesh.errors import ConfigError, InputError, PlanError
 from mesh.models import Plan, Task, TaskResult
-from mesh.offline import parse_request, split_request
+from mesh.offline import parse_request, read_request, split_request
 from mesh.settings import Settings
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class OfflinePlanner:
 
     def plan(self, request: str, user: str = "local", **_: Any) -> Plan:
         text = check_request(request)
-        parts = parse_request(text)
+        parts, context = read_request(text)
         if not parts:
             raise PlanError(f"could not find any instruction in {text!r}: rephrase the request")
         tasks = [
@@ -77,7 +77,10 @@ class OfflinePlanner:
             )
             for index, part in enumerate(parts, start=1)
         ]
-        return Plan(tasks=tasks, rationale="offline planner: split on instructions and order words")
+        rationale = "offline planner: split on instructions and order words"
+        if context:  # shown, not dropped in silence
+            rationale += "; read as context, not as asks: " + " ".join(context)
+        return Plan(tasks=tasks, rationale=rationale)
 
     def replan(
         self,

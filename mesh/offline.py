@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from mesh.framing import drop_greetings, join_context, strip_list_header
+from mesh.framing import drop_greetings, join_context, set_context_aside, strip_list_header
 
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
@@ -119,8 +119,18 @@ class Part(NamedTuple):
     depends_on: tuple[int, ...]  # indices of earlier parts
 
 
+class Reading(NamedTuple):
+    parts: list[Part]
+    context: list[str]  # statements that frame the asks and ask nothing themselves
+
+
 def parse_request(request: str) -> list[Part]:
     """The parts of a request in order, with what each depends on; see the module doc."""
+    return read_request(request).parts
+
+
+def read_request(request: str) -> Reading:
+    """The request's parts, and apart from them the statements of context it holds."""
     hidden: list[str] = []
 
     def hide(text: str) -> str:
@@ -129,10 +139,12 @@ def parse_request(request: str) -> list[Part]:
 
     text = request.replace("\x00", " ").strip()  # NUL marks hidden spans below
     masked = strip_list_header(_QUOTED.sub(lambda m: hide(m.group(0)), text), INSTRUCTION_WORDS)
-    items = [
-        _keep_material(join_context(drop_greetings(_sentences(item)), INSTRUCTION_WORDS), hide)
-        for item in _list_items(masked)
-    ]
+    items: list[list[str]] = []
+    context: list[str] = []
+    for item in _list_items(masked):
+        asks, stated = set_context_aside(drop_greetings(_sentences(item)), INSTRUCTION_WORDS)
+        items.append(_keep_material(join_context(asks, INSTRUCTION_WORDS), hide))
+        context += (_reveal(s.strip(), hidden, short=False) for s in stated)
     parts: list[Part] = []
     used: set[int] = set()  # parts another part depends on
     for sentence in (sentence for item in items for sentence in item):
@@ -158,7 +170,7 @@ def parse_request(request: str) -> list[Part]:
                 )
             )
             used |= deps
-    return parts
+    return Reading(parts, context)
 
 
 def split_request(request: str) -> list[tuple[str, bool]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mesh.genai import OfflinePlanner
 from mesh.offline import parse_request
 
 
@@ -30,7 +31,20 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
          ["My daughter asked which planet is the hottest and I blanked. Which one is it?"]),
         ("I weigh 80 kg. What is that in pounds? And what is 2+2?",
          ["I weigh 80 kg. What is that in pounds?", "what is 2+2?"]),
-        ("My name is Bob. Convert 5 km to miles.", ["My name is Bob.", "Convert 5 km to miles."]),
+        # a statement nothing refers to is context: it was a task, refused, failing the run
+        ("My name is Bob. Convert 5 km to miles.", ["Convert 5 km to miles."]),
+        ("I drive 45 miles a day for 22 days a month. Compute 45 * 22, then convert the result"
+         " from miles to km.", ["Compute 45 * 22", "convert the result from miles to km."]),
+        ("Convert 5 km to miles. My run is tomorrow.", ["Convert 5 km to miles."]),
+        # a statement that asks anyway stays an ask
+        ("My boss wants a report on: ads 2500, events 1500",
+         ["My boss wants a report on: ads 2500, events 1500"]),
+        ("I need the weekday of 2025-03-01. Convert 5 km to miles.",
+         ["I need the weekday of 2025-03-01.", "Convert 5 km to miles."]),
+        ("My name is Bob.", ["My name is Bob."]),  # nothing else asks: discovery refuses it
+        # an ask without figures after a statement with figures is about them
+        ("I have 3 apples and 5 pears. How many fruits in total?",
+         ["I have 3 apples and 5 pears. How many fruits in total?"]),
         # data named before it is given is one ask with the data
         ('From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]',
          ['From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]']),
@@ -40,5 +54,7 @@ def test_what_frames_a_request_is_not_planned_as_an_ask(request_: str, planned: 
     assert [text for text, _ in parts(request_)] == planned
 
 
-def test_an_ask_after_a_statement_it_does_not_refer_to_does_not_depend_on_it() -> None:
-    assert parts("My name is Bob. Convert 5 km to miles.")[1][1] == ()
+def test_context_set_aside_is_shown_in_the_plan_not_dropped_in_silence() -> None:
+    plan = OfflinePlanner().plan("My dashboard is full of 504 errors. What does HTTP 504 mean?")
+    assert [t.description for t in plan.tasks] == ["What does HTTP 504 mean?"]
+    assert "My dashboard is full of 504 errors." in plan.rationale
