@@ -23,6 +23,12 @@ _FN = (
     r"square\s+root|sqrt|absolute\s+value|abs|natural\s+log(?:arithm)?|ln|log(?:arithm)?"
     r"|sine|cosine|tangent|sin|cos|tan|exp|floor|ceil(?:ing)?|factorial"
 )
+_DESC = (  # words naming the number after them: "my day rate of 85", not "the square of 3"
+    r"(?:my|the|a|an|our|your|their|his|her)\s+(?:(?!(?:square|cube|root|sum|product"
+    r"|difference|quotient|total|average|mean|half|double|power|log|logarithm|number|percent"
+    r"|percentage|remainder|factorial|result|answer)\b)"
+    r"[a-z]+\s+){1,3}"
+)
 _OPS = r"plus|minus|times|multiplied\s+by|divided\s+by|over|mod|modulo"
 _WORDS = {
     "square": "sqrt",
@@ -55,6 +61,7 @@ X\s+cubed\b -> {0}**3
 X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 \b(divide|multiply|add|sum)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
+\b(divide|multiply|add)\s+X\s+(?:by|to)\s+DESCof\s+X -> {1} {w} {2}
 \bdouble\s+X -> {0} * 2
 \btriple\s+X -> {0} * 3
 \b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
@@ -69,13 +76,18 @@ X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}
 (\d)\s*(?:percent|per\s+cent)\b -> {0}%
 """
 _PHRASES = [
-    (re.compile(rule.replace("FN", _FN).replace("X", _X)), template)
+    (re.compile(rule.replace("FN", _FN).replace("DESC", _DESC).replace("X", _X)), template)
     for rule, template in (line.split(" -> ") for line in _PHRASE_RULES.strip().splitlines())
 ]
 _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
 _LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
     rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of"
     rf"|(add|sum|total|multiply|average))\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
+)
+_NUMBERS = rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}"  # "78, 85, 92 and 88"
+_NAMED = r"\b(average|mean|sum|total)\b(?!\s+(?:of\s+)?[-\d.(])"  # not "sum (of) 2 and 3"
+_LIST_NAMED_ELSEWHERE = re.compile(  # "I got 78, 85 and 92, what's my average?"
+    rf"({_NUMBERS})(?=.*{_NAMED})|{_NAMED}(?=.*?({_NUMBERS}))"
 )
 _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
@@ -100,12 +112,28 @@ def _fill(template: str, match: re.Match[str]) -> str:
 def _list(match: re.Match[str]) -> str:
     """A sum, product or average of a list of operands, parenthesised."""
     word, items = match[1] or match[2], re.findall(_XN, match[3])
+    if len(items) == 2 and word not in ("total", "average", "mean"):
+        return match[0]  # the two-operand phrase rules read it as written
+    return _of_list(word, items)
+
+
+def _of_list(word: str, items: list[str]) -> str:
     op = {"sum": "+", "total": "+", "add": "+", "product": "*", "multiply": "*"}.get(word)
     if op is None:
         return f"(({' + '.join(items)}) / {len(items)})"
-    if len(items) == 2 and word != "total":
-        return match[0]  # the two-operand phrase rules read it as written
     return "(" + f" {op} ".join(items) + ")"
+
+
+def _list_named_elsewhere(lowered: str) -> str:
+    """The one list of numbers in the text computed as the average, sum or total the text
+    names apart from it ("I got 78, 85 and 92 this term, what's my average?")."""
+    lists = re.findall(_NUMBERS, lowered)
+    match = _LIST_NAMED_ELSEWHERE.search(lowered)
+    if match is None or len(lists) != 1:
+        return lowered
+    items, word = (match[1], match[2]) if match[1] else (match[4], match[3])
+    at = lowered.index(items, match.start())
+    return lowered[:at] + _of_list(word, re.findall(_XN, items)) + lowered[at + len(items) :]
 
 
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:
@@ -198,6 +226,7 @@ def _normalise(text: str) -> str:
             r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
         )
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
+    lowered = _list_named_elsewhere(lowered)
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     return re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

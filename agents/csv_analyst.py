@@ -48,7 +48,7 @@ _AGGREGATES = [
 _WORDS = {"sum": "total", "mean": "average", "nunique": "distinct", "mode": "most common"}
 _NOT_VALUES = {"total", "average", "count", "sum", "top", "all", "the", "and", "each", "per"}
 _TOP = re.compile(r"\b(top|bottom|first|last)\s+(\d{1,4})\b", re.I)
-_GROUP = r"\b(?:by|per|for\s+each|for\s+every|in\s+each|grouped\s+by|across)"
+_GROUP = r"\b(?:by|per|for\s+each|for\s+every|in\s+each|grouped\s+by|across|each|every)"
 
 
 class CsvAnalyst:

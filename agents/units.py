@@ -294,7 +294,8 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.1",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.2",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"
@@ -317,6 +318,19 @@ UNITS_CARD = AgentCard(
                 "what is 100 °F in celsius",
                 "72 kg in pounds",
                 "convert the result from km to miles",
+            ],
+        ),
+        Skill(
+            name="convert-durations",
+            description=(
+                "Convert a length of time between seconds, minutes, hours, days and weeks"
+                " (a duration, not a span between two dates): s, min, h, day, week."
+            ),
+            tags=["duration", "time", "seconds", "minutes", "hours"],
+            examples=[
+                "how many minutes are in 6 hours",
+                "90 minutes in hours",
+                "3 days in seconds",
             ],
         ),
         Skill(

@@ -165,13 +165,25 @@ _WORD = re.compile(r"[a-z0-9]+|[" + re.escape("".join(sorted(_SYMBOLS))) + "]")
 STEM_LENGTH = 6
 
 
+_IRREGULAR_PAIRS = (  # past forms no suffix rule reaches: "where are cards kept" asks "keep"
+    "kept:keep held:hold made:make found:find sent:send built:build paid:pay sold:sell"
+    " bought:buy told:tell gave:give given:give took:take taken:take began:begin"
+    " begun:begin wrote:write written:write knew:know known:know ran:run spent:spend"
+    " lost:lose won:win brought:bring thought:think chose:choose chosen:choose"
+    " stood:stand understood:understand meant:mean"
+)
+_IRREGULAR = dict(pair.split(":") for pair in _IRREGULAR_PAIRS.split())
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """Strip plural and verb endings, then keep the first six letters (truncation stemming).
 
     Crude but robust for short texts: 'translate', 'translation' and 'translator' all
-    become 'transl'; 'pricing', 'prices' and 'price' become 'pric'.
+    become 'transl'; 'pricing', 'prices' and 'price' become 'pric'; a few irregular past
+    forms ('kept', 'written') become their verb.
     """
+    word = _IRREGULAR.get(word, word)
     if len(word) > 4 and word.endswith("ies"):
         word = word[:-3] + "y"
     elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):

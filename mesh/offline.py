@@ -142,8 +142,9 @@ def read_request(request: str) -> Reading:
     items: list[list[str]] = []
     context: list[str] = []
     for item in _list_items(masked):
-        asks, stated = set_context_aside(drop_greetings(_sentences(item)), INSTRUCTION_WORDS)
-        items.append(_keep_material(join_context(asks, INSTRUCTION_WORDS), hide))
+        sentences = _keep_material(drop_greetings(_sentences(item)), hide)
+        asks, stated = set_context_aside(sentences, INSTRUCTION_WORDS)
+        items.append(join_context(asks, INSTRUCTION_WORDS))
         context += (_reveal(s.strip(), hidden, short=False) for s in stated)
     parts: list[Part] = []
     used: set[int] = set()  # parts another part depends on

@@ -254,6 +254,10 @@ def test_limits_are_the_documented_ones() -> None:
         ("the average of 3, 4 and 5", "((3 + 4 + 5) / 3)"),
         ("the mean of 2 and 5", "((2 + 5) / 2)"),
         ("the total of 3 and 4", "(3 + 4)"),
+        # the list and the word that says what to do with it apart
+        ("I got 78, 85, 92 and 88 on my exams, what's my average?", "((78 + 85 + 92 + 88) / 4)"),
+        ("What's the mean of my scores: 7, 8 and 9?", "((7 + 8 + 9) / 3)"),
+        ("I spent 12, 30 and 8 on lunch, what's the total?", "(12 + 30 + 8)"),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),
@@ -513,3 +517,23 @@ def test_percent_changes_and_take_away(description: str, value: float) -> None:
     up = {"t1": _done("t1", "total amount: 265.74", value=265.74)}
     got = handler(TaskRequest(task_id="t2", description=description, upstream=up)).data["value"]
     assert float(got) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("description", "value"),
+    [("multiply that by my day rate of 85", 7735), ("add it to my balance of 500", 591)],
+)
+def test_a_number_named_by_a_few_words_is_the_operand(description: str, value: int) -> None:
+    req = TaskRequest(
+        task_id="t9", description=description, upstream={"t0": _done("t0", "= 91", value=91)}
+    )
+    assert handler(req).data["value"] == value
+
+
+@pytest.mark.parametrize(
+    "description", ["multiply 4 by the square of 3", "divide 1200 by the number of days in 2 weeks"]
+)
+def test_words_that_compute_are_not_read_as_a_name(description: str) -> None:
+    """ "the square of 3" is 9, not 3: refused rather than computed as 4 * 3."""
+    with pytest.raises(TaskRejected, match="found no arithmetic expression"):
+        handler(TaskRequest(task_id="t9", description=description))

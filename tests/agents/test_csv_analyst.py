@@ -51,6 +51,21 @@ def test_average_per_group_matches_column_names_loosely(analyst: CsvAnalyst) -> 
     assert by_product == {"Gadget": 10, "Gizmo": 99, "Widget": 2.5}
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many units has each region sold in total in sales.csv?",
+        "sales.csv: every region's total units",
+    ],
+)
+def test_each_or_every_names_the_grouping(analyst: CsvAnalyst, question: str) -> None:
+    result = ask(analyst, question)
+    assert result.data["by"] == "region"
+    assert {r["region"]: r["total units"] for r in result.data["result"]} == {
+        "East": 8, "North": 15, "South": 15,
+    }  # fmt: skip
+
+
 def test_filter_then_aggregate(analyst: CsvAnalyst) -> None:
     result = ask(analyst, "total units where revenue > 28 in sales.csv")
     assert result.data["value"] == 21

@@ -181,6 +181,8 @@ def test_a_question_on_a_document_finds_the_knowledge_agent(tmp_path: Path) -> N
         # of python-basics holds too; the document's own name picks no sentence in it
         ("What's a tuple in Python?", "tuple (ordered and immutable)"),
         ("What is a dict in Python's collections?", "dict (a mapping"),
+        # "keep" asks for the sentence that says "kept"
+        ("where does the mesh keep its agent cards?", "kept in Chroma"),
     ],
 )
 def test_the_questions_rarer_words_pick_the_sentence(

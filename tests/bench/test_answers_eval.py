@@ -71,13 +71,12 @@ def test_held_out_sets_mix_kinds_and_ask_every_offline_agent_alone(
     assert not [c.id for c in cases if any(e.lower() in c.request.lower() for e in c.expect)]
 
 
-def test_csv_files_exist_for_answers_and_not_for_refusals(ev: ModuleType) -> None:
+def test_csv_files_exist_for_answers(ev: ModuleType) -> None:
+    """A refusal may name a file that exists (asking it for a column it lacks)."""
     for split in ev.SPLITS.values():
         for case in ev.load_cases(split):
             for name in re.findall(r"[\w./-]+\.csv\b", case.request):
-                if case.kind == "refuse":
-                    assert name not in ev.CSV_FILES, case.id
-                else:
+                if case.kind != "refuse":
                     assert name in ev.CSV_FILES, case.id
 
 

@@ -330,6 +330,12 @@ def test_arithmetic_symbols_are_lexical_evidence_and_bare_numbers_are_not() -> N
     assert tokenize("a-b_c, (d)! 2fa mp3 2024") == ["2fa", "mp3"]
 
 
+def test_irregular_past_forms_match_their_verb() -> None:
+    from mesh.lexical import tokenize
+
+    assert tokenize("cards kept, reports written") == tokenize("card keep, report writes")
+
+
 @pytest.mark.parametrize(
     "ask",
     ["What is 20% of 150", "what is 12.5% of 640", "What is 45 * 12?", "What is 7 factorial?"],
