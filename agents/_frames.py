@@ -14,6 +14,7 @@ import pandas as pd
 
 from mesh.agents._tabular import check_size, markdown_table, show, sniff_delimiter
 from mesh.errors import TaskRejected
+from mesh.lexical import STOPWORDS, stem
 
 
 def read_table(text: str, where: str) -> pd.DataFrame:
@@ -82,15 +83,44 @@ def plain(value: Any) -> Any:
 _IMPLIED = [  # words that name a measure without naming its column
     (r"\b(?:earn\w*|paid|pays?|wages?|salar\w*)\b", ("salary", "pay", "wage", "income")),
     (r"\b(?:old|older|oldest|young|younger|youngest|ages?)\b", ("age",)),
-    (r"\b(?:expensive|cheap\w*|costs?|pric\w*)\b", ("price", "unit price", "cost", "amount")),
+    (
+        r"\b(?:expensive|cheap\w*|costs?|pric\w*|spen[dt]\w*)\b",
+        ("price", "unit price", "cost", "amount"),
+    ),
     (r"\b(?:sold|sells?|selling|quantity)\b", ("units", "quantity", "qty")),
 ]
+
+
+_MEASURE_WORD = re.compile(  # the word that says what to aggregate: "the average bonus"
+    r"\b(?:total|sum|average|avg|mean|median|highest|lowest|maximum|minimum|biggest|largest"
+    r"|smallest)\s+(?:of\s+)?(?:the\s+|all\s+)?([a-z][a-z_-]*)",
+    re.IGNORECASE,
+)
+_GENERIC = {"number", "count", "value", "amount", "figure", "row", "record", "entry", "one"}
+
+
+def _check_measure_named(question: str, frame: pd.DataFrame) -> None:
+    """Refuse a measure the question names that the table lacks: "the average bonus" in a
+    table of salaries is not their average salary."""
+    word = _MEASURE_WORD.search(question)
+    if not word or word[1].lower() in STOPWORDS:
+        return
+    known = {stem(w) for c in frame.columns for w in re.split(r"[\s_-]+", str(c).lower())}
+    known |= {stem(w) for w in re.findall(r"(\w+)\.csv\b", question.lower())} | _GENERIC
+    if stem(word[1].lower()) in known or any(re.search(p, word[1], re.I) for p, _ in _IMPLIED):
+        return
+    raise TaskRejected(
+        f"the table has no column {word[1]!r} to take the {word[0].split()[0].lower()} of:"
+        f" its columns are {', '.join(map(str, frame.columns))}; name one of them"
+    )
 
 
 def implied_measure(question: str, frame: pd.DataFrame) -> str | None:
     """The numeric column a question means without naming it: "who earns the most" is the
     salary, "the oldest" the age; else the table's one numeric column that is not an id
-    ("the biggest order" in order_id, status, amount is the amount). None when unsure."""
+    ("the biggest order" in order_id, status, amount is the amount). None when unsure; a
+    measure named that the table lacks ("the average bonus") is refused."""
+    _check_measure_named(question, frame)
     numeric = {" ".join(str(c).lower().replace("_", " ").split()): str(c) for c in frame.columns}
     numeric = {k: c for k, c in numeric.items() if kind_of(frame[c]) == "number"}
     for pattern, names in _IMPLIED:

@@ -212,7 +212,7 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
     check_comparisons_read(question, (_numeric_columns(frame) or ["amount"])[0])
     found = [c for _, _, c in mentions(question, columns)]
     if not any(kind_of(frame[c]) == "number" for c in found):
-        found += [c for c in [implied_measure(question, frame)] if c]
+        found += [c for c in [implied_measure(description, frame)] if c]
     aggregate = _aggregate_word(question)
     top = _TOP.search(question)
     if top:

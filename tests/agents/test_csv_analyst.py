@@ -113,6 +113,15 @@ def test_a_measure_implied_by_the_words_or_the_only_one(
     assert (result.data["column"], result.data["value"]) == (column, value)
 
 
+def test_a_measure_the_table_lacks_is_refused_not_replaced(tmp_path: Path) -> None:
+    """ "the average bonus paid out" gave the average salary ("paid" implies a salary)."""
+    (tmp_path / "staff.csv").write_text("name,salary\nAnn,85000\nCara,95000\n")
+    with pytest.raises(TaskRejected, match="no column 'bonus' to take the average of"):
+        ask(CsvAnalyst(tmp_path), "what's the average bonus paid out in staff.csv")
+    spend = ask(CsvAnalyst(tmp_path), "the total pay of all staff in staff.csv")
+    assert (spend.data["column"], spend.data["value"]) == ("salary", 180000)
+
+
 def test_a_measure_is_not_guessed_among_several(analyst: CsvAnalyst) -> None:
     with pytest.raises(TaskRejected, match="say which column to take the max of"):
         ask(analyst, "what's the biggest sale in sales.csv")
