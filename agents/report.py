@@ -40,6 +40,11 @@ REPORT_CARD = AgentCard(
 ARITHMETIC = "calculate an arithmetic expression"
 _ITEMS = re.compile(r",\s+|;\s*|\s+and\s+|\n")  # "1,200" has no space after its comma
 _NUMBER = re.compile(r"[$€£]?(-?\d[\d,]*(?:\.\d+)?)[%$€£]?")
+_OPERATOR = re.compile(  # "12 times 37" is arithmetic, not the figures "times: 37"
+    r"(?:^|\s)(?:times|plus|minus|x|by|over|divided\s+by|multiplied\s+by|to\s+the\s+power\s+of"
+    r"|of)$",
+    re.I,
+)
 _INSTRUCTION = re.compile(r"^.*\b(?:on|of|for|about)\s+(?:(?:my|our|the|this|these)\s+)?", re.I)
 
 
@@ -47,16 +52,21 @@ def parse_figures(text: str) -> list[tuple[str, str]]:
     """Labelled figures in order: "rent 1200, food 450" -> [("rent", "1200"), ("food",
     "450")]. A label may hold digits ("Q1 1200", "2023 sales 5,400"): a figure is a
     number that follows a label with a letter in it. An item that goes on after its
-    last number ("what does HTTP status 301 mean?") is a sentence, not figures."""
+    last number ("what does HTTP status 301 mean?") is a sentence, not figures, and an
+    operator between numbers ("12 times 37") is arithmetic: no figures at all."""
     colon = ":" in text
     body = text.split(":", 1)[1] if colon else text
     figures: list[tuple[str, str]] = []
     for item in _ITEMS.split(body.strip().rstrip(".")):
         label: list[str] = []
         found: list[tuple[str, str]] = []
+        counted = False  # a number came before in this item
         for word in item.split():
             number = _NUMBER.fullmatch(word.strip(":="))
             named = " ".join(label).strip(" :=-")
+            if number and counted and _OPERATOR.search(named):
+                return []
+            counted = counted or bool(number)
             if number and re.search(r"[A-Za-z]", named):
                 if not colon and not figures:  # "Write a report on revenue 120" -> "revenue"
                     named = _INSTRUCTION.sub("", named) or named
@@ -113,5 +123,5 @@ def handler(req: TaskRequest) -> TaskResult:
         task_id=req.task_id,
         status="succeeded",
         output="\n".join(lines),
-        data={"total": total_value, "shares": shares},
+        data={"total": total_value, "value": total_value, "shares": shares},
     )

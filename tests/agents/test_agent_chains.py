@@ -58,6 +58,15 @@ def test_a_count_flows_from_the_text_agent_to_the_calculator(mesh: Mesh) -> None
     assert result.results["t2"].data["value"] == 60
 
 
+def test_a_reports_total_flows_to_the_calculator(mesh: Mesh) -> None:
+    result = mesh.run(
+        "Write a report on my monthly expenses: rent 1500, food 600, utilities 150."
+        " Then multiply the total by 12 for the yearly figure."
+    )
+    assert [r.agent for r in result.results.values()] == ["report", "calculator"]
+    assert result.results["t2"].data["value"] == 27000
+
+
 def test_the_results_of_two_questions_are_combined(mesh: Mesh) -> None:
     result = mesh.run("What is 2**10, what is 3**5, and add the two results")
     assert [r.agent for r in result.results.values()] == ["calculator"] * 3

@@ -24,6 +24,9 @@ from mesh.agents.report import parse_figures
         ("report: rent 1200 food 450", [("rent", "1200"), ("food", "450")]),
         ("report: north 340, south 210; and what does HTTP status 301 mean?",
          [("north", "340"), ("south", "210")]),
+        # arithmetic, not figures: it was reported as "times: 37 (75.5 %)"
+        ("For the road trip budget what is 12 times 37", []),
+        ("budget: 5 plus 3", []),
     ],
 )  # fmt: skip
 def test_labelled_figures_are_read_as_a_person_writes_them(
