@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["drop_greetings", "join_context", "set_context_aside", "strip_list_header"]
+__all__ = [
+    "drop_asides",
+    "drop_greetings",
+    "join_context",
+    "set_context_aside",
+    "strip_list_header",
+]
 
 _GREETING = re.compile(
     r"(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|thanks"
@@ -33,6 +39,12 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_TRAILING_ASIDE = re.compile(  # "…, that's how much taller I am", "… since the workshop has …"
+    r"(?:,\s+(?:that's|that\s+is|which\s+is|so\s+that|so\s+i|so\s+we|it's\s+for)"
+    r"|,?\s+(?:since|because|as)\s+(?:the|my|our|we|i|it|they|there|this|he|she))\b[^?]*$",
+    re.IGNORECASE,
+)
+_DETERMINERS = {"my", "our", "the", "a", "an", "this", "that", "his", "her", "their"}
 
 
 def drop_greetings(sentences: list[str]) -> list[str]:
@@ -110,3 +122,18 @@ def join_context(sentences: list[str], instruction_words: set[str]) -> list[str]
         else:
             out.append(sentence)
     return out
+
+
+def drop_asides(capability: str, instruction_words: set[str]) -> str:
+    """What discovery searches for an ask, without the purpose before it ("For the road trip
+    budget what is 12 times 37": the budget picked the report agent) or the reason after
+    it ("divide the result by 16 since the workshop has 16 slots" fell under the floor).
+    The task's own text keeps them."""
+    words = capability.split()
+    if len(words) > 3 and words[0].lower() == "for" and words[1].lower() in _DETERMINERS:
+        for i in range(3, min(len(words), 9)):
+            if words[i].lower().strip(",:") in instruction_words:
+                capability = " ".join(words[i:])
+                break
+    trimmed = _TRAILING_ASIDE.sub("", capability).strip()
+    return trimmed if len(trimmed.split()) >= 2 else capability

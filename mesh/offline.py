@@ -34,7 +34,13 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from mesh.framing import drop_greetings, join_context, set_context_aside, strip_list_header
+from mesh.framing import (
+    drop_asides,
+    drop_greetings,
+    join_context,
+    set_context_aside,
+    strip_list_header,
+)
 
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
@@ -160,7 +166,7 @@ def read_request(request: str) -> Reading:
             deps = _references(piece, len(parts), [i for i in range(len(parts)) if i not in used])
             if sequenced and parts:
                 deps.add(len(parts) - 1)
-            capability = _reveal(piece, hidden, short=True)
+            capability = drop_asides(_reveal(piece, hidden, short=True), INSTRUCTION_WORDS)
             if parts and not deps:
                 capability = _resolve_subject(capability, parts[-1])
             parts.append(

@@ -58,3 +58,26 @@ def test_context_set_aside_is_shown_in_the_plan_not_dropped_in_silence() -> None
     plan = OfflinePlanner().plan("My dashboard is full of 504 errors. What does HTTP 504 mean?")
     assert [t.description for t in plan.tasks] == ["What does HTTP 504 mean?"]
     assert "My dashboard is full of 504 errors." in plan.rationale
+
+
+@pytest.mark.parametrize(
+    ("request_", "searched"),
+    [
+        # a purpose before the ask picked the report agent ("budget")
+        ("For the road trip budget what is 12 times 37", "what is 12 times 37"),
+        ("For my sleep log: what is 7.5 hours times 365 nights?",
+         "what is 7.5 hours times 365 nights?"),
+        # a reason after it kept the ask under the floor
+        ("take 175 away from 200, that's how much taller I am than my brother.",
+         "take 175 away from 200"),
+        ("divide 90 by 16 since the workshop has 16 equal slots", "divide 90 by 16"),
+        # not asides: a date after "since", a grouping after "For each"
+        ("how many days since 2024-01-01", "how many days since 2024-01-01"),
+        ("For each planet, what moons does it have?", "For each planet, what moons does it have?"),
+    ],
+)  # fmt: skip
+def test_discovery_searches_the_ask_without_its_purpose_or_reason(
+    request_: str, searched: str
+) -> None:
+    (part,) = parse_request(request_)
+    assert (part.text, part.capability) == (request_, searched)
