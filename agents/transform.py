@@ -38,7 +38,10 @@ _TARGET = re.compile(
 _SELECT = re.compile(r"\b(?:select|keep(?:\s+only)?|only\s+keep|pick|project)\b(?P<rest>.*)", re.I)
 _ONLY = re.compile(r"\b(?:with\s+)?only\s+(?P<rest>.*)", re.I)  # "with only the name column"
 _DROP = re.compile(r"\b(?:drop|remove|exclude|without)\b(?P<rest>.*)", re.I)
-_SORT = re.compile(r"\b(?:sort|order)(?:ed)?\s+(?:it\s+|them\s+|the\s+\w+\s+)?by\s+", re.I)
+_SORT = re.compile(
+    r"\b(?:sort|order)(?:ed)?\s+(?:(?:it|them|these|this|those|the\s+\w+)\s+)?by\s+", re.I
+)
+_SORT_WORD = re.compile(r"\b(?:sort(?:ed)?|ordered\s+by|order\s+by)\b", re.I)
 _DESC = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:desc(?:ending)?|reverse|largest\s+first|z-a)\b", re.I)
 _LIMIT = re.compile(r"\b(?:first|top|limit(?:\s+to)?)\s+(\d{1,6})\b", re.I)
 _RECORDS = re.compile(
@@ -214,6 +217,11 @@ def _apply(
         renamed[old] = rename[2].strip("'\".,:;")
         steps.append(f"rename {old} → {renamed[old]}")
     sort = _SORT.search(instruction)
+    if sort is None and _SORT_WORD.search(instruction):  # not dropped in silence
+        raise TaskRejected(
+            f"could not read how to sort: write 'sort by FIELD' (or '… descending'); the"
+            f" fields are {columns}"
+        )
     if sort:
         field = next(iter(_named(instruction[sort.end() :], columns)), None)
         if field is None:

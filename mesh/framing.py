@@ -126,14 +126,21 @@ def join_context(sentences: list[str], instruction_words: set[str]) -> list[str]
 
 def drop_asides(capability: str, instruction_words: set[str]) -> str:
     """What discovery searches for an ask, without the purpose before it ("For the road trip
-    budget what is 12 times 37": the budget picked the report agent) or the reason after
-    it ("divide the result by 16 since the workshop has 16 slots" fell under the floor).
-    The task's own text keeps them."""
+    budget what is 12 times 37": the budget picked the report agent), the situation before
+    a question with figures of its own, or the reason after it ("divide the result by 16
+    since the workshop has 16 slots" fell under the floor). The task's text keeps them."""
     words = capability.split()
     if len(words) > 3 and words[0].lower() == "for" and words[1].lower() in _DETERMINERS:
         for i in range(3, min(len(words), 9)):
             if words[i].lower().strip(",:") in instruction_words:
                 capability = " ".join(words[i:])
+                break
+    if _FIRST_PERSON.match(capability):  # "we've raised 240 meals …, what's 240 divided by 0"
+        for comma in re.finditer(r"[,;—–]\s+", capability):
+            rest = capability[comma.end() :]
+            if rest.split()[0].lower() in instruction_words:
+                if _FIGURE.search(rest) and not _REFERS_BACK.search(rest):
+                    capability = rest
                 break
     trimmed = _TRAILING_ASIDE.sub("", capability).strip()
     return trimmed if len(trimmed.split()) >= 2 else capability

@@ -46,8 +46,9 @@ QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "w
 VERBS = {
     "add", "analyse", "analyze", "answer", "ask", "calculate", "check", "compare", "compute",
     "convert", "count", "create", "define", "describe", "divide", "draft", "evaluate",
-    "explain", "extract", "find", "get", "give", "list", "look", "measure", "multiply",
-    "name", "search", "show", "solve", "subtract", "sum", "summarise", "summarize", "tell",
+    "explain", "extract", "filter", "find", "get", "give", "list", "look", "measure",
+    "multiply", "name", "search", "show", "solve", "sort", "subtract", "sum", "summarise",
+    "summarize", "tell",
     "tl;dr", "tldr", "translate", "work", "write",
 }  # fmt: skip
 INSTRUCTION_WORDS = VERBS | QUESTION_WORDS
@@ -117,6 +118,8 @@ _DATA_LATER = re.compile(  # data named before it is given
     r"\b(?:this|these|the\s+following)\s+(?:json|csv|data|records?|rows|table|text|list)\b",
     re.IGNORECASE,
 )
+_PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
+_DATA_AT_END = re.compile(r":\s*\x00\d+\x00\W*$")
 
 
 class Part(NamedTuple):
@@ -310,7 +313,10 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
             rest = _HIDDEN.sub(" ", sentence[match.end() :])
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
         before, after = sentence[start : match.start()], sentence[match.end() :]
-        if _DATA_LATER.search(before) and not _HIDDEN.search(before) and _HIDDEN.search(after):
+        if not _HIDDEN.search(before) and (
+            (_DATA_LATER.search(before) and _HIDDEN.search(after))
+            or (_PRONOUN_FIRST.match(before) and _DATA_AT_END.search(after))
+        ):
             continue  # "From this JSON keep … and give me CSV: [the JSON]" is one ask
         if not splits:
             continue

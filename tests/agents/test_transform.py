@@ -59,6 +59,11 @@ def test_select_sort_filter_rename_limit() -> None:
     assert dropped.output.splitlines()[0] == "name,age"
 
 
+def test_sort_these_by_a_field() -> None:
+    out = run(f"Sort these by age descending and give me CSV:\n{PEOPLE}").output
+    assert [row["name"] for row in csv.DictReader(io.StringIO(out))] == ["Cy", "Ann", "Bob"]
+
+
 def test_round_trip_is_lossless() -> None:
     records = read_csv(PEOPLE)
     assert read_csv(write_csv(records)) == records
@@ -87,6 +92,8 @@ def test_pretty_prints_json() -> None:
         ('transform {"a": 1}', "say what to do with the JSON"),
         ("convert it to JSON", "no data to transform"),
         (f"sort by colour as JSON:\n{PEOPLE}", "say which field to sort by"),
+        # a sort it cannot read is refused, not dropped while the format is applied
+        (f"sort them alphabetically and give me CSV:\n{PEOPLE}", "could not read how to sort"),
     ],
 )
 def test_bad_data_is_refused_with_the_reason(description: str, message: str) -> None:

@@ -48,6 +48,10 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # data named before it is given is one ask with the data
         ('From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]',
          ['From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]']),
+        ('Sort these by age and give me CSV: [{"age": 31}]',
+         ['Sort these by age and give me CSV: [{"age": 31}]']),
+        ("Sort these by age and count the words in 'a b c'",
+         ["Sort these by age", "count the words in 'a b c'"]),
     ],
 )  # fmt: skip
 def test_what_frames_a_request_is_not_planned_as_an_ask(request_: str, planned: list[str]) -> None:
@@ -71,6 +75,12 @@ def test_context_set_aside_is_shown_in_the_plan_not_dropped_in_silence() -> None
         ("take 175 away from 200, that's how much taller I am than my brother.",
          "take 175 away from 200"),
         ("divide 90 by 16 since the workshop has 16 equal slots", "divide 90 by 16"),
+        # the situation before a question with figures of its own
+        ("we've raised 240 meals so far, what's 240 divided by 0", "what's 240 divided by 0"),
+        # ... but not before one about its figures
+        ("I'm 6 ft 2 in tall, what is that in cm?", "I'm 6 ft 2 in tall, what is that in cm?"),
+        ("I got 78 and 88 on my exams, what's my average?",
+         "I got 78 and 88 on my exams, what's my average?"),
         # not asides: a date after "since", a grouping after "For each"
         ("how many days since 2024-01-01", "how many days since 2024-01-01"),
         ("For each planet, what moons does it have?", "For each planet, what moons does it have?"),

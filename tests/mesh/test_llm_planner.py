@@ -283,6 +283,16 @@ def test_offline_replan_splits_a_failed_compound_task_or_says_it_cannot() -> Non
     single = Plan(tasks=[Task(id="a", description="What is 2+2?", capability="What is 2+2?")])
     with pytest.raises(PlanError, match="offline planner cannot revise"):
         OfflinePlanner().replan("", single, {"a": results["a"]})
+    # asides dropped from the words: searching by all of them again would hide the failure
+    trimmed = Plan(
+        tasks=[Task(id="a", description="What is 2/0, since we have 0?", capability="What is 2/0")]
+    )
+    with pytest.raises(PlanError, match="offline planner cannot revise"):
+        OfflinePlanner().replan("", trimmed, {"a": results["a"]})
+    renamed = Plan(
+        tasks=[Task(id="a", description="when was it born?", capability="when was X born")]
+    )
+    assert OfflinePlanner().replan("", renamed, {"a": results["a"]}).tasks[0].id == "a.r"
 
 
 def test_the_model_writes_the_answer_with_provenance() -> None:
