@@ -62,6 +62,7 @@ X\s+raised\s+to\s+(?:the\s+|power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0
 X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 \b(divide|multiply|add|sum)\s+X\s+(?:by|and|to|with|plus)\s+X -> {1} {w} {2}
 \b(divide|multiply|add)\s+X\s+(?:by|to)\s+DESCof\s+X -> {1} {w} {2}
+\bsplit(?:ting)?\s+SUM\s+(?:between|among|into)\s+X -> {0} / {1}
 \bdouble\s+X -> {0} * 2
 \btriple\s+X -> {0} * 3
 \b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
@@ -75,8 +76,15 @@ X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}
 (\d)\s*(?:percent|per\s+cent)\b -> {0}%
 """
+_SUM = r"(?:DESCof\s+|(?:the|a|my|our)\s+)?[$€£]?X(?:\s+[a-z]+){0,2}"  # "a bill of $90 total"
+
+
+def _expand(rule: str) -> str:
+    return rule.replace("SUM", _SUM).replace("FN", _FN).replace("DESC", _DESC).replace("X", _X)
+
+
 _PHRASES = [
-    (re.compile(rule.replace("FN", _FN).replace("DESC", _DESC).replace("X", _X)), template)
+    (re.compile(_expand(rule)), template)
     for rule, template in (line.split(" -> ") for line in _PHRASE_RULES.strip().splitlines())
 ]
 _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own

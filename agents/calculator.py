@@ -49,7 +49,8 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.1",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.2",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    # 0.3.2: "split a bill of 120 between 4 people"
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -85,6 +86,7 @@ CALCULATOR_CARD = AgentCard(
                 "take 5 away from it",
                 "add 20% to the result",
                 "the difference between the two",
+                "split a bill of 120 between 4 people",
             ],
         ),
         Skill(

@@ -258,6 +258,8 @@ def test_limits_are_the_documented_ones() -> None:
         ("I got 78, 85, 92 and 88 on my exams, what's my average?", "((78 + 85 + 92 + 88) / 4)"),
         ("What's the mean of my scores: 7, 8 and 9?", "((7 + 8 + 9) / 3)"),
         ("I spent 12, 30 and 8 on lunch, what's the total?", "(12 + 30 + 8)"),
+        ("splitting a dinner bill of 312 dollars between 8 people", "312 / 8"),
+        ("split the $90 tab among 3 friends", "90 / 3"),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),
