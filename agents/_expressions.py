@@ -94,9 +94,6 @@ _LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
 )
 _NUMBERS = rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}"  # "78, 85, 92 and 88"
 _NAMED = r"\b(average|mean|sum|total)\b(?!\s+(?:of\s+)?[-\d.(])"  # not "sum (of) 2 and 3"
-_LIST_NAMED_ELSEWHERE = re.compile(  # "I got 78, 85 and 92, what's my average?"
-    rf"({_NUMBERS})(?=.*{_NAMED})|{_NAMED}(?=.*?({_NUMBERS}))"
-)
 _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
     re.IGNORECASE,
@@ -135,13 +132,13 @@ def _of_list(word: str, items: list[str]) -> str:
 def _list_named_elsewhere(lowered: str) -> str:
     """The one list of numbers in the text computed as the average, sum or total the text
     names apart from it ("I got 78, 85 and 92 this term, what's my average?")."""
-    lists = re.findall(_NUMBERS, lowered)
-    match = _LIST_NAMED_ELSEWHERE.search(lowered)
-    if match is None or len(lists) != 1:
+    named = re.search(_NAMED, lowered)
+    lists = list(re.finditer(_NUMBERS, lowered)) if named else []
+    if named is None or len(lists) != 1:
         return lowered
-    items, word = (match[1], match[2]) if match[1] else (match[4], match[3])
-    at = lowered.index(items, match.start())
-    return lowered[:at] + _of_list(word, re.findall(_XN, items)) + lowered[at + len(items) :]
+    (found,) = lists
+    expression = _of_list(named[1], re.findall(_XN, found[0]))
+    return lowered[: found.start()] + expression + lowered[found.end() :]
 
 
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:

@@ -13,13 +13,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = [
-    "drop_asides",
-    "drop_greetings",
-    "join_context",
-    "set_context_aside",
-    "strip_list_header",
-]
+__all__ = ["drop_asides", "drop_greetings", "set_context_aside", "strip_list_header"]
 
 _GREETING = re.compile(
     r"(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|thanks"
@@ -84,44 +78,38 @@ def set_context_aside(
     """The sentences that ask, and apart from them the statements that only give context
     ("I drive 45 miles a day for 22 days a month.") when another sentence asks.
 
-    A statement is context when nothing in it asks anyway ("I need …", "My boss wants a
-    report …" stay asks). Context before an ask without figures of its own is joined to
-    it instead, since the ask is then likely about the statement's figures ("I have 3
-    apples and 5 pears. How many is that in total?")."""
+    A statement travels with the next sentence when that one asks about it ("My API keeps
+    getting HTTP 429. What does that status code mean?"), or when it has figures and the
+    ask has none ("I have 3 apples and 5 pears. How many fruits in total?"). A statement
+    that asks anyway ("I need …", "My boss wants a report …") stays an ask."""
     asks: list[str] = []
     context: list[str] = []
-    pending: list[str] = []
+    pending: list[str] = []  # statements that ask nothing, not yet placed
+    last_states = False  # the last ask is a statement as written (one that asks anyway)
     for sentence in sentences:
-        if _states(sentence, instruction_words) and not _ASKS_ANYWAY.search(sentence):
+        states = _states(sentence, instruction_words)
+        if states and not _ASKS_ANYWAY.search(sentence):
             pending.append(sentence)
             continue
-        if pending and _REFERS_BACK.search(sentence):  # join_context joins the last one
+        refers = _REFERS_BACK.search(sentence)
+        if pending and refers:
             context += pending[:-1]
-            asks.append(pending[-1])
+            sentence, states = _joined(pending[-1], sentence), False
         elif pending and not _FIGURE.search(sentence) and any(map(_FIGURE.search, pending)):
-            sentence = " ".join([*(p.strip() for p in pending), sentence.strip()])
+            sentence, states = _joined(*pending, sentence), False
+        elif last_states and refers and not pending:
+            sentence, states = _joined(asks.pop(), sentence), False
         else:
             context += pending
-        pending = []
+        pending, last_states = [], states
         asks.append(sentence)
     if not asks:
         return pending, []
     return asks, context + pending
 
 
-def join_context(sentences: list[str], instruction_words: set[str]) -> list[str]:
-    """Each statement about the user's situation ("My API keeps getting HTTP 429 back.")
-    joined to the next sentence when that one asks about it ("What does that status code
-    mean?"), so the ask carries what it is about instead of depending on a part that asks
-    nothing."""
-    out: list[str] = []
-    for sentence in sentences:
-        before = out[-1] if out else ""
-        if _states(before, instruction_words) and _REFERS_BACK.search(sentence):
-            out[-1] = f"{before.strip()} {sentence.strip()}"
-        else:
-            out.append(sentence)
-    return out
+def _joined(*sentences: str) -> str:
+    return " ".join(s.strip() for s in sentences)
 
 
 def drop_asides(capability: str, instruction_words: set[str]) -> str:

@@ -140,9 +140,10 @@ def _offline_revision(task: Task) -> list[Task]:
             )
             for index, part in enumerate(parts, start=1)
         ]
-    if task.capability and task.capability.strip() not in task.description:  # not a trimmed
+    # A capability that is the words with asides dropped was already the better search.
+    if task.capability and task.capability.strip() not in task.description:
         return [task.model_copy(update={"id": f"{task.id}.r", "capability": task.description})]
-    return []  # form of the words (asides dropped): searching by all of them is no better
+    return []
 
 
 def _status(results: dict[str, TaskResult], task_id: str) -> str | None:

@@ -34,13 +34,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from mesh.framing import (
-    drop_asides,
-    drop_greetings,
-    join_context,
-    set_context_aside,
-    strip_list_header,
-)
+from mesh.framing import drop_asides, drop_greetings, set_context_aside, strip_list_header
 
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
@@ -153,7 +147,7 @@ def read_request(request: str) -> Reading:
     for item in _list_items(masked):
         sentences = _keep_material(drop_greetings(_sentences(item)), hide)
         asks, stated = set_context_aside(sentences, INSTRUCTION_WORDS)
-        items.append(join_context(asks, INSTRUCTION_WORDS))
+        items.append(asks)
         context += (_reveal(s.strip(), hidden, short=False) for s in stated)
     parts: list[Part] = []
     used: set[int] = set()  # parts another part depends on
