@@ -33,6 +33,14 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_NEXT_STEP = re.compile(r"[,;]?\s+(?:and\s+)?(?:then|after\s+that)\b", re.IGNORECASE)
+_FRAMES = re.compile(  # no data of its own: "Trying to work out my notice period."
+    r"(?:(?:i'm|im|i\s+am|we're|we\s+are)\s+)?(?:just\s+)?"
+    r"(?:trying\s+to|working\s+(?:out|on)|figuring\s+out|planning|looking\s+into)\b"
+    r"|(?:\w+\s+){1,3}?(?:asked|asks|wants\s+to\s+know|wanted\s+to\s+know|was\s+asking)"
+    r"\s+(?:me\s+|us\s+)?(?:how|what|whether|if|why|when|which)\b",
+    re.IGNORECASE,
+)
 _TRAILING_ASIDE = re.compile(  # "…, that's how much taller I am", "… since the workshop has …"
     r"(?:,\s+(?:that's|that\s+is|which\s+is|so\s+that|so\s+i|so\s+we|it's\s+for)"
     r"|,?\s+(?:since|because|as)\s+(?:the|my|our|we|i|it|they|there|this|he|she))\b[^?]*$",
@@ -72,6 +80,14 @@ def _states(sentence: str, instruction_words: set[str]) -> bool:
     )
 
 
+def _frames(sentence: str) -> bool:
+    """Whether a sentence only says what the asks after it are for: a purpose or a
+    reported question, without figures to work on ("HR asked how far our top salary sits
+    above the median.")."""
+    stated = sentence.strip()
+    return bool(_FRAMES.match(stated) and not stated.endswith("?") and not _FIGURE.search(stated))
+
+
 def set_context_aside(
     sentences: list[str], instruction_words: set[str]
 ) -> tuple[list[str], list[str]]:
@@ -81,17 +97,19 @@ def set_context_aside(
     A statement travels with the next sentence when that one asks about it ("My API keeps
     getting HTTP 429. What does that status code mean?"), or when it has figures and the
     ask has none ("I have 3 apples and 5 pears. How many fruits in total?"). A statement
-    that asks anyway ("I need …", "My boss wants a report …") stays an ask."""
+    that asks anyway ("I need …", "My boss wants a report …") stays an ask, unless it only
+    gives a purpose or reports a question, without figures ("Trying to work out my notice
+    period.", "HR asked how far …"): then the ask after it carries the question."""
     asks: list[str] = []
     context: list[str] = []
     pending: list[str] = []  # statements that ask nothing, not yet placed
     last_states = False  # the last ask is a statement as written (one that asks anyway)
     for sentence in sentences:
         states = _states(sentence, instruction_words)
-        if states and not _ASKS_ANYWAY.search(sentence):
+        if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence):
             pending.append(sentence)
             continue
-        refers = _REFERS_BACK.search(sentence)
+        refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])
         if pending and refers:
             context += pending[:-1]
             sentence, states = _joined(pending[-1], sentence), False

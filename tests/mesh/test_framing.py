@@ -36,6 +36,19 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("I drive 45 miles a day for 22 days a month. Compute 45 * 22, then convert the result"
          " from miles to km.", ["Compute 45 * 22", "convert the result from miles to km."]),
         ("Convert 5 km to miles. My run is tomorrow.", ["Convert 5 km to miles."]),
+        # so is a purpose or a reported question without figures, before an ask with its own
+        ("Trying to work out my notice period. How many days are there between 2024-10-01"
+         " and 2025-01-31?", ["How many days are there between 2024-10-01 and 2025-01-31?"]),
+        ("I'm trying to plan my budget. What is 1200 / 4?", ["What is 1200 / 4?"]),
+        ("HR asked how far our top salary sits above the median. What's the median salary"
+         " in employees.csv, then subtract it from 95000?",
+         ["What's the median salary in employees.csv", "subtract it from 95000?"]),
+        # ... but not one with figures of its own, nor one that is the only ask
+        ("My boss asked what weekday 2025-03-01 is. Also convert 5 km to miles.",
+         ["My boss asked what weekday 2025-03-01 is.", "convert 5 km to miles."]),
+        ("I'm trying to convert 5 km to miles. What is 2+2?",
+         ["I'm trying to convert 5 km to miles.", "What is 2+2?"]),
+        ("Trying to work out my notice period.", ["Trying to work out my notice period."]),
         # a statement that asks anyway stays an ask
         ("My boss wants a report on: ads 2500, events 1500",
          ["My boss wants a report on: ads 2500, events 1500"]),
