@@ -3,10 +3,11 @@
 Expressions are computed as they are parsed; nothing reaches eval, exec, compile or
 `ast`, so input can only ever produce a number. Integer and decimal inputs stay exact
 (`fractions.Fraction`), so 0.1 + 0.2 is 0.3 and 2**100 keeps every digit; sqrt, log, sin
-and friends fall back to floats when the answer is irrational. Limits on input length,
-nesting depth and result size keep one hostile request from stalling the worker, and
-every failure is a `TaskRejected` that says why (a retry would fail the same way). The
-agent itself is `calculator.py`.
+and friends fall back to floats when the answer is irrational. A percentage added or
+taken away is of what it is added to, as on a desk calculator: 59 - 10% is 53.1. Limits
+on input length, nesting depth and result size keep one hostile request from stalling
+the worker, and every failure is a `TaskRejected` that says why (a retry would fail the
+same way). The agent itself is `calculator.py`.
 """
 
 from __future__ import annotations
@@ -285,7 +286,18 @@ class _Parser:
             raise self.fail(f"{name} needs its argument in parentheses, e.g. {name}(2),")
         raise TaskRejected(f"unknown name {name!r} in {_shown(self.source)}: {_SUPPORTED}")
 
+    def percent_next(self) -> bool:
+        """Whether a bare percentage comes next: "10%" closing the expression or a group."""
+        if self.pos + 2 >= len(self.tokens):
+            return False
+        number, percent, after = self.tokens[self.pos : self.pos + 3]
+        return number[0] == "num" and percent[1] == "%" and after[1] in ("", ")", ",")
+
     def infix(self, op: str, left: Value) -> Value:
+        if op in ("+", "-") and self.percent_next():  # "59 - 10%" is 53.1, as calculators do
+            rate = Fraction(self.tokens[self.pos][1]) / 100
+            self.pos += 2
+            return left * (1 + rate if op == "+" else 1 - rate)
         if op == "%":  # "15% of 80", a trailing "50%", else modulo
             kind, text, _ = self.peek()
             if kind == "name" and text.lower() == "of":

@@ -66,6 +66,8 @@ X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 \bdouble\s+X -> {0} * 2
 \btriple\s+X -> {0} * 3
 \b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
+\bsubtract\s+X\s*(?:%|percent)\s+(?:from|off)\s+X -> {1} - {0}%
+\b(?:take|knock)\s+X\s*(?:%|percent)\s+off\s+(?:of\s+)?X -> {1} - {0}%
 \bsubtract\s+X\s+from\s+X -> {1} - {0}
 \btake\s+(?:away\s+)?X\s+(?:away\s+)?from\s+X -> {1} - {0}
 \badd\s+X\s*(?:%|percent)(?:\s+[a-z]+)?\s+(?:to|on\s+top\s+of|onto|on)\s+X -> {1} * (1 + {0}/100)
@@ -91,6 +93,10 @@ _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
 _LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
     rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of"
     rf"|(add|sum|total|multiply|average))\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
+)
+_THEN_OP = re.compile(  # "48 times 27, minus 96": the comma closes what came before
+    r"(?<![\w.])((?:[-(\d.]|\b[a-z]+(?=\())(?:(?:[-\d.()\s*/+%]|\bof\b|\b[a-z]+(?=\())*?[\d)%])?)"
+    rf"\s*,\s+(?:and\s+)?(?:then\s+)?({_OPS}|[-+*/%])\s+(?=[-\d(.a-z])"
 )
 _NUMBERS = rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}"  # "78, 85, 92 and 88"
 _NAMED = r"\b(average|mean|sum|total)\b(?!\s+(?:of\s+)?[-\d.(])"  # not "sum (of) 2 and 3"
@@ -234,6 +240,11 @@ def _normalise(text: str) -> str:
     lowered = _list_named_elsewhere(lowered)
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
+    lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)
+    while then := _THEN_OP.search(lowered):
+        left, op = then[1].strip(), _WORDS.get(then[2].split()[0], then[2])
+        left = f"({left})" if re.search(r"[-+*/%]|\bof\b", left.lstrip("-")) else left
+        lowered = f"{lowered[: then.start()]}{left} {op} {lowered[then.end() :]}"
     return re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)
 
 

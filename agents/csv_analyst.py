@@ -225,6 +225,9 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
     )
     if which and extreme and not group:
         return _which(frame, question, which, found, extreme, prefix, data)
+    if aggregate is None and group:  # "break down revenue by product": a pivot's total
+        numeric = [c for c in found if c != group and kind_of(frame[c]) == "number"]
+        aggregate = "sum" if numeric else "count"
     if aggregate is None:
         if condition:
             table = markdown_table(columns, frame.values.tolist())

@@ -87,6 +87,7 @@ _LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before 
 )
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
+_THAT_MANY = re.compile(rf"\b(?:that|this|so)\s+many\s+(?={_UNIT})", re.I)  # "that many days"
 
 
 def find_unit(text: str) -> Unit:
@@ -186,6 +187,10 @@ def parse_conversions(
     a compound quantity summed first ("5 feet 11 inches to cm"); else the one from the
     task it depends on ("convert the result from km to miles")."""
     text = description.replace("−", "-")
+    that_many = _THAT_MANY.search(text)
+    number = upstream_number(upstream or {}) if that_many else None
+    if that_many and number:  # the count the task before gave, in the unit named here
+        text = f"{text[: that_many.start()]}{number[0]} {text[that_many.end() :]}"
     found, end = [], 0
     for match in _QUANTITY_TO.finditer(text):
         value, src = parse_number(match["value"]), find_unit(match["src"])
@@ -236,25 +241,46 @@ _TARGET_FIRST = re.compile(
 def _loose(text: str) -> Asked | None:
     """One quantity anywhere, compound or not, and a target ("I weigh 80 kg, what's that
     in pounds?", "I'm 6 ft 2 in tall, what is that in cm?", "how many km is a marathon of
-    26.2 miles"); None unless both are there once."""
+    26.2 miles", "bake at 230 celsius but my oven only does fahrenheit"); None unless both
+    are there once."""
     pairs = list(_PAIR.finditer(text))
     target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
     joined = all(
         re.fullmatch(r"\s*(?:,\s*|and\s+)?", text[a.end() : b.start()], re.I)
         for a, b in itertools.pairwise(pairs)
     )
-    if (
-        not pairs
-        or not joined
-        or target is None
-        or pairs[0].start() <= target.start("dst") < pairs[-1].end()
-    ):
+    if not pairs or not joined:
         return None
     src = find_unit(pairs[-1]["src"])
+    if target is None:
+        dst = _named_elsewhere(text, pairs, src)
+    elif pairs[0].start() <= target.start("dst") < pairs[-1].end():
+        return None
+    else:
+        dst = find_unit(target["dst"])
+    if dst is None:
+        return None
     parts = [(m["value"], find_unit(m["src"])) for m in pairs]
     value = sum((_in(v, part, src) for v, part in parts[:-1]), parse_number(parts[-1][0]))
     written = " ".join(_written(parse_number(v), part) for v, part in parts)
-    return Asked(value, src, find_unit(target["dst"]), written)
+    return Asked(value, src, dst, written)
+
+
+_MENTION = re.compile(rf"(?<![A-Za-z])(?:{_UNIT})", re.I)
+
+
+def _named_elsewhere(text: str, pairs: list[re.Match[str]], src: Unit) -> Unit | None:
+    """The one other unit of the quantity's kind the text names, spelt out ("fahrenheit",
+    "pounds"; not "in" or "m", which are words too), or None."""
+    named = {
+        unit
+        for m in _MENTION.finditer(text)
+        if not any(p.start() <= m.start() < p.end() for p in pairs)
+        and (len(m[0]) >= 4 or "°" in m[0])
+        and (unit := find_unit(m[0])).dimension == src.dimension
+        and unit != src
+    }
+    return named.pop() if len(named) == 1 else None
 
 
 def _written(value: Fraction, unit: Unit) -> str:

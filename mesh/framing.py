@@ -21,6 +21,14 @@ _GREETING = re.compile(
     r"\s*[!.,]*",
     re.IGNORECASE,
 )
+_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "A couple of things for you"
+    r"(?:(?:a\s+)?(?:couple(?:\s+of)?|few|two|three|four|five|several|some|one)\s+)?"
+    r"(?:(?:quick|small|short|simple|little|easy|more|random)\s+){0,2}"
+    r"(?:ones?|questions?|things?|q'?s|asks?|requests?|favou?rs?|queries|query)"
+    r"(?:\s+for\s+(?:you|ya|u))?"
+)
+_ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
+_ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|\s[-–—])\s+", re.IGNORECASE)
 _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …"
     r"^\s*(?P<head>[^\n:?!.]{1,40}):\s*(?=\(?1[.)]\s)"
 )
@@ -50,9 +58,14 @@ _DETERMINERS = {"my", "our", "the", "a", "an", "this", "that", "his", "her", "th
 
 
 def drop_greetings(sentences: list[str]) -> list[str]:
-    """The sentences without those that only greet or thank; all of them if nothing else
-    is left (then discovery refuses the request, naming it)."""
-    kept = [s for s in sentences if not _GREETING.fullmatch(s.strip())]
+    """The sentences without those that only greet, thank or announce the asks ("Two
+    quick ones."); all of them if nothing else is left (then discovery refuses the
+    request, naming it)."""
+    kept = [
+        s
+        for s in sentences
+        if not (_GREETING.fullmatch(s.strip()) or _ANNOUNCEMENT.fullmatch(s.strip()))
+    ]
     return kept or sentences
 
 
@@ -115,7 +128,11 @@ def set_context_aside(
             sentence, states = _joined(pending[-1], sentence), False
         elif pending and not _FIGURE.search(sentence) and any(map(_FIGURE.search, pending)):
             sentence, states = _joined(*pending, sentence), False
-        elif last_states and refers and not pending:
+        elif (
+            refers
+            and not pending
+            and (last_states or _asks_about(asks, sentence, instruction_words))
+        ):
             sentence, states = _joined(asks.pop(), sentence), False
         else:
             context += pending
@@ -124,6 +141,20 @@ def set_context_aside(
     if not asks:
         return pending, []
     return asks, context + pending
+
+
+def _asks_about(asks: list[str], question: str, instruction_words: set[str]) -> bool:
+    """Whether `question`, without figures, asks about the statement just before it ("Euro
+    recipe says bake at 230 celsius but my oven only does fahrenheit. What do I set it
+    to?"); "Then convert it to km." is a step after it instead."""
+    if not asks or _FIGURE.search(question) or _NEXT_STEP.match(" " + question):
+        return False
+    before, asked = asks[-1].strip(), question.strip()
+    return (
+        not before.endswith("?")
+        and before.split()[0].lower().strip(",:") not in instruction_words
+        and (asked.endswith("?") or asked.split()[0].lower() in instruction_words)
+    )
 
 
 def _joined(*sentences: str) -> str:
@@ -135,6 +166,9 @@ def drop_asides(capability: str, instruction_words: set[str]) -> str:
     budget what is 12 times 37": the budget picked the report agent), the situation before
     a question with figures of its own, or the reason after it ("divide the result by 16
     since the workshop has 16 slots" fell under the floor). The task's text keeps them."""
+    announced = _ANNOUNCED.match(capability)  # "Quick question: what is 7 cubed?"
+    if announced and capability[announced.end() :].strip():
+        capability = capability[announced.end() :]
     words = capability.split()
     if len(words) > 3 and words[0].lower() == "for" and words[1].lower() in _DETERMINERS:
         for i in range(3, min(len(words), 9)):

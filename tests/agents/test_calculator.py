@@ -27,6 +27,9 @@ from mesh.models import TaskRequest, TaskResult
     ("expr", "expected"),
     [
         ("1 + 2 * 3", 7),
+        ("59 - 10%", Fraction(531, 10)),  # a percentage taken off what it follows
+        ("(100 + 10%) * 2", 220),
+        ("2 * 10%", Fraction(1, 5)),
         ("(1 + 2) * 3", 9),
         ("10 - 4 - 3", 3),
         ("100 / 10 / 5", 2),
@@ -513,6 +516,10 @@ def test_a_number_in_brackets_alone_is_not_a_calculation(description: str) -> No
         ("increase 200 by 15%", 230),
         ("reduce 80 by 25 percent", 60),
         ("take 175 away from it", 90.74),
+        ("subtract 10% from the result", 239.166),  # was refused: "found no expression"
+        ("take 15 percent off it", 225.879),
+        ("it minus 10%", 239.166),  # was 265.64: 10% read as 0.1
+        ("it plus 10%", 292.314),
     ],
 )
 def test_percent_changes_and_take_away(description: str, value: float) -> None:
@@ -530,6 +537,22 @@ def test_a_number_named_by_a_few_words_is_the_operand(description: str, value: i
         task_id="t9", description=description, upstream={"t0": _done("t0", "= 91", value=91)}
     )
     assert handler(req).data["value"] == value
+
+
+@pytest.mark.parametrize(
+    ("description", "value"),
+    [
+        ("quick sanity check: 48 times 27, minus 96?", 1200),  # was 1296, reported as done
+        ("2 plus 3, times 4", 20),  # the comma closes 2 + 3; not 2 + 12
+        ("2 plus 3, times 4, minus 1", 19),
+        ("what is 10 + 20, then divided by 5", 6),
+        ("15% of 80, plus 3", 15),
+        ("the average of 3, 4 and 5, times 2", 8),
+        ("add 5, 6 and 7", 18),  # a list, not a step
+    ],
+)
+def test_a_step_after_a_comma_applies_to_everything_before(description: str, value: int) -> None:
+    assert handler(TaskRequest(task_id="t9", description=description)).data["value"] == value
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,28 @@ def test_total_by_group(analyst: CsvAnalyst) -> None:
     assert result.data["csv"].splitlines()[0] == "region,total revenue"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "break down revenue by region from sales.csv, just the totals",
+        "revenue per region in sales.csv",
+    ],
+)
+def test_a_measure_by_a_group_without_an_aggregate_is_its_total(
+    analyst: CsvAnalyst, question: str
+) -> None:
+    """It was answered with a description of the whole table, reported as done."""
+    result = ask(analyst, question)
+    assert (result.data["operation"], result.data["by"]) == ("sum", "region")
+    assert {r["region"]: r["total revenue"] for r in result.data["result"]}["East"] == 116.5
+
+
+def test_rows_by_a_group_without_a_measure_are_counted(analyst: CsvAnalyst) -> None:
+    result = ask(analyst, "orders by region in sales.csv")
+    assert result.data["operation"] == "count"
+    assert sum(r["count"] for r in result.data["result"]) == result.data["rows"]
+
+
 def test_average_per_group_matches_column_names_loosely(analyst: CsvAnalyst) -> None:
     result = ask(analyst, "average unit price per product in sales.csv")
     by_product = {r["product"]: r["average unit_price"] for r in result.data["result"]}

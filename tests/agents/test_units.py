@@ -148,6 +148,15 @@ def test_upstream_number_without_a_unit_asks_for_one() -> None:
         parse_conversion("convert the result to miles", upstream)
 
 
+@pytest.mark.parametrize(
+    "description", ["convert that many days to hours.", "how many hours is that many days?"]
+)
+def test_that_many_units_takes_the_count_from_the_task_before(description: str) -> None:
+    """A count of days from the dates agent had "no unit", though the ask names it."""
+    upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output="59 days", data={})}
+    assert run(description, upstream=upstream).output == "59 day = 1416 h"
+
+
 def test_huge_numbers_are_refused_not_computed() -> None:
     with pytest.raises(TaskRejected, match="too large"):
         run("1e400 m to km")

@@ -19,6 +19,10 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Good morning! Write a report on: rent 1000, food 500",
          ["Write a report on: rent 1000, food 500"]),
         ("Thanks! What is 2+2?", ["What is 2+2?"]),
+        ("Two quick ones. What's 7 cubed, and how many pounds is 90 kg?",
+         ["What's 7 cubed", "how many pounds is 90 kg?"]),  # it was a task, refused
+        ("Question for you. What is 2+2?", ["What is 2+2?"]),
+        ("Two quick ones.", ["Two quick ones."]),
         ("Hi!", ["Hi!"]),  # nothing else: kept, and discovery refuses it with its reason
         # a header before a numbered list hid the list
         ("Two things:\n1. Count the words in 'a b c'\n2. Convert 30 °C to Fahrenheit",
@@ -84,6 +88,9 @@ def test_context_set_aside_is_shown_in_the_plan_not_dropped_in_silence() -> None
         ("For the road trip budget what is 12 times 37", "what is 12 times 37"),
         ("For my sleep log: what is 7.5 hours times 365 nights?",
          "what is 7.5 hours times 365 nights?"),
+        # nor an announcement before it
+        ("Quick question: what is 7 cubed?", "what is 7 cubed?"),
+        ("A couple of things: convert 5 km to miles", "convert 5 km to miles"),
         # a reason after it kept the ask under the floor
         ("take 175 away from 200, that's how much taller I am than my brother.",
          "take 175 away from 200"),
