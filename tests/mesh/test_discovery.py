@@ -336,6 +336,17 @@ def test_irregular_past_forms_match_their_verb() -> None:
     assert tokenize("cards kept, reports written") == tokenize("card keep, report writes")
 
 
+def test_chat_fillers_are_not_evidence_against_an_agent(mesh: Mesh) -> None:
+    """Words no card could hold ("whats", "lol") counted as unmatched, rare words: "whats
+    250/0 lol" fell under the floor and was refused at discovery, not by the calculator."""
+    from mesh.lexical import tokenize
+
+    assert tokenize("whats 250/0 lol, thx") == tokenize("what's 250/0") == ["/"]
+    result = mesh.run("whats 250/0 lol")
+    assert not result.ok
+    assert "division by zero" in result.answer
+
+
 @pytest.mark.parametrize(
     "ask",
     ["What is 20% of 150", "what is 12.5% of 640", "What is 45 * 12?", "What is 7 factorial?"],
