@@ -1,11 +1,10 @@
 """The units agent: converts quantities between units, exactly, from plain words.
 
-Every linear unit is an exact `Fraction` of its dimension's SI unit (1 mile is exactly
-1609.344 m), so a conversion is one multiplication of fractions and only the printed
-result is rounded (to 12 significant digits). Temperatures are affine and handled apart.
-"5 miles to km", "how many feet are in 3 m", "100 °F in celsius", "5 ft 11 in to cm"
-(summed), "30 °C to °F and 10 mi to km" (each answered) and "convert the result from km
-to miles" (the value then comes from the task it depends on) all work.
+The units themselves and exact conversion are `_quantities.py`; this module reads what a
+request asks for and answers it. "5 miles to km", "how many feet are in 3 m", "100 °F in
+celsius", "5 ft 11 in to cm" (summed), "30 °C to °F and 10 mi to km" (each answered) and
+"convert the result from km to miles" (the value then comes from the task it depends on)
+all work.
 """
 
 from __future__ import annotations
@@ -13,19 +12,17 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
 from mesh.agents._arith import NUMBER as _NUMBER
 from mesh.agents._arith import upstream_number
 from mesh.agents._numwords import with_digits
-from mesh.agents._units_data import SI_UNITS, TEMPERATURES, UNITS
+from mesh.agents._quantities import UNIT as _UNIT
+from mesh.agents._quantities import Unit, convert, find_unit, format_quantity, parse_number
+from mesh.agents._units_data import SI_UNITS
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
-
-SIGNIFICANT_DIGITS = 12
-MAX_NUMBER_CHARS = 60
 
 
 class Asked(NamedTuple):
@@ -37,41 +34,6 @@ class Asked(NamedTuple):
     written: str  # "5 ft 11 in"
 
 
-class Unit:
-    """A unit: its dimension, canonical symbol and exact factor to the SI unit."""
-
-    def __init__(self, dimension: str, symbol: str, factor: Fraction) -> None:
-        self.dimension, self.symbol, self.factor = dimension, symbol, factor
-
-    def __repr__(self) -> str:
-        return f"Unit({self.symbol!r})"
-
-
-def _build_aliases() -> tuple[dict[str, Unit], dict[str, list[Unit]]]:
-    exact: dict[str, Unit] = {}
-    folded: dict[str, list[Unit]] = {}
-    for dimension, units in UNITS.items():
-        for symbol, factor, aliases in units:
-            unit = Unit(dimension, symbol, factor)
-            for alias in aliases:
-                exact[alias] = unit
-    for symbol, aliases in TEMPERATURES.items():
-        unit = Unit("temperature", symbol, Fraction(1))
-        for alias in aliases:
-            exact[alias] = unit
-            exact[alias.upper() if len(alias) <= 2 else alias] = unit
-    for alias, unit in exact.items():
-        same = folded.setdefault(alias.lower(), [])
-        if unit not in same:
-            same.append(unit)
-    return exact, folded
-
-
-_EXACT, _FOLDED = _build_aliases()
-_ALIAS_RE = "|".join(
-    re.escape(a).replace(r"\ ", r"\s+") for a in sorted(set(_EXACT) | set(_FOLDED), key=len)[::-1]
-)
-_UNIT = rf"(?:degrees?\s+)?(?:{_ALIAS_RE})(?![A-Za-z0-9²³])"
 _CONNECT = r"\s*(?:to|in|into|as|in\s+terms\s+of|=\s*\?)\s+"
 _QUANTITY_TO = re.compile(
     rf"(?<![\w.])(?P<value>{_NUMBER})\s*(?P<src>{_UNIT}){_CONNECT}(?P<dst>{_UNIT})", re.I
@@ -88,89 +50,6 @@ _LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before 
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
 _THAT_MANY = re.compile(rf"\b(?:that|this|so)\s+many\s+(?={_UNIT})", re.I)  # "that many days"
-
-
-def find_unit(text: str) -> Unit:
-    """The unit an alias names ("km", "miles", "°F", "MiB"), or a TaskRejected saying why not."""
-    alias = re.sub(r"\s+", " ", text.strip())
-    alias = re.sub(r"^degrees?\s+(?=\S)", "", alias, flags=re.I) if len(alias) > 8 else alias
-    if alias in _EXACT:
-        return _EXACT[alias]
-    choices = _FOLDED.get(alias.lower(), [])
-    if len(choices) == 1:
-        return choices[0]
-    if choices:
-        names = " or ".join(sorted(u.symbol for u in choices))
-        raise TaskRejected(f"unit {text!r} is ambiguous: write {names}")
-    raise TaskRejected(f"unknown unit {text!r}: try e.g. km, mi, kg, lb, °C, L, gal, MB, kWh")
-
-
-def parse_number(text: str) -> Fraction:
-    """A decimal number as an exact fraction ("1,234.5", "-3e2", "−4")."""
-    cleaned = text.strip().replace(",", "").replace("−", "-")
-    if len(cleaned) > MAX_NUMBER_CHARS:
-        raise TaskRejected(f"the number {text[:20]!r}… is too long: use at most 60 characters")
-    try:
-        number = Fraction(Decimal(cleaned))
-    except (ArithmeticError, ValueError):
-        raise TaskRejected(f"{text!r} is not a number: write it with digits, e.g. 12.5") from None
-    if abs(number) > Fraction(10) ** 100:
-        raise TaskRejected(f"{text!r} is too large to convert: keep it below 1e100")
-    return number
-
-
-def _to_kelvin(value: Fraction, unit: str) -> Fraction:
-    if unit == "°C":
-        return value + Fraction("273.15")
-    if unit == "°F":
-        return (value - 32) * Fraction(5, 9) + Fraction("273.15")
-    return value
-
-
-def _from_kelvin(value: Fraction, unit: str) -> Fraction:
-    if unit == "°C":
-        return value - Fraction("273.15")
-    if unit == "°F":
-        return (value - Fraction("273.15")) * Fraction(9, 5) + 32
-    return value
-
-
-def convert(
-    value: Fraction | int | float | str, source: str | Unit, target: str | Unit
-) -> Fraction:
-    """`value` in `source` units expressed in `target` units, exactly."""
-    amount = parse_number(str(value)) if isinstance(value, str | float) else Fraction(value)
-    src = source if isinstance(source, Unit) else find_unit(source)
-    dst = target if isinstance(target, Unit) else find_unit(target)
-    if src.dimension != dst.dimension:
-        raise TaskRejected(
-            f"cannot convert {src.symbol} ({src.dimension}) to {dst.symbol} ({dst.dimension}):"
-            " both units must measure the same thing"
-        )
-    if src.dimension == "temperature":
-        kelvin = _to_kelvin(amount, src.symbol)
-        if kelvin < 0:
-            raise TaskRejected(f"{format_quantity(amount)} {src.symbol} is below absolute zero")
-        return _from_kelvin(kelvin, dst.symbol)
-    return amount * src.factor / dst.factor
-
-
-def format_quantity(value: Fraction) -> str:
-    """A number for people: exact when short, else 12 significant digits, no float noise."""
-    if value.denominator == 1 and abs(value) < 10**15:
-        return str(value.numerator)
-    if 1 <= abs(value) < 10**15:
-        whole = len(str(abs(int(value))))
-        places = Decimal(1).scaleb(-max(0, SIGNIFICANT_DIGITS - whole))
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        fixed = str(exact.quantize(places))
-        return fixed.rstrip("0").rstrip(".") if "." in fixed else fixed
-    rounded = f"{Decimal(value.numerator) / Decimal(value.denominator):.{SIGNIFICANT_DIGITS}g}"
-    if "e" in rounded or "E" in rounded:
-        mantissa, exponent = rounded.lower().split("e")
-        mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-        return f"{mantissa}e{int(exponent)}"
-    return rounded.rstrip("0").rstrip(".") if "." in rounded else rounded
 
 
 def parse_conversion(
