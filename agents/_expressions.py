@@ -147,6 +147,33 @@ def _list_named_elsewhere(lowered: str) -> str:
     return lowered[: found.start()] + expression + lowered[found.end() :]
 
 
+_SHARE_ASKED = re.compile(
+    r"\b(?:each|everyone|everybody|every\s+(?:one|person)|per\s+(?:person|head)|a\s+head"
+    r"|apiece|each\s+of\s+us)\b"
+)
+_HEADCOUNT = re.compile(
+    r"\b(\d+)\s+(?:of\s+us|people|persons|friends|guests|ways|roommates|flatmates"
+    r"|colleagues|coworkers|players|kids|children|adults)\b"
+)
+
+
+def _per_person(lowered: str) -> str:
+    """A total shared by a headcount when each one's share is asked and nothing else is
+    computed ("we were 6 people and dinner came to 237.60, how much does everyone owe?")."""
+    heads = list(_HEADCOUNT.finditer(lowered))
+    if (
+        len(heads) != 1
+        or not _SHARE_ASKED.search(lowered)
+        or re.search(rf"[-+*/%^]|\b(?:{_OPS})\b", lowered)
+    ):
+        return lowered
+    rest = lowered[: heads[0].start()] + " " + lowered[heads[0].end() :]
+    totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", rest))
+    if len(totals) != 1:
+        return lowered
+    return f"{rest[: totals[0].end()]} / {heads[0][1]}{rest[totals[0].end() :]}"
+
+
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:
     """Maximal grammatical stretches of text as (has an operation, length, -start, start)."""
     runs: list[tuple[bool, int, int, int]] = []
@@ -237,7 +264,7 @@ def _normalise(text: str) -> str:
             r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
         )
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
-    lowered = _list_named_elsewhere(lowered)
+    lowered = _per_person(_list_named_elsewhere(lowered))
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

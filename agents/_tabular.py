@@ -223,14 +223,15 @@ def looks_tabular(text: str) -> bool:
 
 
 def inline_table(description: str) -> str | None:
-    """Table or JSON text carried by the description: a ``` fence, or after the first colon."""
+    """Table or JSON text carried by the description: a ``` fence, after the first colon,
+    or on the lines after the first ("convert this csv to json\nname,city\nLea,Oslo")."""
     fence = re.search(r"```[\w-]*\n(.*?)```", description, re.DOTALL)
     if fence:
         return fence[1]
     colon = re.search(r":[ \t]*\n?(.*)", description, re.DOTALL)
-    if colon:
-        body = colon[1].strip()
-        if body[:1] in "[{" or looks_tabular(body):
+    below = description.strip().partition("\n")[2]
+    for body in (colon[1].strip() if colon else "", below.strip()):
+        if body and (body[:1] in "[{" or looks_tabular(body)):
             return body
     return None
 

@@ -48,6 +48,7 @@ _AGGREGATES = [
 _WORDS = {"sum": "total", "mean": "average", "nunique": "distinct", "mode": "most common"}
 _NOT_VALUES = {"total", "average", "count", "sum", "top", "all", "the", "and", "each", "per"}
 _TOP = re.compile(r"\b(top|bottom|first|last)\s+(\d{1,4})\b", re.I)
+_INLINE = "the task description"
 _GROUP = r"\b(?:by|per|for\s+each|for\s+every|in\s+each|grouped\s+by|across|each|every)"
 
 
@@ -59,7 +60,10 @@ class CsvAnalyst:
 
     def __call__(self, req: TaskRequest) -> TaskResult:
         frame, source = self.load(req)
-        output, data = analyse(frame, req.description)
+        question = req.description  # without a table it carries: "Ann" there is no filter
+        if source == _INLINE:
+            question = question.replace(inline_table(question) or "", " ")
+        output, data = analyse(frame, question)
         data["source"] = source
         return TaskResult(
             task_id=req.task_id,
@@ -81,7 +85,7 @@ class CsvAnalyst:
             return read_table(_read_file(resolved), str(resolved)), str(resolved)
         inline = inline_table(req.description)
         if inline and inline[:1] not in "[{":
-            return read_table(inline, "the task description"), "the task description"
+            return read_table(inline, _INLINE), _INLINE
         upstream = upstream_table(req.upstream, ("csv", "text"))
         if upstream:
             return read_table(upstream, "the upstream result"), "upstream"

@@ -299,7 +299,8 @@ DATES_CARD = AgentCard(
 
 
 _THAT_MANY = re.compile(
-    r"\b(?:that|this|so)\s+many\s+(?=(?:business\s+|working\s+)?(?:days?|weeks?|months?|years?)\b)"
+    r"\b(?:(?:that|this|so)\s+many|(?:that|this|the\s+same)\s+number\s+of)\s+"
+    r"(?=(?:business\s+|working\s+)?(?:days?|weeks?|months?|years?)\b)"
     r"|\b(?:the\s+(?:result|answer|number)|it)\s+(?=(?:business\s+|working\s+)?days?\b)",
     re.IGNORECASE,
 )

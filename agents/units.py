@@ -49,7 +49,9 @@ _LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before 
 )
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
-_THAT_MANY = re.compile(rf"\b(?:that|this|so)\s+many\s+(?={_UNIT})", re.I)  # "that many days"
+_THAT_MANY = re.compile(  # "that many days", "that number of days"
+    rf"\b(?:(?:that|this|so)\s+many|(?:that|this|the\s+same)\s+number\s+of)\s+(?={_UNIT})", re.I
+)
 
 
 def parse_conversion(

@@ -21,11 +21,11 @@ _GREETING = re.compile(
     r"\s*[!.,]*",
     re.IGNORECASE,
 )
-_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "A couple of things for you"
-    r"(?:(?:a\s+)?(?:couple(?:\s+of)?|few|two|three|four|five|several|some|one)\s+)?"
+_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:"
+    r"(?:(?:a\s+)?(?:couple(?:\s+of)?|few|two|three|four|five|several|some|one|\d)\s+)?"
     r"(?:(?:quick|small|short|simple|little|easy|more|random)\s+){0,2}"
     r"(?:ones?|questions?|things?|q'?s|asks?|requests?|favou?rs?|queries|query)"
-    r"(?:\s+for\s+(?:you|ya|u))?"
+    r"(?:\s+for\s+(?:you|ya|u))?(?:\s+(?:pls|plz|please|then|here))?"
 )
 _ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
 _ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|\s[-–—])\s+", re.IGNORECASE)
@@ -54,6 +54,7 @@ _TRAILING_ASIDE = re.compile(  # "…, that's how much taller I am", "… since 
     r"|,?\s+(?:since|because|as)\s+(?:the|my|our|we|i|it|they|there|this|he|she))\b[^?]*$",
     re.IGNORECASE,
 )
+_TRAILING_BRACKETS = re.compile(r"\s+\([^()\d]*\)\s*[.?!]*\s*$")  # "… by 4 (relay team, each leg)"
 _DETERMINERS = {"my", "our", "the", "a", "an", "this", "that", "his", "her", "their"}
 
 
@@ -62,11 +63,18 @@ def drop_greetings(sentences: list[str]) -> list[str]:
     quick ones."); all of them if nothing else is left (then discovery refuses the
     request, naming it)."""
     kept = [
-        s
+        _unannounced(s)
         for s in sentences
         if not (_GREETING.fullmatch(s.strip()) or _ANNOUNCEMENT.fullmatch(s.strip()))
     ]
     return kept or sentences
+
+
+def _unannounced(sentence: str) -> str:
+    """The sentence without an announcement before its asks ("3 things pls: what …")."""
+    announced = _ANNOUNCED.match(sentence.strip())
+    rest = sentence.strip()[announced.end() :] if announced else ""
+    return rest if rest.strip() else sentence
 
 
 def strip_list_header(text: str, instruction_words: set[str]) -> str:
@@ -165,10 +173,8 @@ def drop_asides(capability: str, instruction_words: set[str]) -> str:
     """What discovery searches for an ask, without the purpose before it ("For the road trip
     budget what is 12 times 37": the budget picked the report agent), the situation before
     a question with figures of its own, or the reason after it ("divide the result by 16
-    since the workshop has 16 slots" fell under the floor). The task's text keeps them."""
-    announced = _ANNOUNCED.match(capability)  # "Quick question: what is 7 cubed?"
-    if announced and capability[announced.end() :].strip():
-        capability = capability[announced.end() :]
+    since the workshop has 16 slots" fell under the floor; so did "… by 4 (relay team,
+    each leg)"). The task's text keeps them."""
     words = capability.split()
     if len(words) > 3 and words[0].lower() == "for" and words[1].lower() in _DETERMINERS:
         for i in range(3, min(len(words), 9)):
@@ -182,5 +188,5 @@ def drop_asides(capability: str, instruction_words: set[str]) -> str:
                 if _FIGURE.search(rest) and not _REFERS_BACK.search(rest):
                     capability = rest
                 break
-    trimmed = _TRAILING_ASIDE.sub("", capability).strip()
+    trimmed = _TRAILING_ASIDE.sub("", _TRAILING_BRACKETS.sub("", capability)).strip()
     return trimmed if len(trimmed.split()) >= 2 else capability

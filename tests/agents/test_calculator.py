@@ -556,6 +556,21 @@ def test_a_step_after_a_comma_applies_to_everything_before(description: str, val
 
 
 @pytest.mark.parametrize(
+    ("description", "value"),
+    [
+        ("we were 6 people and dinner came to 237.60 in total, how much does everyone owe?",
+         39.6),  # was "found no arithmetic expression"
+        ("4 friends, rent is 2400 a month, what does each pay", 600),
+        ("six of us split a 90 dollar cab, how much each", 15),
+        ("we are 6 people, what is 240 + 20 each", 260),  # an expression given is computed
+    ],
+)  # fmt: skip
+def test_a_total_shared_by_a_headcount_is_divided(description: str, value: float) -> None:
+    got = handler(TaskRequest(task_id="t9", description=description)).data["value"]
+    assert got == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
     "description", ["multiply 4 by the square of 3", "divide 1200 by the number of days in 2 weeks"]
 )
 def test_words_that_compute_are_not_read_as_a_name(description: str) -> None:

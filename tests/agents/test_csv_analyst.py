@@ -194,6 +194,18 @@ def test_max_names_the_row(analyst: CsvAnalyst) -> None:
     assert result.data["row"]["product"] == "Gizmo"
 
 
+@pytest.mark.parametrize("sep", [":\n", "\n"])
+def test_a_table_in_the_ask_is_not_read_as_part_of_the_question(
+    analyst: CsvAnalyst, sep: str
+) -> None:
+    """ "Ann" in the pasted rows filtered the table to her row: 10, reported as done."""
+    result = ask(
+        analyst, f"what is the average salary in this table{sep}name,salary\nAnn,10\nBo,20"
+    )
+    assert (result.data["value"], result.data["source"]) == (15, "the task description")
+    assert "filter" not in result.data
+
+
 def test_describe_without_a_question(analyst: CsvAnalyst) -> None:
     result = ask(analyst, "describe sales.csv")
     assert result.output.startswith("6 rows × 6 columns")

@@ -133,8 +133,14 @@ def _after(value: object) -> dict[str, TaskResult]:
     return {"t1": TaskResult(task_id="t1", status="succeeded", output=f"= {value}", data=data)}
 
 
-def test_that_many_days_is_the_number_the_task_before_gave() -> None:
-    asked = "what date is that many days after 2025-01-01"
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "what date is that many days after 2025-01-01",
+        "tell me the date that number of days after 2025-01-01",  # was "no date question"
+    ],
+)
+def test_that_many_days_is_the_number_the_task_before_gave(asked: str) -> None:
     req = TaskRequest(task_id="t2", description=asked, upstream=_after(210))
     assert handler(req).data["date"] == "2025-07-30"
     with pytest.raises(TaskRejected, match="not a whole number of days"):

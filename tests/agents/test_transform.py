@@ -148,3 +148,12 @@ def test_json_in_the_middle_of_a_sentence_is_read_up_to_its_end() -> None:
     """ "turn [...] into CSV" was read as "[...] into CSV": not valid JSON."""
     result = run('Two things: turn [{"sku": "A1", "qty": 4}, {"sku": "B2", "qty": 9}] into CSV')
     assert result.output.splitlines() == ["sku,qty", "A1,4", "B2,9"]
+
+
+def test_a_table_on_the_lines_after_the_ask_is_the_data() -> None:
+    """Pasted below the ask without a colon it was "no data to transform"."""
+    result = run("convert this csv to json pls\nname,city\nLea,Oslo\nTom,Rome")
+    assert json.loads(result.output) == [
+        {"name": "Lea", "city": "Oslo"},
+        {"name": "Tom", "city": "Rome"},
+    ]

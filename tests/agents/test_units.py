@@ -149,7 +149,12 @@ def test_upstream_number_without_a_unit_asks_for_one() -> None:
 
 
 @pytest.mark.parametrize(
-    "description", ["convert that many days to hours.", "how many hours is that many days?"]
+    "description",
+    [
+        "convert that many days to hours.",
+        "how many hours is that many days?",
+        "convert that number of days to hours",
+    ],
 )
 def test_that_many_units_takes_the_count_from_the_task_before(description: str) -> None:
     """A count of days from the dates agent had "no unit", though the ask names it."""

@@ -22,6 +22,10 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Two quick ones. What's 7 cubed, and how many pounds is 90 kg?",
          ["What's 7 cubed", "how many pounds is 90 kg?"]),  # it was a task, refused
         ("Question for you. What is 2+2?", ["What is 2+2?"]),
+        ("Quick question: what is 7 cubed?", ["what is 7 cubed?"]),
+        ("A couple of things: convert 5 km to miles", ["convert 5 km to miles"]),
+        ("3 things pls: what does a 404 mean, how many feet are in 100 meters, and what is 2+2",
+         ["what does a 404 mean", "how many feet are in 100 meters", "what is 2+2"]),
         ("Two quick ones.", ["Two quick ones."]),
         ("Hi!", ["Hi!"]),  # nothing else: kept, and discovery refuses it with its reason
         # a header before a numbered list hid the list
@@ -88,13 +92,12 @@ def test_context_set_aside_is_shown_in_the_plan_not_dropped_in_silence() -> None
         ("For the road trip budget what is 12 times 37", "what is 12 times 37"),
         ("For my sleep log: what is 7.5 hours times 365 nights?",
          "what is 7.5 hours times 365 nights?"),
-        # nor an announcement before it
-        ("Quick question: what is 7 cubed?", "what is 7 cubed?"),
-        ("A couple of things: convert 5 km to miles", "convert 5 km to miles"),
         # a reason after it kept the ask under the floor
         ("take 175 away from 200, that's how much taller I am than my brother.",
          "take 175 away from 200"),
         ("divide 90 by 16 since the workshop has 16 equal slots", "divide 90 by 16"),
+        ("divide 90 by 4 (relay team, each leg)", "divide 90 by 4"),
+        ("what is f(x)", "what is f(x)"),
         # the situation before a question with figures of its own
         ("we've raised 240 meals so far, what's 240 divided by 0", "what's 240 divided by 0"),
         # ... but not before one about its figures
