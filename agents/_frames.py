@@ -1,6 +1,6 @@
-"""Reading delimited text into pandas, and the first look at a table: what the CSV
-analyst needs from pandas besides its questions (kept apart so that module stays about
-reading questions).
+"""Reading delimited text into pandas, the first look at a table, and which of its
+values or measures a question names: what the CSV analyst needs from pandas (kept apart
+so that module stays about answering questions).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from mesh.agents._tabular import check_size, markdown_table, show, sniff_delimiter
+from mesh.agents._tabular import Condition, check_size, markdown_table, show, sniff_delimiter
 from mesh.errors import TaskRejected
 from mesh.lexical import STOPWORDS, stem
 
@@ -130,3 +130,41 @@ def implied_measure(question: str, frame: pd.DataFrame) -> str | None:
                 return hits[0]
     measures = [c for k, c in numeric.items() if not re.search(r"(?:^|\s)id$|^id\b", k)]
     return measures[0] if len(measures) == 1 else None
+
+
+_NOT_VALUES = {"total", "average", "count", "sum", "top", "all", "the", "and", "each", "per"}
+
+
+def named_values(frame: pd.DataFrame, question: str) -> list[Condition]:
+    """ "how many orders are shipped", "total amount for acme": a word of the question that
+    is a value of exactly one text column filters on it (a word found in two columns would
+    be a guess, and is left out). The question's words are looked up among the values,
+    not each value searched for in the question: a column may hold 50,000 names."""
+    lowered = question.lower()
+    words = {m[0].lower(): m.span() for m in re.finditer(r"[\w-]+", question)}
+    wanted = {singular: span for word, span in words.items() for singular in _singulars(word)}
+    found: dict[str, list[Condition]] = {}
+    for column in frame.columns:
+        if kind_of(frame[column]) != "text":
+            continue
+        values = {str(v).strip().lower() for v in frame[column].dropna().unique()}
+        spans = {v: wanted[v] for v in values & wanted.keys()}
+        for value in (v for v in values - wanted.keys() if v in lowered and " " in v):
+            if m := re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", question, re.I):
+                spans[value] = m.span()  # a value of several words: "new york"
+        for value, span in spans.items():
+            inside = any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans.values())
+            if len(value) >= 3 and value not in _NOT_VALUES and not inside:  # york in new york
+                found.setdefault(value, []).append(Condition(str(column), "=", value, span))
+    named = [conds[0] for conds in found.values() if len(conds) == 1]
+    by_column = {c.column for c in named}
+    return sorted(named, key=lambda c: c.span) if len(by_column) == len(named) else []
+
+
+def _singulars(word: str) -> list[str]:
+    """The word and what it is the plural of, if anything ("widgets", "boxes")."""
+    return [
+        word,
+        word[:-1] if word.endswith("s") else word,
+        word[:-2] if word.endswith("es") else word,
+    ]

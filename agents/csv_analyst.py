@@ -17,7 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from mesh.agents._frames import describe_table, implied_measure, kind_of, plain, read_table
+from mesh.agents._frames import (
+    describe_table,
+    implied_measure,
+    kind_of,
+    named_values,
+    plain,
+    read_table,
+)
 from mesh.agents._tabular import (
     Condition,
     check_comparisons_read,
@@ -46,7 +53,6 @@ _AGGREGATES = [
     ("count", r"\b(?:count|number\s+of|how\s+many)\b"),
 ]
 _WORDS = {"sum": "total", "mean": "average", "nunique": "distinct", "mode": "most common"}
-_NOT_VALUES = {"total", "average", "count", "sum", "top", "all", "the", "and", "each", "per"}
 _TOP = re.compile(r"\b(top|bottom|first|last)\s+(\d{1,4})\b", re.I)
 _INLINE = "the task description"
 _GROUP = r"\b(?:by|per|for\s+each|for\s+every|in\s+each|grouped\s+by|across|each|every)"
@@ -124,41 +130,6 @@ def _aggregate_word(text: str) -> str | None:
     return None
 
 
-def _named_values(frame: pd.DataFrame, question: str) -> list[Condition]:
-    """ "how many orders are shipped", "total amount for acme": a word of the question that
-    is a value of exactly one text column filters on it (a word found in two columns would
-    be a guess, and is left out). The question's words are looked up among the values,
-    not each value searched for in the question: a column may hold 50,000 names."""
-    lowered = question.lower()
-    words = {m[0].lower(): m.span() for m in re.finditer(r"[\w-]+", question)}
-    wanted = {singular: span for word, span in words.items() for singular in _singulars(word)}
-    found: dict[str, list[Condition]] = {}
-    for column in frame.columns:
-        if kind_of(frame[column]) != "text":
-            continue
-        values = {str(v).strip().lower() for v in frame[column].dropna().unique()}
-        spans = {v: wanted[v] for v in values & wanted.keys()}
-        for value in (v for v in values - wanted.keys() if v in lowered and " " in v):
-            if m := re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", question, re.I):
-                spans[value] = m.span()  # a value of several words: "new york"
-        for value, span in spans.items():
-            inside = any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in spans.values())
-            if len(value) >= 3 and value not in _NOT_VALUES and not inside:  # york in new york
-                found.setdefault(value, []).append(Condition(str(column), "=", value, span))
-    named = [conds[0] for conds in found.values() if len(conds) == 1]
-    by_column = {c.column for c in named}
-    return sorted(named, key=lambda c: c.span) if len(by_column) == len(named) else []
-
-
-def _singulars(word: str) -> list[str]:
-    """The word and what it is the plural of, if anything ("widgets", "boxes")."""
-    return [
-        word,
-        word[:-1] if word.endswith("s") else word,
-        word[:-2] if word.endswith("es") else word,
-    ]
-
-
 def _filter(frame: pd.DataFrame, condition: Condition) -> pd.DataFrame:
     series = frame[condition.column]
     target = condition.number
@@ -202,7 +173,7 @@ def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]
     columns = [str(c) for c in frame.columns]
     question = _PATH.sub(" ", description)
     stated = parse_condition(question, columns)
-    conditions = [stated] if stated else _named_values(frame, question)
+    conditions = [stated] if stated else named_values(frame, question)
     condition = conditions[-1] if conditions else None
     data: dict[str, Any] = {"rows": len(frame)}
     prefix = ""
