@@ -1,15 +1,15 @@
 """End to end: does a plain-language request to the offline mesh come back with the right answer?
 
   .venv/bin/python bench/answers_eval.py [--verbose] [--ids a01,a07]
-      [--split dev|holdout|holdout2|...|holdout12]
+      [--split dev|holdout|holdout2|...|holdout13]
 
 Each labelled request (tests/data/answers.jsonl for dev; answers_holdout.jsonl, the first
 held-out set, measured once and then opened for fixing; answers_holdout2.jsonl, written
 before those fixes, measured once and then opened for fixing; answers_holdout3.jsonl, written
 before the fixes from holdout2, measured once and then opened for fixing;
 answers_holdout4.jsonl, written before those fixes, measured once and then opened;
-answers_holdout5.jsonl to answers_holdout12.jsonl, each written before the fixes from
-the set before it, v5 to v10 since opened) runs through
+answers_holdout5.jsonl to answers_holdout13.jsonl, each written before the fixes from
+the set before it, v5 to v11 since opened) runs through
 `Mesh.local(home).run(request)`
 with the built-in agents, the offline planner and no model. A request is scored on two things:
 
@@ -65,6 +65,7 @@ SPLITS = {
     "holdout10": ROOT / "tests/data/answers_holdout10.jsonl",
     "holdout11": ROOT / "tests/data/answers_holdout11.jsonl",
     "holdout12": ROOT / "tests/data/answers_holdout12.jsonl",
+    "holdout13": ROOT / "tests/data/answers_holdout13.jsonl",
 }
 KINDS = ("single", "multi", "chain", "refuse")
 
