@@ -7,6 +7,7 @@ Column names are matched loosely ("unit price" finds `unit_price`, "regions" fin
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -231,9 +232,21 @@ def inline_table(description: str) -> str | None:
     colon = re.search(r":[ \t]*\n?(.*)", description, re.DOTALL)
     below = description.strip().partition("\n")[2]
     for body in (colon[1].strip() if colon else "", below.strip()):
-        if body and (body[:1] in "[{" or looks_tabular(body)):
+        if body and body[0] in "[{":
+            return _json_prefix(body)
+        if body and looks_tabular(body):
             return body
     return None
+
+
+def _json_prefix(body: str) -> str:
+    """The JSON value that opens `body`, without the words after it ("[…]\nfilter the
+    records where …"); all of `body` when it is not JSON, to be refused as such."""
+    try:
+        _, end = json.JSONDecoder().raw_decode(body)
+    except json.JSONDecodeError:
+        return body
+    return body[:end]
 
 
 def upstream_table(upstream: Mapping[str, TaskResult], keys: Sequence[str]) -> str | None:

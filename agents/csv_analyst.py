@@ -47,7 +47,7 @@ _AGGREGATES = [
     ("mean", r"\b(?:average|mean|avg)\b"),
     ("median", r"\bmedian\b"),
     ("std", r"\b(?:standard\s+deviation|std)\b"),
-    ("sum", r"\b(?:total|sum|add\s+up)\b"),
+    ("sum", r"\b(?:total|sum|add\s+up|altogether|combined|c[oa]me\s+to)\b"),
     ("max", r"\b(?:max(?:imum)?|highest|largest|biggest|greatest|most)\b"),
     ("min", r"\b(?:min(?:imum)?|lowest|smallest|least|fewest)\b"),
     ("count", r"\b(?:count|number\s+of|how\s+many)\b"),
@@ -127,7 +127,7 @@ def _aggregate_word(text: str) -> str | None:
     for name, pattern in _AGGREGATES:
         if re.search(pattern, text, re.I):
             return name
-    return None
+    return "sum" if re.search(r"\bhow\s+much\b", text, re.I) else None  # "how much did … spend"
 
 
 def _filter(frame: pd.DataFrame, condition: Condition) -> pd.DataFrame:

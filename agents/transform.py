@@ -41,6 +41,15 @@ _DROP = re.compile(r"\b(?:drop|remove|exclude|without)\b(?P<rest>.*)", re.I)
 _SORT = re.compile(
     r"\b(?:sort|order)(?:ed)?\s+(?:(?:it|them|these|this|those|the\s+\w+)\s+)?by\s+", re.I
 )
+_FIRST = re.compile(  # "oldest first", "highest price first"
+    r"\b(highest|largest|biggest|greatest|most\s+expensive|lowest|smallest|least|oldest"
+    r"|youngest|cheapest|priciest)(?:\s+([\w-]+))?\s+first\b",
+    re.I,
+)
+_USUAL_FIELDS = {  # the field an adjective alone sorts by
+    **dict.fromkeys(["oldest", "youngest"], ("age",)),
+    **dict.fromkeys(["cheapest", "priciest", "expensive"], ("price", "cost", "amount")),
+}
 _SORT_WORD = re.compile(r"\b(?:sort(?:ed)?|ordered\s+by|order\s+by)\b", re.I)
 _DESC = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:desc(?:ending)?|reverse|largest\s+first|z-a)\b", re.I)
 _LIMIT = re.compile(r"\b(?:first|top|limit(?:\s+to)?)\s+(\d{1,6})\b", re.I)
@@ -168,7 +177,12 @@ def transform(description: str, text: str) -> tuple[str, dict[str, Any]]:
     target_match = _TARGET.search(description)
     target = target_match[1].lower() if target_match else source
     steps: list[str] = []
-    instruction = description.split(text.strip()[:40], 1)[0] if text.strip() else description
+    given = text.strip()
+    if given and given in description:  # the words before the data and after it
+        before, _, after = description.partition(given)
+        instruction = f"{before} {after}"
+    else:
+        instruction = description.split(given[:40], 1)[0] if given else description
     wants_records = target == "csv" or any(
         p.search(instruction) for p in (_SELECT, _DROP, _SORT, _LIMIT, _RENAME)
     )
@@ -222,11 +236,9 @@ def _apply(
             f"could not read how to sort: write 'sort by FIELD' (or '… descending'); the"
             f" fields are {columns}"
         )
-    if sort:
-        field = next(iter(_named(instruction[sort.end() :], columns)), None)
-        if field is None:
-            raise TaskRejected(f"say which field to sort by; the fields are {columns}")
-        descending = bool(_DESC.search(instruction[sort.end() :]))
+    first = _FIRST.search(instruction) if sort is None else None
+    if sort or first:
+        field, descending = _sort_order(instruction, sort, first, columns)
         records = sorted(records, key=_sort_key(field), reverse=descending)
         steps.append(f"sort by {field}{' descending' if descending else ''}")
     selected = _SELECT.search(instruction)
@@ -250,6 +262,26 @@ def _apply(
     if renamed:
         records = [{renamed.get(k, k): v for k, v in r.items()} for r in records]
     return records, steps
+
+
+def _sort_order(
+    instruction: str, sort: re.Match[str] | None, first: re.Match[str] | None, columns: list[str]
+) -> tuple[str, bool]:
+    """(field, descending) from "sort by age desc", or from "oldest first", "highest price
+    first", "cheapest first": the word's usual field when the ask names none."""
+    if sort:
+        field = next(iter(_named(instruction[sort.end() :], columns)), None)
+        descending = bool(_DESC.search(instruction[sort.end() :]))
+    else:
+        assert first is not None
+        word = first[1].lower()
+        field = next(iter(_named(first[2] or "", columns)), None) or next(
+            (c for c in columns if c.lower() in _USUAL_FIELDS.get(word.split()[-1], ())), None
+        )
+        descending = word not in ("lowest", "smallest", "least", "youngest", "cheapest")
+    if field is None:
+        raise TaskRejected(f"say which field to sort by; the fields are {columns}")
+    return field, descending
 
 
 TRANSFORM_CARD = AgentCard(

@@ -51,7 +51,15 @@ MATERIAL_WORDS = 3  # quoted text longer than this is material, not part of the 
 _SEQUENCE = re.compile(
     r"^(?:and )?(then|after that|afterwards|finally|next)\b[,:]?\s*", re.IGNORECASE
 )
-_FILLER = re.compile(r"^(?:also|and|plus|first(?: of all)?|firstly)\b[,:]?\s+", re.IGNORECASE)
+_FILLER = re.compile(
+    r"^(?:(?:and\s+)?also|and|plus|first(?: of all)?|firstly|separately|additionally|oh and|btw)"
+    r"\b[,:]?\s+",
+    re.IGNORECASE,
+)
+_POLITE = re.compile(  # "can you write up a report on: …" is an instruction
+    r"^(?:please|pls|kindly|(?:can|could|would|will)\s+(?:you|u)(?:\s+please)?)\s+",
+    re.IGNORECASE,
+)
 _NOUNS = r"(?:result|answer|output|number|value|sum|total|summary|explanation|definition)"
 _PREVIOUS = re.compile(
     rf"\b(?:the|that|this|its|last) {_NOUNS}\b|\b(?:it|that|them)\b\s*[.?!]?$|\bprevious\b"
@@ -94,6 +102,12 @@ _OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
 _LIST_START = re.compile(r"^\(?1([.)])\s+")
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
+_POINTS_AHEAD = re.compile(  # an ask about material given after a later colon
+    r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
+    r"|list|table|data|csv|json|records|numbers|figures|snippet|sentences?|words|lines)\b"
+    r"|\bbelow\b",
+    re.IGNORECASE,
+)
 _SEMICOLON_SPLIT = re.compile(_SEMICOLON, re.IGNORECASE)
 _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked about
     r"^(?:how|what|when|where|which|who|why)(?:\s+\w+){0,2}\s+(?:is|was|are|were|do|does|did"
@@ -253,8 +267,12 @@ def _keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str
         else:
             colon = _COLON.search(sentence)
             if not (colon and _opens_material(sentence[: colon.start()], sentence[colon.end() :])):
-                out.append(sentence)
-                continue
+                if not (colon and "\n" in colon[0] and out and _POINTS_AHEAD.search(out[-1])):
+                    out.append(sentence)
+                    continue
+                asked = f"{out.pop()} "  # "… in this paragraph? It's for …:\n<the paragraph>"
+                sentence, colon = asked + sentence, _COLON.search(asked + sentence, len(asked))
+                assert colon is not None
             head = sentence[: colon.end()]
             material.append(sentence[colon.end() :])
         end = _material_end(material[-1])
@@ -371,8 +389,9 @@ def _references(masked: str, before: int, unused: list[int]) -> set[int]:
 
 
 def _strip_lead(text: str) -> str:
-    """`text` without a leading order word or filler ("then", "and", "also")."""
-    return _FILLER.sub("", _SEQUENCE.sub("", text.strip(), count=1), count=1)
+    """`text` without a leading order word, filler or "please" ("then", "also", "can you")."""
+    text = _FILLER.sub("", _SEQUENCE.sub("", text.strip(), count=1), count=1)
+    return _POLITE.sub("", text, count=1)
 
 
 def _lead_word(text: str) -> str:

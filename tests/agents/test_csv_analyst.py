@@ -61,6 +61,20 @@ def test_a_measure_by_a_group_without_an_aggregate_is_its_total(
     assert {r["region"]: r["total revenue"] for r in result.data["result"]}["East"] == 116.5
 
 
+@pytest.mark.parametrize(
+    ("question", "operation"),
+    [
+        ("how much revenue did the North come to altogether in sales.csv?", "sum"),
+        ("how much revenue did the North bring in, in sales.csv", "sum"),  # was a row listing
+        ("how much is the highest revenue in sales.csv", "max"),
+    ],
+)
+def test_how_much_asks_for_a_total_unless_another_aggregate_is_named(
+    analyst: CsvAnalyst, question: str, operation: str
+) -> None:
+    assert ask(analyst, question).data["operation"] == operation
+
+
 def test_rows_by_a_group_without_a_measure_are_counted(analyst: CsvAnalyst) -> None:
     result = ask(analyst, "orders by region in sales.csv")
     assert result.data["operation"] == "count"

@@ -157,3 +157,34 @@ def test_a_table_on_the_lines_after_the_ask_is_the_data() -> None:
         {"name": "Lea", "city": "Oslo"},
         {"name": "Tom", "city": "Rome"},
     ]
+
+
+def test_instructions_after_the_data_are_applied() -> None:
+    """The filter after the JSON was ignored (the JSON was even read with it: "Extra
+    data"), and all three records came back as if filtered."""
+    result = run(
+        'got this from our api:\n[{"name": "Lena", "age": 29}, {"name": "Marco", "age": 41},'
+        ' {"name": "Ines", "age": 35}]\nfilter the records where age > 30 and output CSV,'
+        " oldest first"
+    )
+    assert result.output.splitlines() == ["name,age", "Marco,41", "Ines,35"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "order"),
+    [
+        ("cheapest first", ["b", "a", "c"]),
+        ("most expensive first", ["c", "a", "b"]),
+        ("lowest qty first", ["c", "b", "a"]),
+    ],
+)
+def test_a_superlative_first_sorts_by_its_field(asked: str, order: list[str]) -> None:
+    data = '[{"sku": "a", "price": 5, "qty": 9}, {"sku": "b", "price": 2, "qty": 4},'
+    data += ' {"sku": "c", "price": 8, "qty": 1}]'
+    result = run(f"as CSV, {asked}: {data}")
+    assert [line.split(",")[0] for line in result.output.splitlines()[1:]] == order
+
+
+def test_a_superlative_without_a_field_for_it_is_refused_not_ignored() -> None:
+    with pytest.raises(TaskRejected, match="say which field to sort by"):
+        run('as CSV, youngest first: [{"sku": "a", "qty": 5}, {"sku": "b", "qty": 2}]')

@@ -23,6 +23,17 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
          ["What's 7 cubed", "how many pounds is 90 kg?"]),  # it was a task, refused
         ("Question for you. What is 2+2?", ["What is 2+2?"]),
         ("Quick question: what is 7 cubed?", ["what is 7 cubed?"]),
+        # "can you" before an instruction kept its material from being read as material
+        ("can you write up a report on our spend: social 4200, search ads 3100, print 700",
+         ["can you write up a report on our spend: social 4200, search ads 3100, print 700"]),
+        ("Write a report on: Alice 250, Bob 150; separately, how many days are left from"
+         " 2025-09-15 until 2026-01-01?", ["Write a report on: Alice 250, Bob 150",
+         "how many days are left from 2025-09-15 until 2026-01-01?"]),
+        # material after a later colon, on lines of its own, is what the ask points at
+        ("Can you count the words in this paragraph? It's for school:\n\nOur library opened"
+         " in 1952. It runs a reading challenge.", ["Can you count the words in this"
+         " paragraph? It's for school:\n\nOur library opened in 1952. It runs a reading"
+         " challenge."]),
         ("A couple of things: convert 5 km to miles", ["convert 5 km to miles"]),
         ("3 things pls: what does a 404 mean, how many feet are in 100 meters, and what is 2+2",
          ["what does a 404 mean", "how many feet are in 100 meters", "what is 2+2"]),
