@@ -20,7 +20,7 @@ from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from typing import Any
 
-from mesh.errors import TaskRejected
+from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import TaskResult
 
 MAX_INPUT_CHARS = 1000
@@ -322,7 +322,7 @@ def evaluate(expr: str) -> Number:
     try:
         value = _Parser(source).parse()
     except ZeroDivisionError:
-        raise TaskRejected(f"division by zero in {_shown(source)}") from None
+        raise InvalidInput(f"division by zero in {_shown(source)}") from None
     except OverflowError:
         raise TaskRejected(
             f"a number in {_shown(source)} is too large for floating point"

@@ -19,7 +19,7 @@ from typing import Any
 
 from mesh.agents._arith import upstream_number
 from mesh.agents._numwords import with_digits
-from mesh.errors import TaskRejected
+from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 MAX_AMOUNT = 1_000_000
@@ -90,7 +90,7 @@ def _date_from(match: re.Match[str], today: date) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise TaskRejected(f"{raw!r} is not a real date: {_why_invalid(year, month)}") from None
+        raise InvalidInput(f"{raw!r} is not a real date: {_why_invalid(year, month)}") from None
 
 
 def _why_invalid(year: int, month: int) -> str:

@@ -24,7 +24,7 @@ from mesh.agents._tabular import (
     sniff_delimiter,
     upstream_table,
 )
-from mesh.errors import TaskRejected
+from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 Record = dict[str, Any]
@@ -69,7 +69,7 @@ def parse_data(text: str) -> tuple[Any, str]:
         try:
             return json.loads(body), "json"
         except json.JSONDecodeError as exc:
-            raise TaskRejected(
+            raise InvalidInput(
                 f"the data is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
             ) from None
     return read_csv(body), "csv"

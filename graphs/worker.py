@@ -8,6 +8,8 @@ timeout, a lost connection, HTTP 5xx, a plain `AgentError`, a failed `TaskResult
 agent returned. `TaskRejected`, bad values and types (``ValueError``, ``TypeError``,
 ``LookupError`` ...), bugs (``RuntimeError``) and HTTP 4xx go to the next candidate at
 once, with no backoff and no ``retry`` event; their error is still in the task's reason.
+`InvalidInput` (the task is the agent's, its input is wrong) ends the task there: the
+next candidates' refusals would only bury the reason, and no outcome is recorded.
 The worker never raises: every outcome is a `TaskResult` (or a parked task waiting for
 replies), so no task is lost, and discovered tasks feed their outcome back to discovery,
 except failures that only say the agent or what it calls was unreachable
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh.bus import AwaitingReplies, Channel
-from mesh.errors import MeshError
+from mesh.errors import InvalidInput, MeshError
 from mesh.graphs.runtime import Services
 from mesh.identity import run_as
 from mesh.models import Envelope, Task, TaskRequest, TaskResult
@@ -99,6 +101,9 @@ def run_task(
             except AwaitingReplies:
                 sent = _signed(services, agent, task.id, channel)
                 return Outcome(None, agent, sent, channel.asked)
+            except InvalidInput as exc:  # the input is wrong: no other agent would do better
+                errors.append(describe_failure(agent, exc))
+                return Outcome(_failed(task, agent, attempts, _summary(errors)))
             except Exception as exc:
                 error, again = describe_failure(agent, exc, settings.task_timeout), retryable(exc)
                 blamed = blamed or not transient(exc)
@@ -121,14 +126,14 @@ def run_task(
         if blamed:  # an agent that was down or timed out is not worse at this ask
             _learn(services, task, agent, False)
     reason = _summary(errors) if errors else "no agent was available for this task"
-    failed = TaskResult(
-        task_id=task.id,
-        status="failed",
-        agent=candidates[-1] if candidates else None,
-        attempts=attempts,
-        error=reason,
-    )
+    failed = _failed(task, candidates[-1] if candidates else None, attempts, reason)
     return Outcome(failed)
+
+
+def _failed(task: Task, agent: str | None, attempts: int, reason: str) -> TaskResult:
+    return TaskResult(
+        task_id=task.id, status="failed", agent=agent, attempts=attempts, error=reason
+    )
 
 
 def _summary(errors: list[str]) -> str:

@@ -68,6 +68,17 @@ class TaskRejected(AgentError):
     """
 
 
+class InvalidInput(TaskRejected):
+    """The task is this agent's kind, but its input is wrong: not valid JSON, a date that
+    does not exist, a division by zero.
+
+    No other agent would do better, so the mesh does not offer the task to the next
+    candidate (their refusals would only bury the reason), and discovery does not rank
+    the agent lower for asks like it: a user's typo is not the agent's failing. Raise
+    `TaskRejected` instead when the task may simply not be this agent's.
+    """
+
+
 class AgentUnavailable(AgentError):
     """The agent, or something it depends on, could not be reached or did not answer: a
     timeout, a refused connection, a failed lookup, HTTP 5xx.
@@ -99,6 +110,7 @@ __all__ = [
     "DiscoveryError",
     "EmbeddingError",
     "InputError",
+    "InvalidInput",
     "MeshError",
     "ModelError",
     "PlanError",

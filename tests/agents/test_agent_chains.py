@@ -111,3 +111,23 @@ def test_a_refusal_is_tried_once_and_a_refused_connection_again(mesh: Mesh) -> N
     assert down.attempts == mesh.settings.max_attempts == 2
     assert f"cannot connect to {url}" in (down.error or "")
     assert (down.error or "").endswith("(2 attempts)")
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        ("whats 250/0 lol", "division by zero in '250/0'"),
+        ("what day of the week is 2025-02-30", "February 2025 has 28 days"),
+        ('turn this JSON into CSV: [{"a": 1}, {"a": 2', "the data is not valid JSON"),
+    ],
+)
+def test_a_wrong_input_is_refused_by_its_agent_alone(
+    mesh: Mesh, request_: str, reason: str
+) -> None:
+    """The other candidates were tried after it, and their refusals ("found no URL in the
+    task") stood beside the one that said what was wrong."""
+    result = mesh.run(request_)
+    (task,) = result.results.values()
+    assert task.status == "failed"
+    assert reason in (task.error or "")
+    assert (task.error or "").count("agent '") == 1, task.error

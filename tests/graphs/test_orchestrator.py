@@ -12,7 +12,14 @@ import httpx
 import pytest
 
 from mesh import AgentCard, Mesh, Skill, TaskRejected, TaskRequest, TaskResult
-from mesh.errors import AgentError, AgentUnavailable, InputError, ModelError, PolicyDenied
+from mesh.errors import (
+    AgentError,
+    AgentUnavailable,
+    InputError,
+    InvalidInput,
+    ModelError,
+    PolicyDenied,
+)
 from mesh.graphs import worker
 from mesh.models import Plan, Task
 from mesh.retry import retryable, transient
@@ -64,6 +71,30 @@ def test_broken_agent_is_replaced_by_the_next_candidate(fast: Mesh) -> None:
     assert only.status == "succeeded"
     assert only.agent == "thermo"
     assert only.attempts == 2  # a bug is not retried: one on each
+
+
+def test_invalid_input_ends_the_task_and_does_not_demote_the_agent(fast: Mesh) -> None:
+    """A typo in the user's JSON was offered to every other candidate, whose refusals
+    buried the reason, and ranked the right agent lower for the next, valid, ask."""
+    tried: list[str] = []
+
+    def strict(req: TaskRequest) -> str:
+        tried.append("strict")
+        raise InvalidInput("the data is not valid JSON: Expecting ',' delimiter")
+
+    def loose(req: TaskRequest) -> str:
+        tried.append("loose")
+        return "done anyway"
+
+    fast.add_agent(_card("strict", "convert JSON records to CSV"), strict)
+    fast.add_agent(_card("loose", "convert JSON data to CSV files"), loose)
+    ask = 'convert this JSON to CSV: [{"a": 1}, {"a": 2'
+    assert [m.card.name for m in fast.registry.search(ask, k=2)] == ["strict", "loose"]
+    before = {e["agent"]: e["score"] for e in fast.registry.explain(ask, k=2)}
+    (only,) = fast.run(ask).results.values()
+    assert (only.status, only.agent, set(tried)) == ("failed", "strict", {"strict"})
+    assert only.error == "agent 'strict': the data is not valid JSON: Expecting ',' delimiter"
+    assert {e["agent"]: e["score"] for e in fast.registry.explain(ask, k=2)} == before
 
 
 def test_a_failed_task_says_each_error_once_with_its_count(fast: Mesh) -> None:
