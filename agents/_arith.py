@@ -381,6 +381,10 @@ def _written(value: Any, unit: str | None) -> tuple[str, str | None] | None:
     return None
 
 
+THAT_MANY = r"\b(?:(?:that|this|so)\s+many|(?:that|this|the\s+same)\s+number\s+of)\s+"
+"""Words standing for the count the task before gave, before its unit: "that many days"."""
+
+
 def upstream_numbers(upstream: Mapping[str, TaskResult]) -> list[tuple[str, str | None]]:
     """Every number, as written, with its unit if it said one, that the succeeded tasks
     this one depends on produced, in the order of its dependencies."""

@@ -232,21 +232,21 @@ def inline_table(description: str) -> str | None:
     colon = re.search(r":[ \t]*\n?(.*)", description, re.DOTALL)
     below = description.strip().partition("\n")[2]
     for body in (colon[1].strip() if colon else "", below.strip()):
-        if body and body[0] in "[{":
-            return _json_prefix(body)
+        if body and body[0] in "[{":  # to be refused as not JSON if it is not
+            return json_prefix(body) or body
         if body and looks_tabular(body):
             return body
     return None
 
 
-def _json_prefix(body: str) -> str:
-    """The JSON value that opens `body`, without the words after it ("[…]\nfilter the
-    records where …"); all of `body` when it is not JSON, to be refused as such."""
+def json_prefix(text: str) -> str | None:
+    """The JSON value that opens `text`, without the words after it ("[…]\nfilter the
+    records where …"), or None."""
     try:
-        _, end = json.JSONDecoder().raw_decode(body)
+        _, end = json.JSONDecoder().raw_decode(text)
     except json.JSONDecodeError:
-        return body
-    return body[:end]
+        return None
+    return text[:end]
 
 
 def upstream_table(upstream: Mapping[str, TaskResult], keys: Sequence[str]) -> str | None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from mesh.agents._arith import upstream_number
+from mesh.agents._arith import THAT_MANY, upstream_number
 from mesh.agents._numwords import with_digits
 from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -299,8 +299,7 @@ DATES_CARD = AgentCard(
 
 
 _THAT_MANY = re.compile(
-    r"\b(?:(?:that|this|so)\s+many|(?:that|this|the\s+same)\s+number\s+of)\s+"
-    r"(?=(?:business\s+|working\s+)?(?:days?|weeks?|months?|years?)\b)"
+    rf"{THAT_MANY}(?=(?:business\s+|working\s+)?(?:days?|weeks?|months?|years?)\b)"
     r"|\b(?:the\s+(?:result|answer|number)|it)\s+(?=(?:business\s+|working\s+)?days?\b)",
     re.IGNORECASE,
 )

@@ -19,6 +19,7 @@ from mesh.agents._tabular import (
     MAX_SHOWN_ROWS,
     check_size,
     inline_table,
+    json_prefix,
     mentions,
     parse_condition,
     sniff_delimiter,
@@ -236,9 +237,9 @@ def _apply(
             f"could not read how to sort: write 'sort by FIELD' (or '… descending'); the"
             f" fields are {columns}"
         )
-    first = _FIRST.search(instruction) if sort is None else None
-    if sort or first:
-        field, descending = _sort_order(instruction, sort, first, columns)
+    order = _sort_order(instruction, sort, columns)
+    if order:
+        field, descending = order
         records = sorted(records, key=_sort_key(field), reverse=descending)
         steps.append(f"sort by {field}{' descending' if descending else ''}")
     selected = _SELECT.search(instruction)
@@ -265,20 +266,22 @@ def _apply(
 
 
 def _sort_order(
-    instruction: str, sort: re.Match[str] | None, first: re.Match[str] | None, columns: list[str]
-) -> tuple[str, bool]:
+    instruction: str, sort: re.Match[str] | None, columns: list[str]
+) -> tuple[str, bool] | None:
     """(field, descending) from "sort by age desc", or from "oldest first", "highest price
     first", "cheapest first": the word's usual field when the ask names none."""
+    first = None if sort else _FIRST.search(instruction)
     if sort:
         field = next(iter(_named(instruction[sort.end() :], columns)), None)
         descending = bool(_DESC.search(instruction[sort.end() :]))
-    else:
-        assert first is not None
+    elif first:
         word = first[1].lower()
         field = next(iter(_named(first[2] or "", columns)), None) or next(
             (c for c in columns if c.lower() in _USUAL_FIELDS.get(word.split()[-1], ())), None
         )
         descending = word not in ("lowest", "smallest", "least", "youngest", "cheapest")
+    else:
+        return None
     if field is None:
         raise TaskRejected(f"say which field to sort by; the fields are {columns}")
     return field, descending
@@ -347,10 +350,5 @@ def handler(req: TaskRequest) -> TaskResult:
 def _raw_json(description: str) -> str | None:
     """JSON written straight into the description, without a colon before it, up to its
     end ("turn [...] into CSV" gives the list, not the words after it)."""
-    for match in re.finditer(r"[\[{]", description):
-        try:
-            _, end = json.JSONDecoder().raw_decode(description[match.start() :])
-        except json.JSONDecodeError:
-            continue
-        return description[match.start() : match.start() + end]
-    return None
+    found = (json_prefix(description[m.start() :]) for m in re.finditer(r"[\[{]", description))
+    return next((value for value in found if value), None)

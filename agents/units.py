@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from mesh.agents._arith import NUMBER as _NUMBER
-from mesh.agents._arith import upstream_number
+from mesh.agents._arith import THAT_MANY, upstream_number
 from mesh.agents._numwords import with_digits
 from mesh.agents._quantities import UNIT as _UNIT
 from mesh.agents._quantities import Unit, convert, find_unit, format_quantity, parse_number
@@ -49,9 +49,7 @@ _LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before 
 )
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
-_THAT_MANY = re.compile(  # "that many days", "that number of days"
-    rf"\b(?:(?:that|this|so)\s+many|(?:that|this|the\s+same)\s+number\s+of)\s+(?={_UNIT})", re.I
-)
+_THAT_MANY = re.compile(rf"{THAT_MANY}(?={_UNIT})", re.I)  # "that many days"
 
 
 def parse_conversion(

@@ -102,12 +102,6 @@ _OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
 _LIST_START = re.compile(r"^\(?1([.)])\s+")
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
-_POINTS_AHEAD = re.compile(  # an ask about material given after a later colon
-    r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
-    r"|list|table|data|csv|json|records|numbers|figures|snippet|sentences?|words|lines)\b"
-    r"|\bbelow\b",
-    re.IGNORECASE,
-)
 _SEMICOLON_SPLIT = re.compile(_SEMICOLON, re.IGNORECASE)
 _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked about
     r"^(?:how|what|when|where|which|who|why)(?:\s+\w+){0,2}\s+(?:is|was|are|were|do|does|did"
@@ -122,8 +116,10 @@ _CLAUSE = re.compile(  # a wh-word opening a clause, not a question: "when it ra
 )
 _BARE_TAIL = {"me", "us", "this", "please", "out", "quickly", "briefly"}  # "Tell me, what…"
 _HIDDEN = re.compile(r"\x00(\d+)\x00")
-_DATA_LATER = re.compile(  # data named before it is given
-    r"\b(?:this|these|the\s+following)\s+(?:json|csv|data|records?|rows|table|text|list)\b",
+_DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
+    r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
+    r"|list|table|data|csv|json|records?|rows|numbers|figures|snippet|sentences?|words|lines)\b"
+    r"|\bbelow\b",
     re.IGNORECASE,
 )
 _PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
@@ -266,14 +262,13 @@ def _keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str
             material.append(sentence)
         else:
             colon = _COLON.search(sentence)
-            if not (colon and _opens_material(sentence[: colon.start()], sentence[colon.end() :])):
-                if not (colon and "\n" in colon[0] and out and _POINTS_AHEAD.search(out[-1])):
-                    out.append(sentence)
-                    continue
-                asked = f"{out.pop()} "  # "… in this paragraph? It's for …:\n<the paragraph>"
-                sentence, colon = asked + sentence, _COLON.search(asked + sentence, len(asked))
-                assert colon is not None
-            head = sentence[: colon.end()]
+            if colon and _opens_material(sentence[: colon.start()], sentence[colon.end() :]):
+                head = sentence[: colon.end()]
+            elif colon and "\n" in colon[0] and out and _DATA_LATER.search(out[-1]):
+                head = f"{out.pop()} {sentence[: colon.end()]}"  # "… in this paragraph? …:\n…"
+            else:
+                out.append(sentence)
+                continue
             material.append(sentence[colon.end() :])
         end = _material_end(material[-1])
         if end is not None:
