@@ -90,16 +90,18 @@ _PHRASES = [
     for rule, template in (line.split(" -> ") for line in _PHRASE_RULES.strip().splitlines())
 ]
 _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
-_LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3"
-    rf"\b(?:(?:the\s+)?(sum|total|product|average|mean)\s+of"
-    rf"|(add|sum|total|multiply|average))\s+({_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN})"
+_NUMBERS = (  # "78, 85, 92 and 88", or three or more with commas alone: "88, 92, 79"
+    rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}|{_XN}(?:\s*,\s*{_XN}){{2,}}"
 )
+_LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3", "avg of 3, 4, 5"
+    rf"\b(?:(?:the\s+)?(sum|total|product|average|avg|mean)\s+of"
+    rf"|(add|sum|total|multiply|average|avg))\s+({_NUMBERS})"
+)
+_NAMED = r"\b(average|avg|mean|sum|total)\b(?!\s+(?:of\s+)?[-\d.(])"  # not "sum (of) 2 and 3"
 _THEN_OP = re.compile(  # "48 times 27, minus 96": the comma closes what came before
     r"(?<![\w.])((?:[-(\d.]|\b[a-z]+(?=\())(?:(?:[-\d.()\s*/+%]|\bof\b|\b[a-z]+(?=\())*?[\d)%])?)"
     rf"\s*,\s+(?:and\s+)?(?:then\s+)?({_OPS}|[-+*/%])\s+(?=[-\d(.a-z])"
 )
-_NUMBERS = rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}"  # "78, 85, 92 and 88"
-_NAMED = r"\b(average|mean|sum|total)\b(?!\s+(?:of\s+)?[-\d.(])"  # not "sum (of) 2 and 3"
 _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
     re.IGNORECASE,
@@ -123,7 +125,7 @@ def _fill(template: str, match: re.Match[str]) -> str:
 def _list(match: re.Match[str]) -> str:
     """A sum, product or average of a list of operands, parenthesised."""
     word, items = match[1] or match[2], re.findall(_XN, match[3])
-    if len(items) == 2 and word not in ("total", "average", "mean"):
+    if len(items) == 2 and word not in ("total", "average", "avg", "mean"):
         return match[0]  # the two-operand phrase rules read it as written
     return _of_list(word, items)
 

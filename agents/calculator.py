@@ -49,9 +49,9 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.3",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.4",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
-    # times 4" is 20
+    # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone)
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -65,12 +65,12 @@ CALCULATOR_CARD = AgentCard(
             description=(
                 "Evaluate an arithmetic expression or a sum in words exactly: + - * / // %"
                 " and powers (** or ^) with parentheses, in symbols or words (plus, minus,"
-                " times, divided by, squared, cubed, double, half); sums and averages of lists;"
-                " big integers, decimals and fractions."
+                " times, divided by, squared, cubed, double, half); sums and averages (avg, mean)"
+                " of lists; big integers, decimals and fractions."
             ),
             tags=[
                 *("math", "arithmetic", "compute", "numbers", "calculate"),
-                *("times", "average", "double", "half", "difference"),
+                *("times", "average", "avg", "mean", "double", "half", "difference"),
             ],
             examples=[
                 "What is 17 * 23?",
@@ -101,6 +101,7 @@ CALCULATOR_CARD = AgentCard(
                 "what's the square root of 144",
                 "what is 15% of 80",
                 "2 to the power of 64",
+                "2 to the 16th",
                 "log of 1000",
                 "round(2.675, 2)",
                 "sin(pi / 6)",

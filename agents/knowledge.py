@@ -20,6 +20,7 @@ import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
+from mesh.agents._numwords import with_digits
 from mesh.errors import AgentError, ConfigError, TaskRejected
 from mesh.lexical import STOPWORDS, stem
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -32,8 +33,12 @@ SECOND_SENTENCE_MARGIN = 0.06
 MAX_CHUNK_CHARS = 1200
 MAX_DOCUMENT_SKILLS = 20  # beyond this the card names the documents' words no more
 _TOPIC_WORDS = 30
+_DESCRIPTION_CHARS = 2000  # a Skill's description limit
 LEXICAL_BONUS = 0.3  # how much the question's rarer words ("tuple", "429") move a sentence
 _UPSERT_BATCH = 256
+_QUANTITY_ASKED = re.compile(
+    r"\bhow\s+(?:many|much|far|long|old|big|large|fast|hot|cold|heavy|tall|deep|high)\b", re.I
+)
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
     f" a folder and call ensure_seeded(folder) (the shipped ones are in {DOCS_DIR})"
@@ -180,13 +185,16 @@ def _overlap(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np
 
 
 def document_skill(name: str, text: str) -> Skill:
-    """What one document covers, as a skill of the knowledge agent: its title, opening
-    and the names it mentions most (Mars, Jupiter, HTTP). A question about Mars's moons
-    then finds this agent by the words of its documents, which a fixed card cannot list."""
+    """What one document covers, as a skill of the knowledge agent: its title, its text
+    (as much as a skill's description holds, not only the opening: the speed of light is
+    in the fourth paragraph of si-units) and the names it mentions most (Mars, Jupiter,
+    HTTP). A question about Mars's moons then finds this agent by the words of its
+    documents, which a fixed card cannot list."""
     body = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
     headings = [ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("# ")]
     title = headings[0] if headings else name
-    opening = " ".join(" ".join(body).split())[:400]
+    room = _DESCRIPTION_CHARS - len(title) - 2
+    opening = " ".join(" ".join(body).split())[:room]
     counts: dict[str, int] = {}
     for found in _NAMED.findall(text):  # capitalised mid-sentence: a name, not a first word
         if found.lower() not in STOPWORDS:
@@ -326,6 +334,14 @@ class KnowledgeBase:
                 f"no document in the knowledge base answers {question!r} (best sentence scored"
                 f" {best:.2f}, below {self.min_score:.2f}); {_ADD_HINT}"
             )
+        if _QUANTITY_ASKED.search(question):  # "how many …" wants a sentence with a number
+            scores[[not re.search(r"\d", with_digits(s)) for s, _ in candidates]] = -np.inf
+            order = [int(i) for i in np.argsort(-scores)]
+            if not np.isfinite(scores[order[0]]):
+                raise TaskRejected(
+                    f"no document in the knowledge base gives the number {question!r} asks"
+                    f" for: the nearest sentences state none; {_ADD_HINT}"
+                )
         floor = float(scores[order[0]]) - SECOND_SENTENCE_MARGIN
         top_source = candidates[order[0]][1]
         runner_up = [i for i in order[1:] if candidates[i][1] == top_source][:1]

@@ -113,7 +113,7 @@ def handler(req: TaskRequest) -> TaskResult:
     lines = [f"Total: {total_value} (computed by {total.agent})"]
     shares: dict[str, object] = {}
     for label, number in figures:
-        share = req.request(f"round({number} / {total_value} * 100, 1)", capability=ARITHMETIC)
+        share = req.request(f"round({number} / {total_value} * 100, 2)", capability=ARITHMETIC)
         if share.status != "succeeded":
             raise TaskRejected(f"could not get the share of {label}: {share.error}")
         shares[label] = share.data["value"]

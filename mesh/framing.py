@@ -41,6 +41,8 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_DECLARES = re.compile(r"\b(?:is|are|was|were|has|have|had|costs?|takes?|comes?\s+to)\b", re.I)
 _NEXT_STEP = re.compile(r"[,;]?\s+(?:and\s+)?(?:then|after\s+that)\b", re.IGNORECASE)
 _FRAMES = re.compile(  # no data of its own: "Trying to work out my notice period."
     r"(?:(?:i'm|im|i\s+am|we're|we\s+are)\s+)?(?:just\s+)?"
@@ -109,6 +111,21 @@ def _frames(sentence: str) -> bool:
     return bool(_FRAMES.match(stated) and not stated.endswith("?") and not _FIGURE.search(stated))
 
 
+def _restated(sentence: str, following: str, instruction_words: set[str]) -> bool:
+    """Whether a statement only gives figures the next sentence gives again, in its own ask
+    ("commute is 23 mi each way, 5 days a week. what's 23 * 2 * 5, and then …")."""
+    stated = sentence.strip()
+    figures = set(_NUMBER.findall(stated))
+    return bool(
+        figures
+        and _DECLARES.search(stated)
+        and not stated.endswith("?")
+        and stated.split()[0].lower() not in instruction_words
+        and not _ASKS_ANYWAY.search(stated)
+        and figures <= set(_NUMBER.findall(following))
+    )
+
+
 def set_context_aside(
     sentences: list[str], instruction_words: set[str]
 ) -> tuple[list[str], list[str]]:
@@ -125,9 +142,14 @@ def set_context_aside(
     context: list[str] = []
     pending: list[str] = []  # statements that ask nothing, not yet placed
     last_states = False  # the last ask is a statement as written (one that asks anyway)
-    for sentence in sentences:
+    for i, sentence in enumerate(sentences):
         states = _states(sentence, instruction_words)
-        if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence):
+        following = sentences[i + 1] if i + 1 < len(sentences) else ""
+        if (
+            (states and not _ASKS_ANYWAY.search(sentence))
+            or _frames(sentence)
+            or _restated(sentence, following, instruction_words)
+        ):
             pending.append(sentence)
             continue
         refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])

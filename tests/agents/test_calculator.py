@@ -261,6 +261,11 @@ def test_limits_are_the_documented_ones() -> None:
         ("I got 78, 85, 92 and 88 on my exams, what's my average?", "((78 + 85 + 92 + 88) / 4)"),
         ("What's the mean of my scores: 7, 8 and 9?", "((7 + 8 + 9) / 3)"),
         ("I spent 12, 30 and 8 on lunch, what's the total?", "(12 + 30 + 8)"),
+        # three or more with commas alone are a list too; "avg" is "average"
+        ("avg of these test scores pls: 88, 92, 79, 95, 73", "((88 + 92 + 79 + 95 + 73) / 5)"),
+        ("the sum of 1, 2, 3", "(1 + 2 + 3)"),
+        ("avg of 3 and 5", "((3 + 5) / 2)"),
+        ("max(1, 2, 3) + 1", "max(1, 2, 3) + 1"),
         ("splitting a dinner bill of 312 dollars between 8 people", "312 / 8"),
         ("split the $90 tab among 3 friends", "90 / 3"),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
@@ -475,6 +480,23 @@ def test_a_chained_request_computes_from_the_step_before(mesh: Mesh) -> None:
     assert [r.agent for r in result.results.values()] == ["units", "calculator"]
     assert result.results["t2"].output == "(62.1371192237334) * 3 = 186.4113576712002"
     assert mesh.run("What is 17 * 23? Then add 9 to it").results["t2"].data["value"] == 400
+
+
+@pytest.mark.parametrize(
+    ("asked", "value"),
+    [
+        # both scored under MESH_MIN_SCORE for every agent: the card did not say "avg",
+        # nor a power as an ordinal
+        ("avg of these test scores pls: 88, 92, 79, 95, 73", Fraction(427, 5)),
+        ("What's 2 to the 16th", 65536),
+    ],
+)
+def test_the_calculator_is_found_for_short_chat_phrasings(
+    mesh: Mesh, asked: str, value: Fraction | int
+) -> None:
+    (only,) = mesh.run(asked).results.values()
+    assert only.agent == "calculator" and only.status == "succeeded"
+    assert Fraction(str(only.data["value"])) == value
 
 
 SQUARES = {f"t{i}": _done(f"t{i}", f"= {v}", value=v) for i, v in enumerate((289, 529, 961))}

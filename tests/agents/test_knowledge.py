@@ -172,6 +172,25 @@ def test_a_question_on_a_document_finds_the_knowledge_agent(tmp_path: Path) -> N
     assert moons.ok and "Mars" in moons.answer
 
 
+def test_a_fact_deep_in_a_document_finds_the_knowledge_agent(tmp_path: Path) -> None:
+    """The document's skill holds its whole text, not its first 400 characters: the speed
+    of light is in the fourth paragraph of si-units (knowledge scored 0.197, under the
+    floor, and units took the question and failed)."""
+    from mesh import Mesh
+
+    with Mesh.local(tmp_path / "home") as m:
+        result = m.run("what is the exact speed of light in metres per second?")
+    assert result.ok and [r.agent for r in result.results.values()] == ["knowledge"]
+    assert "299,792,458" in result.answer
+
+
+def test_a_how_many_question_takes_only_a_sentence_with_a_number(kb: KnowledgeBase) -> None:
+    assert "eight planets" in kb.answer("How many planets are in the solar system?").text
+    # the nearest sentence ("The kilogram (kg) is the base unit of mass.") gives no number
+    with pytest.raises(TaskRejected, match="gives the number"):
+        kb.answer("how many litres are in 12 kilograms?")
+
+
 @pytest.mark.parametrize(
     ("question", "said"),
     [

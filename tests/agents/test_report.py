@@ -42,6 +42,12 @@ def test_a_report_with_digits_in_its_labels_totals_the_right_figures(mesh: Mesh)
     assert result.results["t1"].data["shares"] == {"Q1": 24, "Q2": 30, "Q3": 18, "Q4": 28}
 
 
+def test_shares_keep_two_decimals_so_quarters_stay_exact(mesh: Mesh) -> None:
+    result = mesh.run("give me a breakdown of the team budget: design 4200, dev 9800, qa 2000")
+    assert result.results["t1"].data["shares"] == {"design": 26.25, "dev": 61.25, "qa": 12.5}
+    assert "- dev: 9800 (61.25 %)" in result.answer
+
+
 def test_a_report_on_those_figures_reads_the_table_of_the_task_before() -> None:
     from mesh.agents.report import upstream_figures
     from mesh.models import TaskResult

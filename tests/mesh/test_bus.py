@@ -15,7 +15,7 @@ def test_report_agent_gets_its_figures_from_the_calculator(mesh: Mesh) -> None:
     (only,) = result.results.values()
     assert only.agent == "report" and only.status == "succeeded"
     assert only.data["total"] == 1780
-    assert only.data["shares"] == {"rent": 67.4, "food": 25.3, "transport": 7.3}
+    assert only.data["shares"] == {"rent": 67.42, "food": 25.28, "transport": 7.3}
     audit = mesh.audit.records(run_id=result.thread_id)
     asked = [(r.principal, r.obj, r.action) for r in audit if r.action == "request"]
     assert asked and set(asked) == {("agent:report", "agent:calculator", "request")}

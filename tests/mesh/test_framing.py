@@ -55,6 +55,12 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("I drive 45 miles a day for 22 days a month. Compute 45 * 22, then convert the result"
          " from miles to km.", ["Compute 45 * 22", "convert the result from miles to km."]),
         ("Convert 5 km to miles. My run is tomorrow.", ["Convert 5 km to miles."]),
+        # so is a statement whose figures the ask after it gives again, in any person
+        ("commute is 23 mi each way, 5 days a week. what's 23 * 2 * 5, and then convert the"
+         " result from miles to km", ["what's 23 * 2 * 5", "convert the result from miles to km"]),
+        # ... but not a statement with figures the ask does not give
+        ("The rent is 1200 and food 450. What is 1200 * 12?",
+         ["The rent is 1200 and food 450.", "What is 1200 * 12?"]),
         # so is a purpose or a reported question without figures, before an ask with its own
         ("Trying to work out my notice period. How many days are there between 2024-10-01"
          " and 2025-01-31?", ["How many days are there between 2024-10-01 and 2025-01-31?"]),
