@@ -102,6 +102,10 @@ _THEN_OP = re.compile(  # "48 times 27, minus 96": the comma closes what came be
     r"(?<![\w.])((?:[-(\d.]|\b[a-z]+(?=\())(?:(?:[-\d.()\s*/+%]|\bof\b|\b[a-z]+(?=\())*?[\d)%])?)"
     rf"\s*,\s+(?:and\s+)?(?:then\s+)?({_OPS}|[-+*/%])\s+(?=[-\d(.a-z])"
 )
+_ASIDE = re.compile(  # "multiply the result by 4 (I do that loop 4x a week)"
+    r"\s+\((?:i|i'm|my|we|our|that|that's|it|it's|this|for|since|because|as|which|so|per"
+    r"|each|every)\b[^()]*\)\s*(?=[.?!]*\s*$)"
+)
 _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
     re.IGNORECASE,
@@ -157,6 +161,49 @@ _HEADCOUNT = re.compile(
     r"\b(\d+)\s+(?:of\s+us|people|persons|friends|guests|ways|roommates|flatmates"
     r"|colleagues|coworkers|players|kids|children|adults)\b"
 )
+
+
+_PERIOD = r"(day|week|month|year|hour|night|minute|shift|workday|weekday|session)"
+_RATE = re.compile(  # "5.5 km every day", "$12 an hour", "3 coffees a day"
+    rf"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:a|an|per|each|every)\s+{_PERIOD}\b"
+)
+_SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
+    rf"\b(?:over|for|in|across|during)\s+(?:the\s+next\s+|the\s+)?(\d+)\s+{_PERIOD}s\b"
+)
+
+
+def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
+    """The one rate and the one span of its period a text gives, when nothing else is
+    computed ("I run 5.5 km every day. How much is that over 30 days?"), or None."""
+    spans = list(_SPAN.finditer(lowered))
+    rates = [r for r in _RATE.finditer(lowered) if not spans or r.start() != spans[0].start(1)]
+    if len(rates) != 1 or len(spans) != 1 or rates[0][3] != spans[0][2]:
+        return None
+    rest = lowered[: spans[0].start()] + " " + lowered[spans[0].end() :]
+    if re.search(rf"[-+*/%^]|\b(?:{_OPS})\b", rest):
+        return None
+    return rates[0], spans[0]
+
+
+def rate_unit(text: str) -> str | None:
+    """The unit of a rate the text multiplies by its span ("km" in "5.5 km every day …
+    over 30 days"), so the product says what it counts; None when there is none."""
+    found = _rate_and_span(with_digits(text).lower())
+    return found[0][2] if found else None
+
+
+def _per_period(lowered: str) -> str:
+    """A rate times the span of its period: "5.5 km every day … over 30 days" is 5.5 * 30."""
+    found = _rate_and_span(lowered)
+    if found is None:
+        return lowered
+    rate, span = found
+    product = f"({rate[1]} * {span[1]})"
+    if rate.start() < span.start():
+        between = lowered[rate.end(1) : span.start()]
+        return f"{lowered[: rate.start(1)]}{product}{between}{lowered[span.end() :]}"
+    between = lowered[span.end() : rate.start(1)]
+    return f"{lowered[: span.start()]}{between}{product}{lowered[rate.end(1) :]}"
 
 
 def _per_person(lowered: str) -> str:
@@ -261,12 +308,13 @@ def extract_expressions(text: str) -> list[str]:
 def _normalise(text: str) -> str:
     """Lower case, symbols and words in the forms the parser reads."""
     lowered = text.lower().replace("−", "-").replace("×", "*").replace("÷", "/")
+    lowered = _ASIDE.sub("", lowered)
     if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
         lowered = re.sub(
             r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
         )
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
-    lowered = _per_person(_list_named_elsewhere(lowered))
+    lowered = _per_period(_per_person(_list_named_elsewhere(lowered)))
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

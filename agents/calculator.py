@@ -20,8 +20,9 @@ from mesh.agents._arith import (
     format_number,
     upstream_numbers,
 )
-from mesh.agents._expressions import extract_expression, extract_expressions
+from mesh.agents._expressions import extract_expression, extract_expressions, rate_unit
 from mesh.agents._numwords import with_digits
+from mesh.agents._quantities import find_unit
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -51,7 +52,8 @@ CALCULATOR_CARD = AgentCard(
     name="calculator",
     version="0.3.4",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
-    # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone)
+    # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
+    # every day … over 30 days" is 165 km
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -66,7 +68,8 @@ CALCULATOR_CARD = AgentCard(
                 "Evaluate an arithmetic expression or a sum in words exactly: + - * / // %"
                 " and powers (** or ^) with parentheses, in symbols or words (plus, minus,"
                 " times, divided by, squared, cubed, double, half); sums and averages (avg, mean)"
-                " of lists; big integers, decimals and fractions."
+                " of lists; what each one owes of a shared bill; a rate over a span (5 km a day"
+                " for 30 days); big integers, decimals and fractions."
             ),
             tags=[
                 *("math", "arithmetic", "compute", "numbers", "calculate"),
@@ -88,6 +91,7 @@ CALCULATOR_CARD = AgentCard(
                 "add 20% to the result",
                 "the difference between the two",
                 "split a bill of 120 between 4 people",
+                "5 km a day over 30 days",
             ],
         ),
         Skill(
@@ -135,6 +139,11 @@ _REFERENCE = re.compile(
 )
 
 
+_OPERAND = re.compile(
+    r"\b(?:add|subtract|multiply|divide|double|halve|square|cube|round|of|by|to|from|times"
+    r"|plus|minus)\s+$",
+    re.I,
+)
 _PLURAL_REFERENCE = re.compile(
     r"\b(?:(?:both|all(?:\s+the)?|these|those|the(?:\s+(two|three|four|five|\d))?)\s+"
     r"(?:results|answers|numbers|values|totals|figures)|both\s+of\s+them|all\s+of\s+them"
@@ -180,9 +189,13 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
             return description
         listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"
         return description[: plural.start()] + listed + description[plural.end() :]
-    if len(numbers) != 1 or not _REFERENCE.search(description):
+    references = list(_REFERENCE.finditer(description))
+    if len(numbers) != 1 or not references:
         return description
-    return _REFERENCE.sub(f"({numbers[0]})", description, count=1)
+    # the one an operation takes: "I need it in hours so multiply that by 24"
+    ref = next((r for r in references if _OPERAND.search(description[: r.start()])), None)
+    ref = ref or references[0]
+    return f"{description[: ref.start()]}({numbers[0]}){description[ref.end() :]}"
 
 
 def _mismatch(description: str, upstream: Mapping[str, TaskResult]) -> str:
@@ -202,6 +215,7 @@ def handler(req: TaskRequest) -> TaskResult:
     """Evaluate `inputs["expression"]`, or the expression found in the task description
     (where "the result" or "it" stands for the number the task it depends on gave)."""
     given = req.inputs.get("expression")
+    unit = None
     if given is not None and str(given).strip():
         expr, value = _from_input(str(given).strip())
     else:
@@ -221,10 +235,22 @@ def handler(req: TaskRequest) -> TaskResult:
                 data={"expressions": exprs, "values": [_json_value(v) for v in values]},
             )
         expr, value = exprs[0], evaluate(exprs[0])
+        unit = _unit_of_rate(req.description)
+    data: dict[str, object] = {"expression": expr, "value": _json_value(value)}
     return TaskResult(
         task_id=req.task_id,
         status="succeeded",
         agent="calculator",
-        output=f"{expr} = {format_number(value)}",
-        data={"expression": expr, "value": _json_value(value)},
+        output=f"{expr} = {format_number(value)}" + (f" {unit}" if unit else ""),
+        data=data | ({"unit": unit} if unit else {}),
     )
+
+
+def _unit_of_rate(description: str) -> str | None:
+    """The unit a rate times its span counts in ("5.5 km every day … over 30 days" is
+    165 km), when it is a unit of measure; a task after it can then convert "the total"."""
+    word = rate_unit(description)
+    try:
+        return find_unit(word).symbol if word else None
+    except TaskRejected:  # "3 coffees a day": a count, not a unit
+        return None

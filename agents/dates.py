@@ -178,7 +178,7 @@ def _difference(start: date, end: date, business: bool) -> tuple[str, dict[str, 
     years, months, rest = calendar_difference(early, late)
     parts = [_plural(p, n) for p, n in ((years, "year"), (months, "month"), (rest, "day")) if p]
     data: dict[str, Any] = {"operation": "difference", "start": str(start), "end": str(end)}
-    data |= {"days": days, "weeks": round(days / 7, 4), "value": days}
+    data |= {"days": days, "weeks": round(days / 7, 4), "value": days, "unit": "day"}
     data |= {"years": years, "months": months, "remaining_days": rest}
     data["business_days"] = business_days_between(start, end)
     if business:
@@ -259,7 +259,8 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
 
 DATES_CARD = AgentCard(
     name="dates",
-    version="0.2.0",  # 0.2: "that many days" from the task before
+    version="0.2.1",  # 0.2: "that many days" from the task before; 0.2.1: a day count
+    # says its unit, so "convert that into hours" after it needs no "from days"
     description=(
         "Date arithmetic and calendars: days between two dates, a date plus or minus days,"
         " weeks, months or business days, the day of the week of a date, leap years."

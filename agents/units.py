@@ -49,7 +49,9 @@ _LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before 
 )
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
-_THAT_MANY = re.compile(rf"{THAT_MANY}(?={_UNIT})", re.I)  # "that many days"
+_THAT_MANY = re.compile(  # "that many days", "convert those hours to minutes"
+    rf"(?:{THAT_MANY}|\b(?:those|these)\s+)(?={_UNIT})", re.I
+)
 
 
 def parse_conversion(
@@ -199,8 +201,9 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.2",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.3",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
+    # 0.2.3: "convert those hours to minutes" after a count; "lbs"
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"
@@ -213,8 +216,8 @@ UNITS_CARD = AgentCard(
             description=(
                 "Convert a quantity from one unit to another: km and miles, kg and pounds,"
                 " Celsius and Fahrenheit, liters and gallons, MB and GiB, kWh and joules;"
-                " by symbol too: km, mi, ft, in, yd, cm, mm, kg, lb, oz, °C, °F, l, ml, gal,"
-                " mph, km/h, kWh, MB, GiB."
+                " by symbol too: km, mi, ft, in, yd, cm, mm, kg, lb (lbs), oz, °C, °F, l, ml,"
+                " gal, mph, km/h, kWh, MB, GiB."
             ),
             tags=["convert", "units", "metric", "imperial", "temperature"],
             examples=[

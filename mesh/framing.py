@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["drop_asides", "drop_greetings", "set_context_aside", "strip_list_header"]
+__all__ = [
+    "drop_asides",
+    "drop_greetings",
+    "only_greets",
+    "set_context_aside",
+    "strip_list_header",
+]
 
 _GREETING = re.compile(
     r"(?:hi|hello|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|day)|thanks"
@@ -33,6 +39,7 @@ _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …"
     r"^\s*(?P<head>[^\n:?!.]{1,40}):\s*(?=\(?1[.)]\s)"
 )
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me)\b", re.IGNORECASE)
+_SPEAKER = re.compile(r"\b(?:i|i'm|im|me|my|we|us|our)\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:which\s+one|that|this|it|these|those|they)\b", re.IGNORECASE)
 _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday of …"
     r"\b(?:wants?|wanted|need(?:s|ed)?|like|love|wonder(?:ing)?|curious|help|ask(?:s|ed)?"
@@ -64,12 +71,13 @@ def drop_greetings(sentences: list[str]) -> list[str]:
     """The sentences without those that only greet, thank or announce the asks ("Two
     quick ones."); all of them if nothing else is left (then discovery refuses the
     request, naming it)."""
-    kept = [
-        _unannounced(s)
-        for s in sentences
-        if not (_GREETING.fullmatch(s.strip()) or _ANNOUNCEMENT.fullmatch(s.strip()))
-    ]
+    kept = [_unannounced(s) for s in sentences if not only_greets(s)]
     return kept or sentences
+
+
+def only_greets(sentence: str) -> bool:
+    """Whether a sentence only greets, thanks or announces ("Hi!", "Two quick ones.")."""
+    return bool(_GREETING.fullmatch(sentence.strip()) or _ANNOUNCEMENT.fullmatch(sentence.strip()))
 
 
 def _unannounced(sentence: str) -> str:
@@ -134,7 +142,9 @@ def set_context_aside(
 
     A statement travels with the next sentence when that one asks about it ("My API keeps
     getting HTTP 429. What does that status code mean?"), or when it has figures and the
-    ask has none ("I have 3 apples and 5 pears. How many fruits in total?"). A statement
+    ask has none ("I have 3 apples and 5 pears. How many fruits in total?") or asks about
+    the speaker ("i was born on 1990-05-17. how many days old will i be on 2025-05-17?").
+    A statement whose figures the next ask gives again is context in any person. A statement
     that asks anyway ("I need …", "My boss wants a report …") stays an ask, unless it only
     gives a purpose or reports a question, without figures ("Trying to work out my notice
     period.", "HR asked how far …"): then the ask after it carries the question."""
@@ -145,18 +155,21 @@ def set_context_aside(
     for i, sentence in enumerate(sentences):
         states = _states(sentence, instruction_words)
         following = sentences[i + 1] if i + 1 < len(sentences) else ""
-        if (
-            (states and not _ASKS_ANYWAY.search(sentence))
-            or _frames(sentence)
-            or _restated(sentence, following, instruction_words)
-        ):
+        if _restated(sentence, following, instruction_words):
+            context.append(sentence)
+            continue
+        if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence):
             pending.append(sentence)
             continue
         refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])
         if pending and refers:
             context += pending[:-1]
             sentence, states = _joined(pending[-1], sentence), False
-        elif pending and not _FIGURE.search(sentence) and any(map(_FIGURE.search, pending)):
+        elif (
+            pending
+            and (not _FIGURE.search(sentence) or _SPEAKER.search(sentence))
+            and any(map(_FIGURE.search, pending))
+        ):
             sentence, states = _joined(*pending, sentence), False
         elif (
             refers

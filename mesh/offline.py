@@ -34,7 +34,13 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from mesh.framing import drop_asides, drop_greetings, set_context_aside, strip_list_header
+from mesh.framing import (
+    drop_asides,
+    drop_greetings,
+    only_greets,
+    set_context_aside,
+    strip_list_header,
+)
 
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
@@ -64,6 +70,13 @@ _NOUNS = r"(?:result|answer|output|number|value|sum|total|summary|explanation|de
 _PREVIOUS = re.compile(
     rf"\b(?:the|that|this|its|last) {_NOUNS}\b|\b(?:it|that|them)\b\s*[.?!]?$|\bprevious\b"
     r"|\bits\b",
+    re.IGNORECASE,
+)
+_OPERATES_ON = re.compile(  # "I need it in hours so multiply that by 24", "add 20% to it after"
+    r"\b(?:add|subtract|multiply|divide|convert|double|halve|round|square|cube|compute"
+    r"|calculate|sum|count|summari[sz]e|translate|sort|filter)\s+(?:it|them"
+    r"|that(?!\s+(?:the|a|an|is|are|was|were|i|we|you|it|there|they)\b))\b"
+    r"|\b(?:to|from|by|of|into|on)\s+it\b",
     re.IGNORECASE,
 )
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5,
@@ -100,6 +113,8 @@ _LEAD_ONLY = re.compile(
 _AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
 _OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
 _LIST_START = re.compile(r"^\(?1([.)])\s+")
+_BULLET = re.compile(r"(?:^|\n)[ \t]*[-*•][ \t]+")
+_HEADER_LINE = re.compile(r"(?:^|(?<=[.?!\n])\s*)[^.?!\n]*:\s*$")  # "I need two things:"
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
 _SEMICOLON_SPLIT = re.compile(_SEMICOLON, re.IGNORECASE)
@@ -118,12 +133,19 @@ _BARE_TAIL = {"me", "us", "this", "please", "out", "quickly", "briefly"}  # "Tel
 _HIDDEN = re.compile(r"\x00(\d+)\x00")
 _DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
     r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
-    r"|list|table|data|csv|json|records?|rows|numbers|figures|snippet|sentences?|words|lines)\b"
+    r"|list|table|data|csv|json|records?|rows|numbers|figures|snippet|sentences?|words|lines"
+    r"|blurb|quote|review|post|tweet|bio|caption|article|story|phrase|string|description)\b"
     r"|\bbelow\b",
     re.IGNORECASE,
 )
 _PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
 _DATA_AT_END = re.compile(r":\s*\x00\d+\x00\W*$")
+_ONLY_MATERIAL = re.compile(r"\s*\x00\d+\x00[\s.?!]*")
+_MATERIAL_LAST = re.compile(  # "count the words in this blurb and then …: '<text>'"
+    r"(?P<ask>[^\x00]*?)(?P<next>,?\s+(?:and\s+)?(?:then|after\s+that)\b[^\x00]*?)"
+    r"(?P<data>:\s*\x00\d+\x00\W*)",
+    re.IGNORECASE,
+)
 
 
 class Part(NamedTuple):
@@ -162,7 +184,7 @@ def read_request(request: str) -> Reading:
     parts: list[Part] = []
     used: set[int] = set()  # parts another part depends on
     for sentence in (sentence for item in items for sentence in item):
-        for piece, sequenced in _split_soft(sentence):
+        for piece, sequenced in _split_soft(_material_first(sentence)):
             piece = piece.strip(" ,;")
             if not piece:
                 continue
@@ -196,6 +218,8 @@ def _list_items(text: str) -> list[str]:
     """The items of a request that starts with "1)" or "1.": split at a later number
     after punctuation, or at the next number in sequence, in the same style, when an
     instruction follows it ("1) what is 7! 2) convert …"; not "1) compute 2) times 3")."""
+    if bulleted := _bullet_items(text):
+        return bulleted
     first = _LIST_START.match(text)
     if not first:
         return [text]
@@ -208,6 +232,25 @@ def _list_items(text: str) -> list[str]:
             items.append(body[start : match.start()].strip())
             start, expected = match.end(), number + 1
     return [*items, body[start:].strip()]
+
+
+def _bullet_items(text: str) -> list[str]:
+    """The asks of a bulleted list whose every bullet asks ("I need two quick things:\n-
+    how many words are in …\n- how many days between …"), after what comes before the
+    list without its header line; [] when it is not such a list (bullets of data)."""
+    bullets = list(_BULLET.finditer(text))
+    if len(bullets) < 2:
+        return []
+    ends = [b.start() for b in bullets[1:]] + [len(text)]
+    items = [text[b.end() : end].strip() for b, end in zip(bullets, ends, strict=True)]
+    if not all(map(_is_instruction, items)):
+        return []
+    before = text[: bullets[0].start()]
+    header = _HEADER_LINE.search(before)
+    if header and not re.search(r"\d", header[0]):
+        before = before[: header.start()]
+    kept = " ".join(s for s in _sentences(before.strip()) if s.strip() and not only_greets(s))
+    return [f"{kept} {items[0]}", *items[1:]] if kept else items  # a statement is context
 
 
 def _sentence_ends(text: str) -> list[str]:
@@ -266,6 +309,9 @@ def _keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str
                 head = sentence[: colon.end()]
             elif colon and "\n" in colon[0] and out and _DATA_LATER.search(out[-1]):
                 head = f"{out.pop()} {sentence[: colon.end()]}"  # "… in this paragraph? …:\n…"
+            elif out and _ONLY_MATERIAL.fullmatch(sentence):  # "… this sentence? '<text>'"
+                out[-1] = f"{out[-1]} {sentence.strip()}"
+                continue
             else:
                 out.append(sentence)
                 continue
@@ -299,6 +345,16 @@ def _material_end(material: str) -> re.Match[str] | None:
         if _is_instruction(material[match.end() :]):
             return match
     return None
+
+
+def _material_first(sentence: str) -> str:
+    """The material at the end of a sentence moved to the ask that names it, before the
+    steps after that ask: "count the words in this blurb and then multiply that by 0.12:
+    '<text>'" counts the words of the text and multiplies the count."""
+    found = _MATERIAL_LAST.fullmatch(sentence)
+    if not found or not _DATA_LATER.search(found["ask"]):
+        return sentence
+    return f"{found['ask']}{found['data'].rstrip()}{found['next']}"
 
 
 def _split_soft(sentence: str) -> list[tuple[str, bool]]:
@@ -378,7 +434,7 @@ def _references(masked: str, before: int, unused: list[int]) -> set[int]:
         count = int(word) if word.isdigit() else _COUNTS.get(word, before)
         deps.update(range(max(0, before - count), before))
     pronoun_object = _OBJECT_PRONOUN.match(masked) and _first_word(masked) in VERBS
-    if not deps and (_PREVIOUS.search(masked) or pronoun_object):
+    if not deps and (_PREVIOUS.search(masked) or pronoun_object or _OPERATES_ON.search(masked)):
         deps.add(before - 1)
     return deps
 

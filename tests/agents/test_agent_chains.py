@@ -80,6 +80,32 @@ def test_two_conversions_in_one_task_feed_both_results_to_the_next(mesh: Mesh) -
     assert result.results["t2"].data["value"] == pytest.approx(86 + 16.09344)
 
 
+@pytest.mark.parametrize(
+    ("request_", "agents", "last"),
+    [
+        # a rate over a span is computed, in the rate's unit, and the total converted
+        ("I run 5.5 km every day. How much is that over 30 days? Then convert the total"
+         " to miles.", ["calculator", "units"], "165 km = 102.526"),
+        # "those hours" is the unit of the count before
+        ("From 2025-02-03 to 2025-06-30, how many days is that? Multiply it by 8 (hours per"
+         " workday), then convert those hours to minutes.",
+         ["dates", "calculator", "units"], "1176 h = 70560 min"),
+        # a day count carries its unit: "convert that into hours" needs no "from days"
+        ("i was born on 1990-05-17. how many days old will i be on 2025-05-17? convert that"
+         " into hours", ["dates", "units"], "12784 day = 306816 h"),
+        # an aside in brackets with figures of its own is not computed
+        ("convert 3 miles into km, then multiply the result by 4 (I do that loop 4x a week)",
+         ["units", "calculator"], "= 19.312128"),
+    ],
+)  # fmt: skip
+def test_units_travel_with_the_numbers_between_agents(
+    mesh: Mesh, request_: str, agents: list[str], last: str
+) -> None:
+    result = mesh.run(request_)
+    assert [r.agent for r in result.results.values()] == agents
+    assert result.ok and last in list(result.results.values())[-1].output
+
+
 def test_independent_questions_go_to_their_own_agents(mesh: Mesh) -> None:
     result = mesh.run(
         "How many days between 2024-01-01 and 2024-03-01? Convert 72 kg to pounds."

@@ -265,6 +265,13 @@ def test_limits_are_the_documented_ones() -> None:
         ("avg of these test scores pls: 88, 92, 79, 95, 73", "((88 + 92 + 79 + 95 + 73) / 5)"),
         ("the sum of 1, 2, 3", "(1 + 2 + 3)"),
         ("avg of 3 and 5", "((3 + 5) / 2)"),
+        # a rate times the span of its period
+        ("I run 5.5 km every day. How much is that over 30 days?", "(5.5 * 30)"),
+        ("over 12 weeks I save 40 dollars a week, how much is that", "(40 * 12)"),
+        ("I drive 45 miles a day for 22 days a month. Compute 45 * 22", "45 * 22"),
+        # an aside in brackets is not part of the sum
+        ("multiply 4.8 by 4 (I do that loop 4x a week)", "4.8 * 4"),
+        ("what is 2 * (3 + 4)", "2 * (3 + 4)"),
         ("max(1, 2, 3) + 1", "max(1, 2, 3) + 1"),
         ("splitting a dinner bill of 312 dollars between 8 people", "312 / 8"),
         ("split the $90 tab among 3 friends", "90 / 3"),
@@ -480,6 +487,27 @@ def test_a_chained_request_computes_from_the_step_before(mesh: Mesh) -> None:
     assert [r.agent for r in result.results.values()] == ["units", "calculator"]
     assert result.results["t2"].output == "(62.1371192237334) * 3 = 186.4113576712002"
     assert mesh.run("What is 17 * 23? Then add 9 to it").results["t2"].data["value"] == 400
+
+
+def test_the_reference_an_operation_takes_gets_the_result_before() -> None:
+    before = {"t0": _done("t0", "= 181", value=181)}
+    req = TaskRequest(
+        task_id="t1", description="I need it in hours so multiply that by 24", upstream=before
+    )
+    assert handler(req).data["value"] == 4344
+
+
+@pytest.mark.parametrize(
+    ("description", "unit"),
+    [
+        ("I run 5.5 km every day. How much is that over 30 days?", "km"),
+        ("3 coffees a day for 7 days", None),  # a count, not a unit of measure
+        ("what is 5 * 30", None),
+    ],
+)
+def test_a_rate_over_a_span_keeps_the_rates_unit(description: str, unit: str | None) -> None:
+    result = handler(TaskRequest(task_id="t1", description=description))
+    assert result.data.get("unit") == unit
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from mesh import Mesh
 from mesh.agents.units import convert, format_quantity, handler, parse_conversion
 from mesh.errors import TaskRejected
 from mesh.models import TaskRequest, TaskResult
@@ -195,3 +196,15 @@ def test_names_si_units(question: str, answer: str) -> None:
 def test_unknown_si_quantity_lists_the_known_ones() -> None:
     with pytest.raises(TaskRejected, match="I know the SI units of: acceleration"):
         run("what is the SI unit of happiness")
+
+
+def test_those_hours_take_the_count_before_in_that_unit() -> None:
+    before = {"t1": TaskResult(task_id="t1", status="succeeded", data={"value": 1176})}
+    req = TaskRequest(task_id="t2", description="convert those hours to minutes", upstream=before)
+    assert handler(req).output == "1176 h = 70560 min"
+
+
+def test_lbs_after_a_chatty_statement_finds_the_units_agent(mesh: Mesh) -> None:
+    """It scored 0.16, under the floor: the card named "lb" but not "lbs"."""
+    (only,) = mesh.run("23 kg suitcase limit on ryanair.. how many lbs is that").results.values()
+    assert only.agent == "units" and only.output.startswith("23 kg = 50.7")

@@ -330,6 +330,16 @@ def test_arithmetic_symbols_are_lexical_evidence_and_bare_numbers_are_not() -> N
     assert tokenize("a-b_c, (d)! 2fa mp3 2024") == ["2fa", "mp3"]
 
 
+def test_numbers_in_words_are_no_more_evidence_than_digits(mesh: Mesh) -> None:
+    """ "six times fifteen" scored the calculator 0.19, under the floor: "six" and
+    "fifteen" counted as rare words no card holds."""
+    from mesh.lexical import tokenize
+
+    assert tokenize("six times fifteen") == tokenize("6 times 15")
+    (only,) = mesh.run("six times fifteen").results.values()
+    assert only.agent == "calculator" and only.data["value"] == 90
+
+
 def test_irregular_past_forms_match_their_verb() -> None:
     from mesh.lexical import tokenize
 

@@ -58,6 +58,10 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # so is a statement whose figures the ask after it gives again, in any person
         ("commute is 23 mi each way, 5 days a week. what's 23 * 2 * 5, and then convert the"
          " result from miles to km", ["what's 23 * 2 * 5", "convert the result from miles to km"]),
+        # a statement with figures travels with an ask about the speaker
+        ("i was born on 1990-05-17. how many days old will i be on 2025-05-17? convert that"
+         " into hours", ["i was born on 1990-05-17. how many days old will i be on"
+         " 2025-05-17?", "convert that into hours"]),
         # ... but not a statement with figures the ask does not give
         ("The rent is 1200 and food 450. What is 1200 * 12?",
          ["The rent is 1200 and food 450.", "What is 1200 * 12?"]),

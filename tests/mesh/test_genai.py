@@ -109,6 +109,56 @@ def test_all_n_and_them_point_at_the_results_before(request_: str, deps: list[st
     assert shape(request_)[-1][1] == deps
 
 
+@pytest.mark.parametrize(
+    ("request_", "planned"),
+    [
+        # "it" not at the end, after an operation, is the result before
+        ("whats the average order amount in orders.csv? add 20% to it afterwards",
+         [("whats the average order amount in orders.csv?", []),
+          ("add 20% to it afterwards", ["t1"])]),
+        ("how many days are there from 2025-01-01 to 2025-07-01? I need it in hours so"
+         " multiply that by 24",
+         [("how many days are there from 2025-01-01 to 2025-07-01?", []),
+          ("I need it in hours so multiply that by 24", ["t1"])]),
+    ],
+)  # fmt: skip
+def test_an_operation_on_it_depends_on_the_part_before(
+    request_: str, planned: list[tuple[str, list[str]]]
+) -> None:
+    assert shape(request_) == planned
+
+
+@pytest.mark.parametrize(
+    ("request_", "planned"),
+    [
+        # a bulleted list whose every bullet asks is a list of asks; its header goes
+        ('Hi! I need two quick things:\n- how many words are in "Good things come to those'
+         ' who wait."\n- how many days between 2025-09-15 and 2026-01-01',
+         [('how many words are in "Good things come to those who wait."', []),
+          ("how many days between 2025-09-15 and 2026-01-01", [])]),
+        ("Two things:\n* what is 2+2\n* convert 5 km to miles",
+         [("what is 2+2", []), ("convert 5 km to miles", [])]),
+        # bullets of data are the instruction's material
+        ("Convert these to km:\n- 5 miles\n- 10 miles",
+         [("Convert these to km:\n- 5 miles\n- 10 miles", [])]),
+        # a quote alone after a question is what the question asks about
+        ("How many words is this sentence? 'The early bird catches the worm, but the second"
+         " mouse gets the cheese.'",
+         [("How many words is this sentence? 'The early bird catches the worm, but the second"
+           " mouse gets the cheese.'", [])]),
+        # material at the end goes to the ask that names it, before the step after it
+        ("count the words in this blurb and then multiply that by 0.12 (my rate): 'Our new"
+         " café opens on Monday with fresh pastries.'",
+         [("count the words in this blurb: 'Our new café opens on Monday with fresh"
+           " pastries.'", []), ("multiply that by 0.12 (my rate)", ["t1"])]),
+    ],
+)  # fmt: skip
+def test_bullets_and_material_reach_the_ask_they_belong_to(
+    request_: str, planned: list[tuple[str, list[str]]]
+) -> None:
+    assert shape(request_) == planned
+
+
 def test_a_pronoun_that_is_not_a_result_makes_no_dependency() -> None:
     assert shape("Who created Python and when was it first released?") == [
         ("Who created Python", []),
