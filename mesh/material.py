@@ -1,0 +1,207 @@
+"""Where a request's sentences, list items and material are: what the offline planner
+(`mesh.offline`) splits into parts, and what it keeps whole.
+
+Material is the text an ask works on: quoted text (hidden before splitting as
+``\x00N\x00``), what follows an instruction's colon, a quote alone after its question,
+or data a sentence names before giving it ("this blurb …: '<text>'").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from mesh.framing import only_greets
+from mesh.wording import (
+    CLAUSE,
+    INSTRUCTION_WORDS,
+    SEQUENCE,
+    VERBS,
+    first_word,
+    is_instruction,
+    lead_word,
+    strip_lead,
+)
+
+__all__ = [
+    "DATA_LATER",
+    "HIDDEN",
+    "SEMICOLON",
+    "keep_material",
+    "list_items",
+    "material_first",
+    "sentences",
+]
+
+_SENTENCE_GAP = re.compile(r"(?<=[.?!])\s+(?=\S)")
+_CAPITAL_START = re.compile(r"[A-Z\"'“\x00]")
+_ABBREVIATION = re.compile(  # "e.g." "i.e." "approx." end no sentence before lower case
+    r"(?:\b\w\.\w|\b(?:al|approx|ca|cf|eq|esp|etc|fig|incl|no|nr|resp|viz|vs))\.$",
+    re.IGNORECASE,
+)
+SEMICOLON = r"\s*(?<!\btl);(?!\s?dr\b)\s*"  # "tl;dr" is a word
+_AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
+_LIST_START = re.compile(r"^\(?1([.)])\s+")
+_BULLET = re.compile(r"(?:^|\n)[ \t]*[-*•][ \t]+")
+_HEADER_LINE = re.compile(r"(?:^|(?<=[.?!\n])\s*)[^.?!\n]*:\s*$")  # "I need two things:"
+_LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
+_COLON = re.compile(r":\s+")
+_SEMICOLON_SPLIT = re.compile(SEMICOLON, re.IGNORECASE)
+HIDDEN = re.compile(r"\x00(\d+)\x00")
+DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
+    r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
+    r"|list|table|data|csv|json|records?|rows|numbers|figures|snippet|sentences?|words|lines"
+    r"|blurb|quote|review|post|tweet|bio|caption|article|story|phrase|string|description)\b"
+    r"|\bbelow\b",
+    re.IGNORECASE,
+)
+_ONLY_MATERIAL = re.compile(r"\s*\x00\d+\x00[\s.?!]*")
+_MATERIAL_LAST = re.compile(  # "count the words in this blurb and then …: '<text>'"
+    r"(?P<ask>[^\x00]*?)(?P<next>,?\s+(?:and\s+)?(?:then|after\s+that)\b[^\x00]*?)"
+    r"(?P<data>:\s*\x00\d+\x00\W*)",
+    re.IGNORECASE,
+)
+
+
+def list_items(text: str) -> list[str]:
+    """The items of a request: its bullets when every bullet asks, or, when it starts
+    with "1)" or "1.", its numbered items, split at a later number after punctuation, or
+    at the next number in sequence, in the same style, when an instruction follows it
+    ("1) what is 7! 2) convert …"; not "1) compute 2) times 3")."""
+    if bulleted := _bullet_items(text):
+        return bulleted
+    first = _LIST_START.match(text)
+    if not first:
+        return [text]
+    body, items, start, expected = text[first.end() :], list[str](), 0, 2
+    for match in _LIST_ITEM.finditer(body):
+        number, style = int(match.group(1)), match.group(2)
+        punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
+        in_turn = number == expected and style == first.group(1)
+        if punctuated or (in_turn and lead_word(body[match.end() :]) in INSTRUCTION_WORDS):
+            items.append(body[start : match.start()].strip())
+            start, expected = match.end(), number + 1
+    return [*items, body[start:].strip()]
+
+
+def _bullet_items(text: str) -> list[str]:
+    """The asks of a bulleted list whose every bullet asks ("I need two quick things:\n-
+    how many words are in …\n- how many days between …"), after what comes before the
+    list without its header line; [] when it is not such a list (bullets of data)."""
+    bullets = list(_BULLET.finditer(text))
+    if len(bullets) < 2:
+        return []
+    ends = [b.start() for b in bullets[1:]] + [len(text)]
+    items = [text[b.end() : end].strip() for b, end in zip(bullets, ends, strict=True)]
+    if not all(map(is_instruction, items)):
+        return []
+    before = text[: bullets[0].start()]
+    header = _HEADER_LINE.search(before)
+    if header and not re.search(r"\d", header[0]):
+        before = before[: header.start()]
+    kept = " ".join(s for s in sentences(before.strip()) if s.strip() and not only_greets(s))
+    return [f"{kept} {items[0]}", *items[1:]] if kept else items  # a statement is context
+
+
+def _sentence_ends(text: str) -> list[str]:
+    """Split after ". " "? " "! " before a capital, or before a lower-case instruction
+    word ("… fahrenheit. what is …") unless the full stop ends an abbreviation."""
+    out, start = list[str](), 0
+    for gap in _SENTENCE_GAP.finditer(text):
+        rest = text[gap.end() :]
+        lower_case_ask = first_word(rest) in INSTRUCTION_WORDS and not (
+            _ABBREVIATION.search(text[max(0, gap.start() - 16) : gap.start()])
+        )
+        if _CAPITAL_START.match(rest) or lower_case_ask:
+            out.append(text[start : gap.start()])
+            start = gap.end()
+    return [*out, text[start:]]
+
+
+def sentences(text: str) -> list[str]:
+    """Split at sentence ends, and after a quote when a capitalised instruction follows."""
+    out: list[str] = []
+    for sentence in _sentence_ends(text):
+        start = 0
+        for match in _AFTER_QUOTE.finditer(sentence):
+            if first_word(sentence[match.end() :]) in INSTRUCTION_WORDS:
+                out.append(sentence[start : match.start()])
+                start = match.end()
+        out.append(sentence[start:])
+    return out
+
+
+def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]:
+    """Hide the material after "Instruction: ..." with the sentences that follow it, as
+    one span, so that none of it (not even a short sentence) becomes the capability.
+
+    The material ends before a sentence that starts with "Then" / "Next" / "Finally",
+    and at a ";" followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"),
+    whose text is read on as a sentence of its own."""
+    out: list[str] = []
+    head, material = "", list[str]()
+
+    def close() -> None:
+        text = " ".join(material)
+        out.append(head + hide(text) if text.strip() else head.rstrip())
+        material.clear()
+
+    queue = list(reversed(sentences))
+    while queue:
+        sentence = queue.pop()
+        if material and SEQUENCE.match(sentence):
+            close()
+        if material:
+            material.append(sentence)
+        else:
+            colon = _COLON.search(sentence)
+            if colon and _opens_material(sentence[: colon.start()], sentence[colon.end() :]):
+                head = sentence[: colon.end()]
+            elif colon and "\n" in colon[0] and out and DATA_LATER.search(out[-1]):
+                head = f"{out.pop()} {sentence[: colon.end()]}"  # "… in this paragraph? …:\n…"
+            elif out and _ONLY_MATERIAL.fullmatch(sentence):  # "… this sentence? '<text>'"
+                out[-1] = f"{out[-1]} {sentence.strip()}"
+                continue
+            else:
+                out.append(sentence)
+                continue
+            material.append(sentence[colon.end() :])
+        end = _material_end(material[-1])
+        if end is not None:
+            queue.append(material[-1][end.end() :])
+            material[-1] = material[-1][: end.start()]
+            close()
+    if material:
+        close()
+    return out
+
+
+def _opens_material(head: str, rest: str) -> bool:
+    """Whether what follows the colon is material to work on: after a verb ("Summarize:
+    …", "tl;dr: …"), or after a question ("How many sentences does this have: …") when
+    it is text, not a new question (no instruction word first, no "?" to end it)."""
+    first, lead = lead_word(head), strip_lead(head)
+    if not rest.strip() or first not in INSTRUCTION_WORDS:
+        return False
+    if first in VERBS:
+        return True
+    asks = lead_word(rest) in INSTRUCTION_WORDS or rest.rstrip().endswith("?")
+    return not CLAUSE.match(lead) and not asks
+
+
+def _material_end(material: str) -> re.Match[str] | None:
+    """The first ";" in colon material that a new instruction follows."""
+    for match in _SEMICOLON_SPLIT.finditer(material):
+        if is_instruction(material[match.end() :]):
+            return match
+    return None
+
+
+def material_first(sentence: str) -> str:
+    """The material at the end of a sentence moved to the ask that names it, before the
+    steps after that ask: "count the words in this blurb and then multiply that by 0.12:
+    '<text>'" counts the words of the text and multiplies the count."""
+    found = _MATERIAL_LAST.fullmatch(sentence)
+    if not found or not DATA_LATER.search(found["ask"]):
+        return sentence
+    return f"{found['ask']}{found['data'].rstrip()}{found['next']}"
