@@ -20,6 +20,7 @@ from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from typing import Any
 
+from mesh.agents._numwords import with_digits
 from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import TaskResult
 
@@ -359,7 +360,8 @@ _NUMBER_RE = re.compile(NUMBER)
 
 def _numbers_of(result: TaskResult) -> list[tuple[str, str | None]]:
     """The numbers one succeeded task produced: its ``values`` (several answers), its
-    ``value`` (or ``result``) field, else the single number after '=' in its output."""
+    ``value`` (or ``result``) field, else the single number, in digits or words, after
+    '=' in its output."""
     if result.status != "succeeded":
         return []
     values = result.data.get("values")
@@ -369,7 +371,8 @@ def _numbers_of(result: TaskResult) -> list[tuple[str, str | None]]:
     unit = result.data.get("unit")
     if (number := _written(value, str(unit) if unit else None)) is not None:
         return [number]
-    numbers = _NUMBER_RE.findall(result.output.split("=")[-1])
+    # "The Solar System has eight planets.": a number in words is a number too
+    numbers = _NUMBER_RE.findall(with_digits(result.output.split("=")[-1]))
     return [(numbers[0], None)] if len(numbers) == 1 else []
 
 

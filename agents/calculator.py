@@ -50,10 +50,10 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.4",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.5",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
-    # every day … over 30 days" is 165 km
+    # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"

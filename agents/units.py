@@ -122,10 +122,14 @@ _TARGET_FIRST = re.compile(
 def _loose(text: str) -> Asked | None:
     """One quantity anywhere, compound or not, and a target ("I weigh 80 kg, what's that
     in pounds?", "I'm 6 ft 2 in tall, what is that in cm?", "how many km is a marathon of
-    26.2 miles", "bake at 230 celsius but my oven only does fahrenheit"); None unless both
-    are there once."""
+    26.2 miles", "bake at 230 celsius but my oven only does fahrenheit"); of several, the
+    one the target measures ("I ran 13.1 miles in 1.5 hours. how far is that in km?");
+    None unless both are there once."""
     pairs = list(_PAIR.finditer(text))
     target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
+    if target and len(pairs) > 1:  # "I ran 13.1 miles in 1.5 hours. how far is that in km?"
+        kind = find_unit(target["dst"]).dimension
+        pairs = [p for p in pairs if find_unit(p["src"]).dimension == kind] or pairs
     joined = all(
         re.fullmatch(r"\s*(?:,\s*|and\s+)?", text[a.end() : b.start()], re.I)
         for a, b in itertools.pairwise(pairs)
@@ -201,9 +205,10 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.3",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.4",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
-    # 0.2.3: "convert those hours to minutes" after a count; "lbs"
+    # 0.2.3: "convert those hours to minutes" after a count; "lbs"; 0.2.4: of two
+    # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km")
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"

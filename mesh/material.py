@@ -179,9 +179,11 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
 def _opens_material(head: str, rest: str) -> bool:
     """Whether what follows the colon is material to work on: after a verb ("Summarize:
     …", "tl;dr: …"), or after a question ("How many sentences does this have: …") when
-    it is text, not a new question (no instruction word first, no "?" to end it)."""
+    it is text, not a new question (no instruction word first, no "?" to end it). A
+    colon inside brackets is data's ("turn [{"sku": "A1"}] into CSV, and …")."""
     first, lead = lead_word(head), strip_lead(head)
-    if not rest.strip() or first not in INSTRUCTION_WORDS:
+    opened = head.count("[") + head.count("{") > head.count("]") + head.count("}")
+    if not rest.strip() or first not in INSTRUCTION_WORDS or opened:
         return False
     if first in VERBS:
         return True

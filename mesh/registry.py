@@ -38,7 +38,7 @@ from mesh.ranking import (
     score_units,
 )
 from mesh.registry_index import EXACT_ROWS, RegistryIndex, records
-from mesh.registry_input import check_query, parse_card, parse_state, parse_version
+from mesh.registry_input import check_query, parse_card, parse_state, parse_version, searchable
 from mesh.registry_store import (
     PAGE,
     CardStore,
@@ -342,7 +342,7 @@ class Registry:
     def _prepare(self, query: Any, k: Any) -> tuple[str, npt.NDArray[np.float32]]:
         """The checked query text and its vector (embedded before taking the lock)."""
         self._sync()
-        text = check_query(query)
+        text = searchable(check_query(query))
         if not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InputError(f"k must be an integer from 1 to {MAX_K}, got {k!r}")
         return text, self._queries.vector(text)
@@ -393,7 +393,7 @@ class Registry:
     def record_outcome(self, query: str, agent: str, success: bool) -> None:
         """Remember how `agent` did on `query`; similar later queries are ranked by it."""
         self._sync()
-        text = check_query(query, what="outcome query")
+        text = searchable(check_query(query, what="outcome query"))
         if agent not in self._index.agents:
             raise AgentNotFound(
                 f"cannot record an outcome for {agent!r}: no such agent is registered"

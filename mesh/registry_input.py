@@ -6,6 +6,7 @@ anything is embedded or written, so a bad card or query changes nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -63,6 +64,17 @@ def parse_state(value: AgentState | str) -> AgentState:
 
 
 MAX_QUERY_CHARS = 4000
+
+
+_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
+
+
+def searchable(query: str) -> str:
+    """The query as discovery reads it, with each URL as the word "url": a host and path
+    ("intranet.local/wiki/onboarding") name a place, not what to do there, and counted as
+    rare words no card holds ("read the web page at http://intranet.local/wiki/onboarding"
+    scored the web reader 0.16, under the floor; 0.66 with "url")."""
+    return _URL.sub("url", query)
 
 
 def check_query(query: Any, what: str = "search query") -> str:

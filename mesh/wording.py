@@ -29,7 +29,7 @@ VERBS = {
     "explain", "extract", "filter", "find", "get", "give", "list", "look", "measure",
     "multiply", "name", "search", "show", "solve", "sort", "subtract", "sum", "summarise",
     "summarize", "tell",
-    "tl;dr", "tldr", "translate", "work", "write",
+    "tl;dr", "tldr", "translate", "turn", "work", "write",
 }  # fmt: skip
 INSTRUCTION_WORDS = VERBS | QUESTION_WORDS
 SEQUENCE = re.compile(

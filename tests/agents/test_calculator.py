@@ -489,6 +489,12 @@ def test_a_chained_request_computes_from_the_step_before(mesh: Mesh) -> None:
     assert mesh.run("What is 17 * 23? Then add 9 to it").results["t2"].data["value"] == 400
 
 
+def test_a_number_in_words_in_the_answer_before_is_its_result() -> None:
+    said = _done("t0", "The Solar System has eight planets. (source: solar-system)")
+    req = TaskRequest(task_id="t1", description="multiply that number by 12", upstream={"t0": said})
+    assert handler(req).data["value"] == 96
+
+
 def test_the_reference_an_operation_takes_gets_the_result_before() -> None:
     before = {"t0": _done("t0", "= 181", value=181)}
     req = TaskRequest(

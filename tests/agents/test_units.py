@@ -208,3 +208,10 @@ def test_lbs_after_a_chatty_statement_finds_the_units_agent(mesh: Mesh) -> None:
     """It scored 0.16, under the floor: the card named "lb" but not "lbs"."""
     (only,) = mesh.run("23 kg suitcase limit on ryanair.. how many lbs is that").results.values()
     assert only.agent == "units" and only.output.startswith("23 kg = 50.7")
+
+
+def test_of_two_quantities_the_one_the_target_measures_is_converted() -> None:
+    req = TaskRequest(
+        task_id="t1", description="I ran 13.1 miles today in 1.5 hours. how far is that in km?"
+    )
+    assert handler(req).output == "13.1 mi = 21.0824064 km"

@@ -330,6 +330,16 @@ def test_arithmetic_symbols_are_lexical_evidence_and_bare_numbers_are_not() -> N
     assert tokenize("a-b_c, (d)! 2fa mp3 2024") == ["2fa", "mp3"]
 
 
+def test_a_url_is_searched_as_the_word_url(mesh: Mesh) -> None:
+    """Its host and path counted as rare words no card holds: the web reader scored 0.16
+    for this, under the floor, and the ask was refused at discovery."""
+    from mesh.registry_input import searchable
+
+    assert searchable("read https://news.ycombinator.com/item?id=1 now") == "read url now"
+    (best, *_) = mesh.registry.search("read the web page at http://intranet.local/wiki/onboarding")
+    assert best.card.name == "web-reader" and best.score >= 0.4
+
+
 def test_numbers_in_words_are_no_more_evidence_than_digits(mesh: Mesh) -> None:
     """ "six times fifteen" scored the calculator 0.19, under the floor: "six" and
     "fifteen" counted as rare words no card holds."""

@@ -159,6 +159,20 @@ def test_bullets_and_material_reach_the_ask_they_belong_to(
     assert shape(request_) == planned
 
 
+def test_turn_is_an_instruction_and_a_colon_in_brackets_is_datas() -> None:
+    assert shape('1. average age in employees.csv 2. turn this into CSV: [{"a": 1}]') == [
+        ("average age in employees.csv", []),
+        ('turn this into CSV: [{"a": 1}]', []),
+    ]
+    assert shape(
+        'turn [{"sku": "A1", "qty": 4}] into CSV, and write a report on my expenses:'
+        " hosting 90, domains 30"
+    ) == [
+        ('turn [{"sku": "A1", "qty": 4}] into CSV', []),
+        ("write a report on my expenses: hosting 90, domains 30", []),
+    ]
+
+
 def test_a_pronoun_that_is_not_a_result_makes_no_dependency() -> None:
     assert shape("Who created Python and when was it first released?") == [
         ("Who created Python", []),
