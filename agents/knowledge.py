@@ -23,7 +23,7 @@ from chromadb.api.types import Documents, EmbeddingFunction
 from mesh.agents._numwords import with_digits
 from mesh.errors import AgentError, ConfigError, TaskRejected
 from mesh.lexical import STOPWORDS, stem
-from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.models import MAX_DESCRIPTION_CHARS, AgentCard, Skill, TaskRequest, TaskResult
 from mesh.vectorstore.client import get_collection
 
 DOCS_DIR = Path(__file__).resolve().parent / "docs"
@@ -33,7 +33,6 @@ SECOND_SENTENCE_MARGIN = 0.06
 MAX_CHUNK_CHARS = 1200
 MAX_DOCUMENT_SKILLS = 20  # beyond this the card names the documents' words no more
 _TOPIC_WORDS = 30
-_DESCRIPTION_CHARS = 2000  # a Skill's description limit
 LEXICAL_BONUS = 0.3  # how much the question's rarer words ("tuple", "429") move a sentence
 _UPSERT_BATCH = 256
 _QUANTITY_ASKED = re.compile(
@@ -193,7 +192,7 @@ def document_skill(name: str, text: str) -> Skill:
     body = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
     headings = [ln.lstrip("# ").strip() for ln in text.splitlines() if ln.startswith("# ")]
     title = headings[0] if headings else name
-    room = _DESCRIPTION_CHARS - len(title) - 2
+    room = MAX_DESCRIPTION_CHARS - len(title) - 2
     opening = " ".join(" ".join(body).split())[:room]
     counts: dict[str, int] = {}
     for found in _NAMED.findall(text):  # capitalised mid-sentence: a name, not a first word

@@ -99,15 +99,20 @@ def strip_list_header(text: str, instruction_words: set[str]) -> str:
     return text[header.end() :]
 
 
-def _states(sentence: str, instruction_words: set[str]) -> bool:
-    """Whether a sentence states the user's situation: first person, not a question, not
-    opening with an instruction."""
+def _is_statement(sentence: str, instruction_words: set[str]) -> bool:
+    """Whether a sentence is neither a question nor opens with an instruction."""
     stated = sentence.strip()
     return bool(
         stated
-        and _FIRST_PERSON.match(stated)
         and not stated.endswith("?")
-        and stated.split()[0].lower() not in instruction_words
+        and stated.split()[0].lower().strip(",:") not in instruction_words
+    )
+
+
+def _states(sentence: str, instruction_words: set[str]) -> bool:
+    """Whether a sentence states the user's situation: a statement in the first person."""
+    return bool(_FIRST_PERSON.match(sentence.strip())) and _is_statement(
+        sentence, instruction_words
     )
 
 
@@ -122,14 +127,12 @@ def _frames(sentence: str) -> bool:
 def _restated(sentence: str, following: str, instruction_words: set[str]) -> bool:
     """Whether a statement only gives figures the next sentence gives again, in its own ask
     ("commute is 23 mi each way, 5 days a week. what's 23 * 2 * 5, and then …")."""
-    stated = sentence.strip()
-    figures = set(_NUMBER.findall(stated))
+    figures = set(_NUMBER.findall(sentence))
     return bool(
         figures
-        and _DECLARES.search(stated)
-        and not stated.endswith("?")
-        and stated.split()[0].lower() not in instruction_words
-        and not _ASKS_ANYWAY.search(stated)
+        and _DECLARES.search(sentence)
+        and _is_statement(sentence, instruction_words)
+        and not _ASKS_ANYWAY.search(sentence)
         and figures <= set(_NUMBER.findall(following))
     )
 
@@ -192,11 +195,9 @@ def _asks_about(asks: list[str], question: str, instruction_words: set[str]) -> 
     to?"); "Then convert it to km." is a step after it instead."""
     if not asks or _FIGURE.search(question) or _NEXT_STEP.match(" " + question):
         return False
-    before, asked = asks[-1].strip(), question.strip()
-    return (
-        not before.endswith("?")
-        and before.split()[0].lower().strip(",:") not in instruction_words
-        and (asked.endswith("?") or asked.split()[0].lower() in instruction_words)
+    asked = question.strip()
+    return _is_statement(asks[-1], instruction_words) and (
+        asked.endswith("?") or asked.split()[0].lower() in instruction_words
     )
 
 

@@ -90,11 +90,15 @@ class AgentState(StrEnum):
     OFFLINE = "offline"
 
 
+MAX_DESCRIPTION_CHARS = 2000
+"""The longest description a card or skill may have."""
+
+
 class Skill(_Model):
     """One thing an agent can do; discovery matches queries against each skill."""
 
     name: str = Field(min_length=1, max_length=128)
-    description: str = Field(min_length=1, max_length=2000)
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     tags: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
     input_modes: list[str] = Field(default_factory=lambda: ["text/plain"])
@@ -105,7 +109,7 @@ class AgentCard(_Model):
     """What an agent is and can do, in the spirit of A2A's agent card."""
 
     name: str
-    description: str = Field(min_length=1, max_length=2000)
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION_CHARS)
     version: str = "0.1.0"
     owner: str = "local"
     skills: list[Skill] = Field(default_factory=list)

@@ -70,9 +70,9 @@ _PREVIOUS = re.compile(
     r"|\bits\b",
     re.IGNORECASE,
 )
-_OPERATES_ON = re.compile(  # "I need it in hours so multiply that by 24", "add 20% to it after"
-    r"\b(?:add|subtract|multiply|divide|convert|double|halve|round|square|cube|compute"
-    r"|calculate|sum|count|summari[sz]e|translate|sort|filter)\s+(?:it|them"
+_OPERAND_VERBS = (VERBS - {"tl;dr"}) | {"double", "halve", "round", "square", "cube"}
+_OPERATES_ON = re.compile(  # "multiply it by 2", "so multiply that by 24", "add 20% to it"
+    rf"\b(?:{'|'.join(sorted(_OPERAND_VERBS))})\s+(?:it|them"
     r"|that(?!\s+(?:the|a|an|is|are|was|were|i|we|you|it|there|they)\b))\b"
     r"|\b(?:to|from|by|of|into|on)\s+it\b",
     re.IGNORECASE,
@@ -100,7 +100,6 @@ _SOFT_SPLIT = re.compile(
 _LEAD_ONLY = re.compile(
     r"^(?:and )?(?:then|after that|afterwards|finally|next|also|plus|first(?: of all)?|firstly)$"
 )
-_OBJECT_PRONOUN = re.compile(r"^\w+ (?:it|them|that)\b", re.IGNORECASE)
 _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked about
     r"^(?:how|what|when|where|which|who|why)(?:\s+\w+){0,2}\s+(?:is|was|are|were|do|does|did"
     r"|has|have|had|can|could|will|would)\s+(it)\b",
@@ -244,8 +243,7 @@ def _references(masked: str, before: int, unused: list[int]) -> set[int]:
         word = (match.group(1) or match.group(2) or match.group(3) or "both").lower()
         count = int(word) if word.isdigit() else _COUNTS.get(word, before)
         deps.update(range(max(0, before - count), before))
-    pronoun_object = _OBJECT_PRONOUN.match(masked) and first_word(masked) in VERBS
-    if not deps and (_PREVIOUS.search(masked) or pronoun_object or _OPERATES_ON.search(masked)):
+    if not deps and (_PREVIOUS.search(masked) or _OPERATES_ON.search(masked)):
         deps.add(before - 1)
     return deps
 
