@@ -90,17 +90,19 @@ def _date_from(match: re.Match[str], today: date) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise InvalidInput(f"{raw!r} is not a real date: {_why_invalid(year, month)}") from None
+        raise InvalidInput(
+            f"{raw!r} is not a real date: {_why_invalid(year, month, day)}"
+        ) from None
 
 
-def _why_invalid(year: int, month: int) -> str:
+def _why_invalid(year: int, month: int, day: int) -> str:
     if not 1 <= year <= 9999:
         return f"the year {year} is out of range; give a valid date, years run 1 to 9999"
     if not 1 <= month <= 12:
-        return f"there is no month {month}; give a valid date, months run 1 to 12"
+        return f"month {month} does not exist; give a valid date, months run 1 to 12"
     days = calendar.monthrange(year, month)[1]
     name = calendar.month_name[month]
-    return f"{name} {year} has {days} days; give a valid date"
+    return f"{name} {year} has {days} days, so day {day} does not exist; give a valid date"
 
 
 def find_dates(text: str, today: date | None = None) -> list[date]:

@@ -33,11 +33,13 @@ SECOND_SENTENCE_MARGIN = 0.06
 MAX_CHUNK_CHARS = 1200
 MAX_DOCUMENT_SKILLS = 20  # beyond this the card names the documents' words no more
 _TOPIC_WORDS = 30
+FIGURE_SLACK = 0.1  # a sentence holding the question's own figures ("429") may score lower
 LEXICAL_BONUS = 0.3  # how much the question's rarer words ("tuple", "429") move a sentence
 _UPSERT_BATCH = 256
 _QUANTITY_ASKED = re.compile(
     r"\bhow\s+(?:many|much|far|long|old|big|large|fast|hot|cold|heavy|tall|deep|high)\b", re.I
 )
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
     f" a folder and call ensure_seeded(folder) (the shipped ones are in {DOCS_DIR})"
@@ -326,12 +328,23 @@ class KnowledgeBase:
         dense = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
         best = float(dense.max())
         scores = dense + LEXICAL_BONUS * _overlap(question, candidates)
-        scores[dense < self.min_score] = -np.inf  # words alone never make an answer
+        passes = dense >= self.min_score  # words alone never make an answer
+        figures = set(_FIGURE.findall(question))
+        if figures:  # "what is 350 F in celsius" is not answered by what Celsius is
+            holds = np.array([figures <= set(_FIGURE.findall(s)) for s, _ in candidates])
+            passes = holds & (passes | (dense >= self.min_score - FIGURE_SLACK))
+        scores[~passes] = -np.inf
         order = [int(i) for i in np.argsort(-scores)]
         if best < self.min_score:
             raise TaskRejected(
                 f"no document in the knowledge base answers {question!r} (best sentence scored"
                 f" {best:.2f}, below {self.min_score:.2f}); {_ADD_HINT}"
+            )
+        if figures and not np.isfinite(scores[order[0]]):
+            raise TaskRejected(
+                f"no document in the knowledge base answers {question!r}: no sentence near"
+                f" it mentions {', '.join(sorted(figures))} (a figure to compute with is a"
+                f" task for another agent); {_ADD_HINT}"
             )
         if _QUANTITY_ASKED.search(question):  # "how many …" wants a sentence with a number
             scores[[not re.search(r"\d", with_digits(s)) for s, _ in candidates]] = -np.inf

@@ -205,10 +205,11 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.4",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.5",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
     # 0.2.3: "convert those hours to minutes" after a count; "lbs"; 0.2.4: of two
-    # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km")
+    # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km");
+    # 0.2.5: the card names oven and recipe temperatures
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"
@@ -220,9 +221,9 @@ UNITS_CARD = AgentCard(
             name="convert-units",
             description=(
                 "Convert a quantity from one unit to another: km and miles, kg and pounds,"
-                " Celsius and Fahrenheit, liters and gallons, MB and GiB, kWh and joules;"
-                " by symbol too: km, mi, ft, in, yd, cm, mm, kg, lb (lbs), oz, °C, °F, l, ml,"
-                " gal, mph, km/h, kWh, MB, GiB."
+                " Celsius and Fahrenheit (an oven or recipe temperature), liters and gallons,"
+                " MB and GiB, kWh and joules; by symbol too: km, mi, ft, in, yd, cm, mm, kg,"
+                " lb (lbs), oz, °C, °F, l, ml, gal, mph, km/h, kWh, MB, GiB."
             ),
             tags=["convert", "units", "metric", "imperial", "temperature"],
             examples=[

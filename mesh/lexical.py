@@ -204,6 +204,9 @@ STOPWORDS = frozenset(
 )
 _SYMBOLS = frozenset("%*+/^×÷√")  # arithmetic, where a question may have no other word
 _WORD = re.compile(r"[a-z0-9]+|[" + re.escape("".join(sorted(_SYMBOLS))) + "]")
+_DEGREES = re.compile(r"(?:(?<=\d)\s?°?|°)([cf])(?![a-z0-9])")
+"""A temperature's letter ("350 F", "200°c"): one letter says nothing elsewhere, but
+after a number it names the scale, as the units card's "°F" does."""
 STEM_LENGTH = 6
 
 
@@ -243,12 +246,14 @@ def tokenize(text: str) -> list[str]:
     """Lowercase word stems without stopwords or bare numbers, and arithmetic symbols:
     "45 * 12" is about multiplying even with no word saying so, while its 45 and 12 say
     nothing about whom to ask (they matched a dates example's "12"). '_' and '-' separate
-    words."""
-    return [
+    words. A temperature's letter after a number or "°" is the token "°c" or "°f"."""
+    lowered = text.lower()
+    words = [
         sys.intern(w if w in _SYMBOLS else stem(w))
-        for w in _WORD.findall(text.lower())
+        for w in _WORD.findall(lowered)
         if (w not in STOPWORDS and len(w) > 1 and not w.isdigit()) or w in _SYMBOLS
     ]
+    return words + [f"°{letter}" for letter in _DEGREES.findall(lowered)]
 
 
 class LexicalIndex:

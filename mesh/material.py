@@ -15,6 +15,7 @@ from mesh.framing import only_greets
 from mesh.wording import (
     CLAUSE,
     INSTRUCTION_WORDS,
+    SEPARATELY,
     SEQUENCE,
     VERBS,
     first_word,
@@ -44,9 +45,17 @@ _AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
 _LIST_START = re.compile(r"^\(?1([.)])\s+")
 _BULLET = re.compile(r"(?:^|\n)[ \t]*[-*•][ \t]+")
 _HEADER_LINE = re.compile(r"(?:^|(?<=[.?!\n])\s*)[^.?!\n]*:\s*$")  # "I need two things:"
+_BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it name
+    r"(?:(?:(?:can|could|would)\s+(?:you|u)|please|pls)\s+)*(?:give|tell|get|show|send|find"
+    r"|calculate|compute|work\s+out|figure\s+out|answer)(?:\s+(?:me|us))?"
+    r"(?:\s+(?:the\s+following|these|quickly|please|pls))?"
+    r"|i\s+(?:need|want|would\s+like|'d\s+like)(?:\s+to\s+know)?",
+    re.IGNORECASE,
+)
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
 _SEMICOLON_SPLIT = re.compile(SEMICOLON, re.IGNORECASE)
+_SEPARATELY = re.compile(SEPARATELY, re.IGNORECASE)
 HIDDEN = re.compile(r"\x00(\d+)\x00")
 DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
     r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
@@ -86,17 +95,20 @@ def list_items(text: str) -> list[str]:
 
 def _bullet_items(text: str) -> list[str]:
     """The asks of a bulleted list whose every bullet asks ("I need two quick things:\n-
-    how many words are in …\n- how many days between …"), after what comes before the
-    list without its header line; [] when it is not such a list (bullets of data)."""
+    how many words are in …\n- how many days between …") or whose header asks for what
+    the bullets name ("Can you give me:\n- total units per product …\n- 7 factorial"),
+    after what comes before the list without its header line; [] when it is not such a
+    list (bullets of data: "Summarize:\n- …")."""
     bullets = list(_BULLET.finditer(text))
     if len(bullets) < 2:
         return []
     ends = [b.start() for b in bullets[1:]] + [len(text)]
     items = [text[b.end() : end].strip() for b, end in zip(bullets, ends, strict=True)]
-    if not all(map(is_instruction, items)):
-        return []
     before = text[: bullets[0].start()]
     header = _HEADER_LINE.search(before)
+    asked = header is not None and _BARE_ASK.fullmatch(header[0].strip().rstrip(":").strip())
+    if not asked and not all(map(is_instruction, items)):
+        return []
     if header and not re.search(r"\d", header[0]):
         before = before[: header.start()]
     kept = " ".join(s for s in sentences(before.strip()) if s.strip() and not only_greets(s))
@@ -136,7 +148,8 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     one span, so that none of it (not even a short sentence) becomes the capability.
 
     The material ends before a sentence that starts with "Then" / "Next" / "Finally",
-    and at a ";" followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"),
+    at "-- and separately," and at a ";" followed by a new instruction ("…: Q1 1200, Q2
+    900; and what is …"),
     whose text is read on as a sentence of its own."""
     out: list[str] = []
     head, material = "", list[str]()
@@ -192,11 +205,12 @@ def _opens_material(head: str, rest: str) -> bool:
 
 
 def _material_end(material: str) -> re.Match[str] | None:
-    """The first ";" in colon material that a new instruction follows."""
+    """The first ";" in colon material that a new instruction follows, or the first
+    "-- and separately," whatever follows it."""
     for match in _SEMICOLON_SPLIT.finditer(material):
         if is_instruction(material[match.end() :]):
             return match
-    return None
+    return _SEPARATELY.search(material)
 
 
 def material_first(sentence: str) -> str:

@@ -55,6 +55,7 @@ from mesh.wording import (
     FILLER,
     INSTRUCTION_WORDS,
     QUESTION_WORDS,
+    SEPARATELY,
     SEQUENCE,
     VERBS,
     first_word,
@@ -94,11 +95,15 @@ _THEM = re.compile(r"\bthem\b", re.IGNORECASE)
 _COUNTS = {"both": 2, "the two": 2, "the three": 3, "two": 2, "three": 3, "four": 4, "five": 5}
 _QUOTED = re.compile(r"(?<!\w)'.+?'(?!\w)|\"[^\"]*\"|“[^”]*”|‘.+?’(?!\w)", re.DOTALL)
 _SOFT_SPLIT = re.compile(
-    SEMICOLON + r"|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
+    SEPARATELY
+    + "|"
+    + SEMICOLON
+    + r"|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
     re.IGNORECASE,
 )
 _LEAD_ONLY = re.compile(
-    r"^(?:and )?(?:then|after that|afterwards|finally|next|also|plus|first(?: of all)?|firstly)$"
+    r"^(?:and )?(?:then|after that|afterwards|finally|next|also|plus|first(?: of all)?|firstly"
+    r"|separately|additionally|btw)$"
 )
 _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked about
     r"^(?:how|what|when|where|which|who|why)(?:\s+\w+){0,2}\s+(?:is|was|are|were|do|does|did"
@@ -106,6 +111,9 @@ _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked 
     re.IGNORECASE,
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
+_WHO_DID = re.compile(
+    r"^who\s+(?:[a-z]+ed|wrote|made|built|began|drew|sang|led|won)\s+((?:the\s+)?[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*[?.!]?$"
+)
 _PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
 _DATA_AT_END = re.compile(r":\s*\x00\d+\x00\W*$")
 
@@ -183,7 +191,9 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         first = first_word(sentence[match.end() :])
         connector = match.group(0).strip().lower()
         is_sequence = "then" in connector or "after" in connector
-        if connector == ",":
+        if "separately" in connector:
+            splits = True
+        elif connector == ",":
             lead = sentence[start : match.start()].strip().lower()
             splits = first in VERBS and not _LEAD_ONLY.match(lead)
             if first in QUESTION_WORDS:
@@ -210,7 +220,8 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
 
 def _resolve_subject(capability: str, before: Part) -> str:
     """A question whose subject is "it", after a "who" or "when" question, asks about the
-    one name that question holds ("Who created Python, and when was it released?"): its
+    one name that question holds ("Who created Python, and when was it released?"; typed
+    in lower case, what "who …ed" names: "who invented the telephone"): its
     answer, a person or a time, is not "it". That name replaces the pronoun in what
     discovery searches; the task's text is left as written. After "what …?", "it" may
     be the answer ("What is the boiling point of water? What is it in °F?"): left alone."""
@@ -220,6 +231,8 @@ def _resolve_subject(capability: str, before: Part) -> str:
     if not is_instruction(before.capability):
         return capability
     names = [name for name in _NAME.findall(before.capability) if name != "I"]
+    if not names and (typed := _WHO_DID.match(before.capability)):  # "who created python"
+        names = [typed.group(1)]
     if len(names) != 1:
         return capability
     return capability[: pronoun.start(1)] + names[0] + capability[pronoun.end(1) :]

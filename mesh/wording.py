@@ -14,6 +14,7 @@ __all__ = [
     "FILLER",
     "INSTRUCTION_WORDS",
     "QUESTION_WORDS",
+    "SEPARATELY",
     "SEQUENCE",
     "VERBS",
     "first_word",
@@ -34,6 +35,9 @@ VERBS = {
 INSTRUCTION_WORDS = VERBS | QUESTION_WORDS
 SEQUENCE = re.compile(
     r"^(?:and )?(then|after that|afterwards|finally|next)\b[,:]?\s*", re.IGNORECASE
+)
+SEPARATELY = (  # "… -- and separately, is 2028 a leap year?" starts a new ask
+    r"(?:\s*(?:--|—|–|;|,)\s*(?:and\s+)?|\s+and\s+)separately\b,?\s*|\s+separately,\s*"
 )
 FILLER = re.compile(
     r"^(?:(?:and\s+)?also|and|plus|first(?: of all)?|firstly|separately|additionally|oh and|btw)"

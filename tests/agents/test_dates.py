@@ -104,10 +104,13 @@ def test_handler_pins_today_from_inputs() -> None:
         ("days between 03/04/2024 and 2024-05-01", "ambiguous"),
         (
             "what is 2024-02-30 plus 1 day",
-            "not a real date: February 2024 has 29 days; give a valid",
+            "not a real date: February 2024 has 29 days, so day 30 does not exist; give a valid",
         ),
         ("what weekday is 2025-02-30", "February 2025 has 28 days"),
-        ("what is 2024-13-01 plus one week", "there is no month 13; give a valid date, months run"),
+        (
+            "what is 2024-13-01 plus one week",
+            "month 13 does not exist; give a valid date, months run",
+        ),
         ("what weekday is 0000-01-01", "the year 0 is out of range"),
         ("what is the weather like", "found no date question"),
         ("add 2000000 days to 2024-01-01", "too far"),

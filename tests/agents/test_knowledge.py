@@ -186,9 +186,27 @@ def test_a_fact_deep_in_a_document_finds_the_knowledge_agent(tmp_path: Path) -> 
 
 def test_a_how_many_question_takes_only_a_sentence_with_a_number(kb: KnowledgeBase) -> None:
     assert "eight planets" in kb.answer("How many planets are in the solar system?").text
-    # the nearest sentence ("The kilogram (kg) is the base unit of mass.") gives no number
     with pytest.raises(TaskRejected, match="gives the number"):
-        kb.answer("how many litres are in 12 kilograms?")
+        kb.answer("how old is the mesh registry?")
+
+
+@pytest.mark.parametrize("question", ["whats 350 F in celsius", "how many litres are in 12 kg?"])
+def test_a_question_with_a_figure_takes_only_a_sentence_that_mentions_it(
+    kb: KnowledgeBase, question: str
+) -> None:
+    """ "whats 350 F in celsius" was answered "Temperature in degrees Celsius is the kelvin
+    temperature minus 273.15.", reported as success: the figure is to compute with."""
+    with pytest.raises(TaskRejected, match="no sentence near it mentions"):
+        kb.answer(question)
+
+
+def test_the_sentence_with_the_questions_figure_answers_below_the_usual_floor(
+    kb: KnowledgeBase,
+) -> None:
+    # "Codes from 400 to 499 are client errors." is nearer, but does not say what 429 is
+    assert kb.answer("what is status code 429").sentences == [
+        "429 Too Many Requests means the client is being rate limited."
+    ]
 
 
 @pytest.mark.parametrize(

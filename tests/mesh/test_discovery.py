@@ -350,6 +350,31 @@ def test_numbers_in_words_are_no_more_evidence_than_digits(mesh: Mesh) -> None:
     assert only.agent == "calculator" and only.data["value"] == 90
 
 
+def test_a_temperature_letter_after_a_number_is_evidence(mesh: Mesh) -> None:
+    """ "recipe says bake at 350 F, whats that in celsius" scored units 0.17, under the
+    floor: "F" was one letter, dropped, while "recipe" and "bake" counted against it."""
+    from mesh.lexical import tokenize
+
+    assert tokenize("350 F, 200°c, 100 °F") == ["°f", "°c", "°f"]
+    assert tokenize("2 x 3, vitamin C") == ["vitami"]
+    for ask in (
+        "recipe says bake at 350 F, whats that in celsius",
+        "my oven says 200 C, what is that in F",
+    ):
+        (best, *_) = mesh.registry.search(ask)
+        assert best.card.name == "units" and best.score >= 0.25, (ask, best.score)
+
+
+def test_a_conversion_the_knowledge_agent_ranks_first_for_is_answered_by_units(
+    mesh: Mesh,
+) -> None:
+    """The knowledge agent outranks units for "whats 350 F in celsius" and answered it
+    with what Celsius is; it now refuses a figure no sentence mentions, and units runs."""
+    result = mesh.run("whats 350 F in celsius")
+    (only,) = result.results.values()
+    assert result.ok and only.agent == "units" and "176.66" in result.answer
+
+
 def test_irregular_past_forms_match_their_verb() -> None:
     from mesh.lexical import tokenize
 

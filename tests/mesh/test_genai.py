@@ -138,7 +138,12 @@ def test_an_operation_on_it_depends_on_the_part_before(
           ("how many days between 2025-09-15 and 2026-01-01", [])]),
         ("Two things:\n* what is 2+2\n* convert 5 km to miles",
          [("what is 2+2", []), ("convert 5 km to miles", [])]),
+        # a header that asks for what its bullets name makes each bullet an ask
+        ("Can you give me:\n- total units sold per product in sales.csv\n- 7 factorial",
+         [("total units sold per product in sales.csv", []), ("7 factorial", [])]),
         # bullets of data are the instruction's material
+        ("Summarize:\n- the sky is blue\n- grass is green",
+         [("Summarize:\n- the sky is blue\n- grass is green", [])]),
         ("Convert these to km:\n- 5 miles\n- 10 miles",
          [("Convert these to km:\n- 5 miles\n- 10 miles", [])]),
         # a quote alone after a question is what the question asks about
@@ -171,6 +176,27 @@ def test_turn_is_an_instruction_and_a_colon_in_brackets_is_datas() -> None:
         ('turn [{"sku": "A1", "qty": 4}] into CSV', []),
         ("write a report on my expenses: hosting 90, domains 30", []),
     ]
+
+
+@pytest.mark.parametrize(
+    ("request_", "planned"),
+    [
+        # "separately" after a dash ends the material of the instruction before it
+        ('convert to CSV: [{"a": 1, "b": 2}] -- and separately, is 2028 a leap year?',
+         [('convert to CSV: [{"a": 1, "b": 2}]', []), ("is 2028 a leap year?", [])]),
+        ("what is 2+2; separately, convert 5 km to miles",
+         [("what is 2+2", []), ("convert 5 km to miles", [])]),
+        # a leading "Separately," is no part of its own
+        ("report on our budget: ads 300, hosting 150. Separately, convert 5 gallons to liters",
+         [("report on our budget: ads 300, hosting 150.", []),
+          ("convert 5 gallons to liters", [])]),
+        # "separately" inside an ask is an adverb
+        ("sort these separately by price: [3, 1]",
+         [("sort these separately by price: [3, 1]", [])]),
+    ],
+)  # fmt: skip
+def test_separately_starts_a_new_ask(request_: str, planned: list[tuple[str, list[str]]]) -> None:
+    assert shape(request_) == planned
 
 
 def test_a_pronoun_that_is_not_a_result_makes_no_dependency() -> None:
@@ -450,6 +476,13 @@ def test_a_subject_pronoun_after_a_question_about_a_name_is_searched_as_that_nam
     assert plan.tasks[1].capability == "when was Python first released?"
     assert capabilities("When was Linux released? What is it used for?")[1] == (
         "What is Linux used for?"
+    )
+    # typed in lower case, the name is what "who …ed" asks about
+    assert capabilities("who created python and what year was it first released")[1] == (
+        "what year was python first released"
+    )
+    assert capabilities("who invented the telephone? when was it patented")[1] == (
+        "when was the telephone patented"
     )
 
 
