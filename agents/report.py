@@ -16,7 +16,8 @@ from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 REPORT_CARD = AgentCard(
     name="report",
-    version="0.2.0",  # 0.2: figures with digits in labels, or from the table of the task before
+    version="0.2.1",  # 0.2: figures with digits in labels, or from the table of the task before
+    # 0.2.1: a full stop after a figure ends its item ("food 280. Can you …")
     description=(
         "Writes a short report on labelled figures (budgets, expenses, sales by item):"
         " the total and each item's share of it"
@@ -38,7 +39,9 @@ REPORT_CARD = AgentCard(
 )
 
 ARITHMETIC = "calculate an arithmetic expression"
-_ITEMS = re.compile(r",\s+|;\s*|\s+and\s+|\n")  # "1,200" has no space after its comma
+_ITEMS = re.compile(  # "1,200" has no space after its comma; "food 280. Can you …" ends
+    r",\s+|;\s*|\s+and\s+|\n|(?<=[\d%$€£])\.\s+"
+)
 _NUMBER = re.compile(r"[$€£]?(-?\d[\d,]*(?:\.\d+)?)[%$€£]?")
 _OPERATOR = re.compile(  # "12 times 37" is arithmetic, not the figures "times: 37"
     r"(?:^|\s)(?:times|plus|minus|x|by|over|divided\s+by|multiplied\s+by|to\s+the\s+power\s+of"

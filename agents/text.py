@@ -47,6 +47,12 @@ _ASKED_COUNT = re.compile(  # "count the words", "how many sentences and charact
     rf"(?:\s*(?:,|and|&)\s*(?:the\s+)?{_COUNTED})*)\b",
     re.IGNORECASE,
 )
+_STATS_ASKED = re.compile(  # what the statistics answer; anything else is not this agent's
+    r"(?<!\bthe\s)(?<!\bits\s)(?<!\bthat\s)(?<!\bthis\s)\bcount"  # not "multiply the count"
+    r"|how\s+many|number\s+of|tally|word|sentence|char|letter|stat|frequen|common"
+    r"|length|long|analy[sz]|readab|text|about",
+    re.IGNORECASE,
+)
 _COUNT_KEYS = {"word": "words", "sentence": "sentences", "character": "characters"}
 _COUNT_KEYS |= {"char": "characters", "unique": "unique_words", "distinct": "unique_words"}
 _COUNT_RE = re.compile(  # "3 sentences", "one short sentence", "a single sentence"
@@ -240,7 +246,8 @@ def _summary_length(instruction: str, given: Any) -> int:
 
 TEXT_CARD = AgentCard(
     name="text",
-    version="0.2.0",  # 0.2: the count asked for is its value, for the task after
+    version="0.2.1",  # 0.2: the count asked for is its value, for the task after; 0.2.1:
+    # a task that asks neither for statistics nor a summary is refused
     description=(
         "Text analysis: counts the words, sentences and characters of a text, finds its most"
         " frequent words, and summarises it in a few of its own key sentences."
@@ -282,6 +289,12 @@ def handler(req: TaskRequest) -> TaskResult:
     text = extract_subject_text(req.description, req.inputs, req.upstream)
     instruction = _instruction(req.description)
     mode = req.inputs.get("mode") or ("summary" if _SUMMARY_RE.search(instruction) else "stats")
+    asks_other = re.search(r"[A-Za-z]", instruction) and not _STATS_ASKED.search(instruction)
+    if not req.inputs.get("mode") and mode == "stats" and asks_other:  # "multiply the count"
+        raise TaskRejected(
+            "the text agent counts the words, sentences and characters of a text and"
+            f" summarises it; {instruction.strip()!r} asks for neither"
+        )
     if mode == "summary":
         count = _summary_length(instruction, req.inputs.get("sentences"))
         picked = rank_sentences(text, count)

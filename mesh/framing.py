@@ -36,7 +36,7 @@ _ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:"
 _ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
 _ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|\s[-–—])\s+", re.IGNORECASE)
 _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …"
-    r"^\s*(?P<head>[^\n:?!.]{1,40}):\s*(?=\(?1[.)]\s)"
+    r"^\s*(?P<head>[^\n:?!.]{1,40}):\s*(?=\(?(?:1[.)]|a\))\s)"
 )
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me)\b", re.IGNORECASE)
 _SPEAKER = re.compile(r"\b(?:i|i'm|im|me|my|we|us|our)\b", re.IGNORECASE)
@@ -48,6 +48,7 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_DATA_LINE = re.compile(r"[A-Za-z][\w ]{0,30}:\s+\S")  # "Budget: flights 640, …"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DECLARES = re.compile(r"\b(?:is|are|was|were|has|have|had|costs?|takes?|comes?\s+to)\b", re.I)
 _NEXT_STEP = re.compile(r"[,;]?\s+(?:and\s+)?(?:then|after\s+that)\b", re.IGNORECASE)
@@ -137,6 +138,18 @@ def _restated(sentence: str, following: str, instruction_words: set[str]) -> boo
     )
 
 
+def _gives_data(sentence: str, following: str, instruction_words: set[str]) -> bool:
+    """Whether a statement is labelled data for the ask after it, which has no figures
+    ("Budget: flights 640, hotel 480. Can you give me a report with each share?")."""
+    return bool(
+        _DATA_LINE.match(sentence.strip())
+        and _FIGURE.search(sentence)
+        and _is_statement(sentence, instruction_words)
+        and following
+        and not _FIGURE.search(following)
+    )
+
+
 def set_context_aside(
     sentences: list[str], instruction_words: set[str]
 ) -> tuple[list[str], list[str]]:
@@ -145,8 +158,9 @@ def set_context_aside(
 
     A statement travels with the next sentence when that one asks about it ("My API keeps
     getting HTTP 429. What does that status code mean?"), or when it has figures and the
-    ask has none ("I have 3 apples and 5 pears. How many fruits in total?") or asks about
-    the speaker ("i was born on 1990-05-17. how many days old will i be on 2025-05-17?").
+    ask has none ("I have 3 apples and 5 pears. How many fruits in total?"; so does
+    labelled data: "Budget: flights 640, hotel 480. Can you give me a report?") or asks
+    about the speaker ("i was born on 1990-05-17. how many days old will i be on 2025-05-17?").
     A statement whose figures the next ask gives again is context in any person. A statement
     that asks anyway ("I need …", "My boss wants a report …") stays an ask, unless it only
     gives a purpose or reports a question, without figures ("Trying to work out my notice
@@ -161,7 +175,8 @@ def set_context_aside(
         if _restated(sentence, following, instruction_words):
             context.append(sentence)
             continue
-        if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence):
+        gives_data = _gives_data(sentence, following, instruction_words)
+        if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence) or gives_data:
             pending.append(sentence)
             continue
         refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])

@@ -42,7 +42,7 @@ _ABBREVIATION = re.compile(  # "e.g." "i.e." "approx." end no sentence before lo
 )
 SEMICOLON = r"\s*(?<!\btl);(?!\s?dr\b)\s*"  # "tl;dr" is a word
 _AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
-_LIST_START = re.compile(r"^\(?1([.)])\s+")
+_LIST_START = re.compile(r"^\(?(?:1([.)])|a(\)))\s+")  # "1." "1)" "(1)" "a)" "(a)"
 _BULLET = re.compile(r"(?:^|\n)[ \t]*[-*•][ \t]+")
 _HEADER_LINE = re.compile(r"(?:^|(?<=[.?!\n])\s*)[^.?!\n]*:\s*$")  # "I need two things:"
 _BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it name
@@ -52,10 +52,11 @@ _BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it 
     r"|i\s+(?:need|want|would\s+like|'d\s+like)(?:\s+to\s+know)?",
     re.IGNORECASE,
 )
-_LIST_ITEM = re.compile(r"\s+\(?(\d{1,2})([.)])(?=\s)")
+_LIST_ITEM = re.compile(r"\s+\(?(\d{1,2}|[a-j])([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
 _SEMICOLON_SPLIT = re.compile(SEMICOLON, re.IGNORECASE)
 _SEPARATELY = re.compile(SEPARATELY, re.IGNORECASE)
+_SEPARATE_START = re.compile(r"\s*(?:and\s+)?separately\b", re.IGNORECASE)
 HIDDEN = re.compile(r"\x00(\d+)\x00")
 DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
     r"\b(?:this|these|the\s+following)\s+(?:paragraph|text|passage|essay|email|message|note"
@@ -76,18 +77,28 @@ def list_items(text: str) -> list[str]:
     """The items of a request: its bullets when every bullet asks, or, when it starts
     with "1)" or "1.", its numbered items, split at a later number after punctuation, or
     at the next number in sequence, in the same style, when an instruction follows it
-    ("1) what is 7! 2) convert …"; not "1) compute 2) times 3")."""
+    ("1) what is 7! 2) convert …"; not "1) compute 2) times 3"); when it starts with
+    "a)", its lettered items, split at the next letter in sequence ("a) 60 mph in km/h
+    b) square root of 1,764")."""
     if bulleted := _bullet_items(text):
         return bulleted
     first = _LIST_START.match(text)
     if not first:
         return [text]
+    lettered, style = first.group(2) is not None, first.group(1) or first.group(2)
     body, items, start, expected = text[first.end() :], list[str](), 0, 2
     for match in _LIST_ITEM.finditer(body):
-        number, style = int(match.group(1)), match.group(2)
-        punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
-        in_turn = number == expected and style == first.group(1)
-        if punctuated or (in_turn and lead_word(body[match.end() :]) in INSTRUCTION_WORDS):
+        label = match.group(1)
+        if label.isdigit() == lettered:
+            continue
+        number = ord(label) - ord("a") + 1 if lettered else int(label)
+        in_turn = number == expected and match.group(2) == style
+        if lettered:
+            splits = in_turn
+        else:
+            punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
+            splits = punctuated or (in_turn and lead_word(body[match.end() :]) in INSTRUCTION_WORDS)
+        if splits:
             items.append(body[start : match.start()].strip())
             start, expected = match.end(), number + 1
     return [*items, body[start:].strip()]
@@ -147,10 +158,10 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     """Hide the material after "Instruction: ..." with the sentences that follow it, as
     one span, so that none of it (not even a short sentence) becomes the capability.
 
-    The material ends before a sentence that starts with "Then" / "Next" / "Finally",
-    at "-- and separately," and at a ";" followed by a new instruction ("…: Q1 1200, Q2
-    900; and what is …"),
-    whose text is read on as a sentence of its own."""
+    The material ends before a sentence that starts with "Then" / "Next" / "Finally" /
+    "Separately", at "-- and separately," and at a ";" followed by a new instruction
+    ("…: Q1 1200, Q2 900; and what is …"), whose text is read on as a sentence of its
+    own."""
     out: list[str] = []
     head, material = "", list[str]()
 
@@ -162,7 +173,7 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     queue = list(reversed(sentences))
     while queue:
         sentence = queue.pop()
-        if material and SEQUENCE.match(sentence):
+        if material and (SEQUENCE.match(sentence) or _SEPARATE_START.match(sentence)):
             close()
         if material:
             material.append(sentence)

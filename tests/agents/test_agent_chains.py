@@ -58,6 +58,25 @@ def test_a_count_flows_from_the_text_agent_to_the_calculator(mesh: Mesh) -> None
     assert result.results["t2"].data["value"] == 60
 
 
+@pytest.mark.parametrize(
+    ("request_", "agents", "answer"),
+    [
+        # the text agent took "multiply the count by 250" and gave statistics of the count
+        ("count the words in 'we shipped the new release on friday after a long week' and"
+         " then multiply the count by 250", ["text", "calculator"], "2750"),
+        # "split it equally between 4 bottles" was under the floor for every agent
+        ("i have 5 US gallons of water. how many litres is that? then split it equally"
+         " between 4 bottles", ["units", "calculator"], "4.73"),
+    ],
+)  # fmt: skip
+def test_a_result_flows_to_the_calculator_in_the_words_people_use(
+    mesh: Mesh, request_: str, agents: list[str], answer: str
+) -> None:
+    result = mesh.run(request_)
+    assert result.ok and [r.agent for r in result.results.values()] == agents
+    assert answer in result.answer
+
+
 def test_a_reports_total_flows_to_the_calculator(mesh: Mesh) -> None:
     result = mesh.run(
         "Write a report on my monthly expenses: rent 1500, food 600, utilities 150."

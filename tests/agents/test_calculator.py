@@ -419,6 +419,8 @@ MILES = _done("t1", "100 km = 62.1371192237 mi", value=62.1371192237, exact="62.
         ("what is 15% of that", "15% of (62.1371192237) = 9.320567883555"),
         ("the answer minus 2", "(62.1371192237) - 2 = 60.1371192237"),
         ("subtract that year from 2025", "2025 - (62.1371192237) = 1962.8628807763"),
+        ("multiply the count by 2", "(62.1371192237) * 2 = 124.2742384474"),
+        ("add 5 to the amount", "5 + (62.1371192237) = 67.1371192237"),
         ("What is 17 * 23?", "17 * 23 = 391"),  # no reference: the upstream is not used
     ],
 )

@@ -24,6 +24,10 @@ from mesh.agents.report import parse_figures
         ("report: rent 1200 food 450", [("rent", "1200"), ("food", "450")]),
         ("report: north 340, south 210; and what does HTTP status 301 mean?",
          [("north", "340"), ("south", "210")]),
+        # a full stop after a figure ends its item: "food 280" was dropped from the total
+        ("Budget: flights 640, hotel 480, food 280. Can you give me a report?",
+         [("flights", "640"), ("hotel", "480"), ("food", "280")]),
+        ("report: rent 1200, fees 2.5%. Thanks", [("rent", "1200"), ("fees", "2.5")]),
         # arithmetic, not figures: it was reported as "times: 37 (75.5 %)"
         ("For the road trip budget what is 12 times 37", []),
         ("budget: 5 plus 3", []),

@@ -259,6 +259,15 @@ def test_handler_errors() -> None:
         handler(_request("summarize", text=ARTICLE, sentences="many"))
 
 
+@pytest.mark.parametrize("description", ["multiply the count by 250", "convert it to km"])
+def test_a_task_that_asks_neither_statistics_nor_a_summary_is_refused(description: str) -> None:
+    """ "multiply the count by 250", after a word count, came back as statistics of the
+    count's own text, reported as success; refused, it goes to the calculator."""
+    with pytest.raises(TaskRejected, match="asks for neither"):
+        handler(_request(description, text="13 words, 1 sentence"))
+    assert handler(_request("how long is it", text="a b c")).data["words"] == 3
+
+
 def test_card() -> None:
     assert TEXT_CARD.name == "text"
     names = {s.name for s in TEXT_CARD.skills}

@@ -87,6 +87,21 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # an ask without figures after a statement with figures is about them
         ("I have 3 apples and 5 pears. How many fruits in total?",
          ["I have 3 apples and 5 pears. How many fruits in total?"]),
+        # labelled data before an ask without figures is what the ask works on
+        ("Planning a trip. Budget: flights 640, hotel 480, food 280. Can you give me a report"
+         " with the total and each share?", ["Planning a trip. Budget: flights 640, hotel"
+         " 480, food 280. Can you give me a report with the total and each share?"]),
+        ("Budget: flights 640, hotel 480. What is 2+2?",  # the ask gives its own figures
+         ["Budget: flights 640, hotel 480.", "What is 2+2?"]),
+        # a sentence opening "Separately" ends the material before it
+        ("Write a report on our Q1 spend: ads 300, tools 150, travel 50. Separately, what date"
+         " is 2 weeks after 2025-02-20?", ["Write a report on our Q1 spend: ads 300, tools"
+         " 150, travel 50.", "what date is 2 weeks after 2025-02-20?"]),
+        # a lettered list after a header
+        ("pls do both: a) 60 mph in km/h  b) square root of 1,764",
+         ["60 mph in km/h", "square root of 1,764"]),
+        ("a) 2+2 b) 3+3 c) 4+4", ["2+2", "3+3", "4+4"]),
+        ("what is 5 a) b)", ["what is 5 a) b)"]),  # not a list: it does not start as one
         # data named before it is given is one ask with the data
         ('From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]',
          ['From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]']),
