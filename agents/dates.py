@@ -99,7 +99,10 @@ def _why_invalid(year: int, month: int, day: int) -> str:
     if not 1 <= year <= 9999:
         return f"the year {year} is out of range; give a valid date, years run 1 to 9999"
     if not 1 <= month <= 12:
-        return f"month {month} does not exist; give a valid date, months run 1 to 12"
+        return (
+            f"there is no month {month}, so the date does not exist; give a valid date,"
+            " months run 1 to 12"
+        )
     days = calendar.monthrange(year, month)[1]
     name = calendar.month_name[month]
     return f"{name} {year} has {days} days, so day {day} does not exist; give a valid date"

@@ -250,7 +250,9 @@ class WebReader:
         except httpx.TooManyRedirects:
             raise TaskRejected(f"{url} redirects more than 5 times") from None
         except httpx.ConnectError as exc:
-            raise AgentUnavailable(f"cannot fetch {url}: could not reach the host: {exc}") from None
+            raise AgentUnavailable(
+                f"cannot reach {url} to fetch it: could not connect: {exc}"
+            ) from None
         except httpx.HTTPError as exc:
             kind = AgentUnavailable if retryable(exc) else TaskRejected  # e.g. a redirect to ftp://
             raise kind(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None

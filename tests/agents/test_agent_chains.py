@@ -137,7 +137,9 @@ def test_independent_questions_go_to_their_own_agents(mesh: Mesh) -> None:
 def test_a_failed_fetch_skips_what_depends_on_it(mesh: Mesh) -> None:
     result = mesh.run("Fetch http://127.0.0.1:9/sales.csv then compute the total revenue by region")
     assert result.results["t1"].status == "failed"
-    assert "cannot fetch http://127.0.0.1:9/sales.csv" in (result.results["t1"].error or "")
+    assert "cannot reach http://127.0.0.1:9/sales.csv to fetch it" in (
+        result.results["t1"].error or ""
+    )
     assert result.results["t2"].status == "skipped"
 
 
@@ -154,7 +156,7 @@ def test_a_refusal_is_tried_once_and_a_refused_connection_again(mesh: Mesh) -> N
     plan = Plan(tasks=[Task(id="b", description=f"fetch {url}", agent="web-reader")])
     down = mesh.execute(plan).results["b"]
     assert down.attempts == mesh.settings.max_attempts == 2
-    assert f"cannot fetch {url}: could not reach the host" in (down.error or "")
+    assert f"cannot reach {url} to fetch it: could not connect" in (down.error or "")
     assert (down.error or "").endswith("(2 attempts)")
 
 

@@ -109,7 +109,7 @@ def test_handler_pins_today_from_inputs() -> None:
         ("what weekday is 2025-02-30", "February 2025 has 28 days"),
         (
             "what is 2024-13-01 plus one week",
-            "month 13 does not exist; give a valid date, months run",
+            "there is no month 13, so the date does not exist; give a valid date",
         ),
         ("what weekday is 0000-01-01", "the year 0 is out of range"),
         ("what is the weather like", "found no date question"),

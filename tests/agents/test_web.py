@@ -126,7 +126,8 @@ def test_slow_servers_time_out(site: str) -> None:
 
 def test_nothing_listening_is_a_connect_error() -> None:
     with pytest.raises(
-        AgentError, match=re.escape("cannot fetch http://127.0.0.1:9/: could not reach the host")
+        AgentError,
+        match=re.escape("cannot reach http://127.0.0.1:9/ to fetch it: could not connect"),
     ) as e:
         read("fetch http://127.0.0.1:9/")
     assert isinstance(e.value, AgentUnavailable), "the server may be up on the next try"
