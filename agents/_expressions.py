@@ -167,6 +167,10 @@ _PERIOD = r"(day|week|month|year|hour|night|minute|shift|workday|weekday|session
 _RATE = re.compile(  # "5.5 km every day", "$12 an hour", "3 coffees a day"
     rf"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:a|an|per|each|every)\s+{_PERIOD}\b"
 )
+_PER_THING = re.compile(  # "23 kg per bag", "12 eggs in each box"
+    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:per|(?:in\s+)?each|for\s+each|every)"
+    r"\s+([a-z]{3,})\b"
+)
 _SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
     rf"\b(?:over|for|in|across|during)\s+(?:the\s+next\s+|the\s+)?(\d+)\s+{_PERIOD}s\b"
 )
@@ -174,10 +178,16 @@ _SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
 
 def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     """The one rate and the one span of its period a text gives, when nothing else is
-    computed ("I run 5.5 km every day. How much is that over 30 days?"), or None."""
+    computed ("I run 5.5 km every day. How much is that over 30 days?"), or the one rate
+    per thing and the one count of those things ("23 kg per bag and i'm checking 2
+    bags"); else None."""
     spans = list(_SPAN.finditer(lowered))
     rates = [r for r in _RATE.finditer(lowered) if not spans or r.start() != spans[0].start(1)]
-    if len(rates) != 1 or len(spans) != 1 or rates[0][3] != spans[0][2]:
+    if not rates and not spans and len(per := list(_PER_THING.finditer(lowered))) == 1:
+        rates = per
+        thing = re.escape(per[0][3].rstrip("s"))
+        spans = list(re.finditer(rf"(?<![\w.])(\d+)\s+({thing})(?:e?s)?\b", lowered))
+    if len(rates) != 1 or len(spans) != 1 or rates[0][3].rstrip("s") != spans[0][2]:
         return None
     rest = lowered[: spans[0].start()] + " " + lowered[spans[0].end() :]
     if re.search(rf"[-+*/%^]|\b(?:{_OPS})\b", rest):

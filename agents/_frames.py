@@ -6,6 +6,7 @@ so that module stays about answering questions).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from typing import Any
@@ -92,7 +93,7 @@ _IMPLIED = [  # words that name a measure without naming its column
 
 
 _MEASURE_WORD = re.compile(  # the word that says what to aggregate: "the average bonus"
-    r"\b(?:total|sum|average|avg|mean|median|highest|lowest|maximum|minimum|biggest|largest"
+    r"\b(?<!\bin\s)(?:total|sum|average|avg|mean|median|highest|lowest|maximum|minimum|biggest|largest"
     r"|smallest)\s+(?:of\s+)?(?:the\s+|all\s+)?([a-z][a-z_-]*)",
     re.IGNORECASE,
 )
@@ -130,6 +131,28 @@ def implied_measure(question: str, frame: pd.DataFrame) -> str | None:
                 return hits[0]
     measures = [c for k, c in numeric.items() if not re.search(r"(?:^|\s)id$|^id\b", k)]
     return measures[0] if len(measures) == 1 else None
+
+
+_STATISTICS = (  # long enough that a word this close is a typo, not another word
+    "average", "median", "maximum", "minimum", "highest", "largest", "smallest", "biggest",
+    "distinct",
+)  # fmt: skip
+
+
+def respelt(question: str) -> str:
+    """The question with a misspelt statistic put right ("averge salary" -> "average
+    salary"): a typo there turned an average into a filter. Only words of five letters
+    or more that are a letter or two off a statistic's long name change ("lowers" is
+    not "lowest")."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match[0]
+        if word.lower() in _STATISTICS:
+            return word
+        close = difflib.get_close_matches(word.lower(), _STATISTICS, n=1, cutoff=0.8)
+        return close[0] if close else word
+
+    return re.sub(r"\b[A-Za-z]{5,}\b", fix, question)
 
 
 _NOT_VALUES = {"total", "average", "count", "sum", "top", "all", "the", "and", "each", "per"}

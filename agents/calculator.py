@@ -50,11 +50,12 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.6",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.7",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
-    # count" is the result before ("multiply the count by 250"); the card says "split equally"
+    # count" is the result before ("multiply the count by 250"); the card says "split equally";
+    # 0.3.7: a rate per item times a count of them ("23 kg per bag … 2 bags" is 46 kg)
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -70,8 +71,8 @@ CALCULATOR_CARD = AgentCard(
                 " and powers (** or ^) with parentheses, in symbols or words (plus, minus,"
                 " times, divided by, squared, cubed, double, half); sums and averages (avg, mean)"
                 " of lists; a total split equally (what each one owes of a shared bill); a"
-                " rate over a span (5 km a day for 30 days); big integers, decimals and"
-                " fractions."
+                " rate over a span or per item (5 km a day for 30 days, 23 kg per bag for 2"
+                " bags); big integers, decimals and fractions."
             ),
             tags=[
                 *("math", "arithmetic", "compute", "numbers", "calculate"),

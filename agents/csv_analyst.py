@@ -24,6 +24,7 @@ from mesh.agents._frames import (
     named_values,
     plain,
     read_table,
+    respelt,
 )
 from mesh.agents._tabular import (
     Condition,
@@ -171,7 +172,7 @@ def _measure(found: list[str], exclude: set[str], frame: pd.DataFrame, aggregate
 def analyse(frame: pd.DataFrame, description: str) -> tuple[str, dict[str, Any]]:
     """Answer the question in `description` about `frame`: (text for people, data)."""
     columns = [str(c) for c in frame.columns]
-    question = _PATH.sub(" ", description)
+    question = respelt(_PATH.sub(" ", description))
     stated = parse_condition(question, columns)
     conditions = [stated] if stated else named_values(frame, question)
     condition = conditions[-1] if conditions else None

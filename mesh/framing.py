@@ -48,6 +48,12 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_LATER = re.compile(r"\b(?:later|earlier)\b", re.IGNORECASE)
+_DATE = re.compile(
+    r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul"
+    r"|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b",
+    re.IGNORECASE,
+)
 _DATA_LINE = re.compile(r"[A-Za-z][\w ]{0,30}:\s+\S")  # "Budget: flights 640, …"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DECLARES = re.compile(r"\b(?:is|are|was|were|has|have|had|costs?|takes?|comes?\s+to)\b", re.I)
@@ -157,7 +163,8 @@ def set_context_aside(
     ("I drive 45 miles a day for 22 days a month.") when another sentence asks.
 
     A statement travels with the next sentence when that one asks about it ("My API keeps
-    getting HTTP 429. What does that status code mean?"), or when it has figures and the
+    getting HTTP 429. What does that status code mean?"; a dated one with "… 6 months
+    later?"), or when it has figures and the
     ask has none ("I have 3 apples and 5 pears. How many fruits in total?"; so does
     labelled data: "Budget: flights 640, hotel 480. Can you give me a report?") or asks
     about the speaker ("i was born on 1990-05-17. how many days old will i be on 2025-05-17?").
@@ -179,7 +186,11 @@ def set_context_aside(
         if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence) or gives_data:
             pending.append(sentence)
             continue
-        refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])
+        refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0]) or (
+            _LATER.search(sentence)  # "what's the date 6 months later?" after a dated one
+            and not _DATE.search(sentence)
+            and any(map(_DATE.search, pending))
+        )
         if pending and refers:
             context += pending[:-1]
             sentence, states = _joined(pending[-1], sentence), False

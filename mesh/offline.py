@@ -201,8 +201,9 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
                 asks = len(rest.split(maxsplit=1)) > 1 and not CLAUSE.match(rest)
                 splits = asks and is_instruction(lead)
         else:
-            splits = is_sequence or connector == ";" or first in INSTRUCTION_WORDS
             rest = HIDDEN.sub(" ", sentence[match.end() :])
+            bare = first in QUESTION_WORDS and len(rest.split()) < 2  # "… hottest one and why"
+            splits = is_sequence or connector == ";" or (first in INSTRUCTION_WORDS and not bare)
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
         before, after = sentence[start : match.start()], sentence[match.end() :]
         if not HIDDEN.search(before) and (

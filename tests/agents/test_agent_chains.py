@@ -64,6 +64,9 @@ def test_a_count_flows_from_the_text_agent_to_the_calculator(mesh: Mesh) -> None
         # the text agent took "multiply the count by 250" and gave statistics of the count
         ("count the words in 'we shipped the new release on friday after a long week' and"
          " then multiply the count by 250", ["text", "calculator"], "2750"),
+        # a rate per item: the calculator read no expression, and scored under the floor
+        ("my airline allows 23 kg per bag and i'm checking 2 bags. whats the total? then"
+         " convert that to pounds", ["calculator", "units"], "101.41"),
         # "split it equally between 4 bottles" was under the floor for every agent
         ("i have 5 US gallons of water. how many litres is that? then split it equally"
          " between 4 bottles", ["units", "calculator"], "4.73"),

@@ -269,6 +269,9 @@ def test_limits_are_the_documented_ones() -> None:
         ("I run 5.5 km every day. How much is that over 30 days?", "(5.5 * 30)"),
         ("over 12 weeks I save 40 dollars a week, how much is that", "(40 * 12)"),
         ("I drive 45 miles a day for 22 days a month. Compute 45 * 22", "45 * 22"),
+        # a rate per item times the count of those items
+        ("my airline allows 23 kg per bag and i'm checking 2 bags. whats the total?", "(23 * 2)"),
+        ("12 eggs in each box, and I bought 5 boxes. how many eggs?", "(12 * 5)"),
         # an aside in brackets is not part of the sum
         ("multiply 4.8 by 4 (I do that loop 4x a week)", "4.8 * 4"),
         ("what is 2 * (3 + 4)", "2 * (3 + 4)"),
@@ -510,6 +513,7 @@ def test_the_reference_an_operation_takes_gets_the_result_before() -> None:
     [
         ("I run 5.5 km every day. How much is that over 30 days?", "km"),
         ("3 coffees a day for 7 days", None),  # a count, not a unit of measure
+        ("23 kg per bag and 2 bags: the total?", "kg"),
         ("what is 5 * 30", None),
     ],
 )

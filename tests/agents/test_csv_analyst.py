@@ -158,6 +158,29 @@ def test_a_measure_the_table_lacks_is_refused_not_replaced(tmp_path: Path) -> No
     assert (spend.data["column"], spend.data["value"]) == ("salary", 180000)
 
 
+def test_in_total_is_how_not_what_to_total(tmp_path: Path) -> None:
+    """ "in total according to" was refused: "according" read as the column to total."""
+    (tmp_path / "orders.csv").write_text("customer,amount\nacme,100.5\nzeta,7\nacme,80.25\n")
+    spent = ask(CsvAnalyst(tmp_path), "How much has acme spent in total according to orders.csv?")
+    assert (spent.data["column"], spent.data["value"]) == ("amount", 180.75)
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "value"),
+    [
+        ("whats the averge revenue in sales.csv", "mean", 41.916666666666664),
+        ("the medain units in sales.csv", "median", 6.0),
+        ("the higest revenue in sales.csv", "max", 99),
+    ],
+)
+def test_a_misspelt_statistic_is_still_that_statistic(
+    analyst: CsvAnalyst, question: str, operation: str, value: float
+) -> None:
+    """ "whats the averge salary for Engineering" listed the engineers instead."""
+    result = ask(analyst, question)
+    assert (result.data["operation"], result.data["value"]) == (operation, value)
+
+
 def test_a_measure_is_not_guessed_among_several(analyst: CsvAnalyst) -> None:
     with pytest.raises(TaskRejected, match="say which column to take the max of"):
         ask(analyst, "what's the biggest sale in sales.csv")

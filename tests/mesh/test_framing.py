@@ -87,6 +87,11 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # an ask without figures after a statement with figures is about them
         ("I have 3 apples and 5 pears. How many fruits in total?",
          ["I have 3 apples and 5 pears. How many fruits in total?"]),
+        # "later" without a date of its own is later than the date before
+        ("i started my new job on 2023-09-18. what's the date 6 months later?",
+         ["i started my new job on 2023-09-18. what's the date 6 months later?"]),
+        ("We met on 2020-01-01. What date is 30 days later than 2021-01-01?",
+         ["What date is 30 days later than 2021-01-01?"]),
         # labelled data before an ask without figures is what the ask works on
         ("Planning a trip. Budget: flights 640, hotel 480, food 280. Can you give me a report"
          " with the total and each share?", ["Planning a trip. Budget: flights 640, hotel"

@@ -199,6 +199,14 @@ def test_separately_starts_a_new_ask(request_: str, planned: list[tuple[str, lis
     assert shape(request_) == planned
 
 
+def test_a_bare_question_word_after_and_is_no_new_ask() -> None:
+    # "why" was a part of its own, refused at discovery
+    assert shape("which planet is the hottest one and why") == [
+        ("which planet is the hottest one and why", [])
+    ]
+    assert shape("what is 2+2 and what is 3+3") == [("what is 2+2", []), ("what is 3+3", [])]
+
+
 def test_a_pronoun_that_is_not_a_result_makes_no_dependency() -> None:
     assert shape("Who created Python and when was it first released?") == [
         ("Who created Python", []),
