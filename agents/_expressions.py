@@ -30,6 +30,7 @@ _DESC = (  # words naming the number after them: "my day rate of 85", not "the s
     r"[a-z]+\s+){1,3}"
 )
 _OPS = r"plus|minus|times|multiplied\s+by|divided\s+by|over|mod|modulo"
+_VERB_OPS = r"add|subtract|multiply|divide|double|halve|triple|increase|decrease|reduce"
 _WORDS = {
     "square": "sqrt",
     "absolute": "abs",
@@ -155,11 +156,12 @@ def _list_named_elsewhere(lowered: str) -> str:
 
 _SHARE_ASKED = re.compile(
     r"\b(?:each|everyone|everybody|every\s+(?:one|person)|per\s+(?:person|head)|a\s+head"
-    r"|apiece|each\s+of\s+us)\b"
+    r"|apiece|each\s+of\s+us|split(?:ting)?\s+(?:it|this|that|the\s+\w+)\s+(?:between|among))\b"
 )
-_HEADCOUNT = re.compile(
-    r"\b(\d+)\s+(?:of\s+us|people|persons|friends|guests|ways|roommates|flatmates"
-    r"|colleagues|coworkers|players|kids|children|adults)\b"
+_HEADCOUNT = re.compile(  # "6 people", "4 ppl"; or bare after "split the bill between 4"
+    r"\b(\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates|flatmates"
+    r"|colleagues|coworkers|players|kids|children|adults|folks|guys|mates)\b"
+    r"|(?<=between\s)(\d+)\b(?!\s*[%.,]\d)"
 )
 
 
@@ -223,14 +225,14 @@ def _per_person(lowered: str) -> str:
     if (
         len(heads) != 1
         or not _SHARE_ASKED.search(lowered)
-        or re.search(rf"[-+*/%^]|\b(?:{_OPS})\b", lowered)
+        or re.search(rf"[-+*/%^]|\b(?:{_OPS}|{_VERB_OPS})\b", lowered)
     ):
         return lowered
     rest = lowered[: heads[0].start()] + " " + lowered[heads[0].end() :]
     totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", rest))
     if len(totals) != 1:
         return lowered
-    return f"{rest[: totals[0].end()]} / {heads[0][1]}{rest[totals[0].end() :]}"
+    return f"{rest[: totals[0].end()]} / {heads[0][1] or heads[0][2]}{rest[totals[0].end() :]}"
 
 
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:

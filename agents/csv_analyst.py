@@ -110,7 +110,10 @@ class CsvAnalyst:
         if path.suffix.lower() not in (".csv", ".tsv"):
             raise TaskRejected(f"{name!r} is not a .csv or .tsv file")
         if not path.is_file():
-            raise TaskRejected(f"no CSV file {name!r} under {self.root}")
+            raise TaskRejected(
+                f"no CSV file {name!r} under {self.root} (file not found): put it in that"
+                " folder, or pass the table with inputs={'csv': ...}"
+            )
         return path
 
 

@@ -158,10 +158,10 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     """Hide the material after "Instruction: ..." with the sentences that follow it, as
     one span, so that none of it (not even a short sentence) becomes the capability.
 
-    The material ends before a sentence that starts with "Then" / "Next" / "Finally" /
-    "Separately", at "-- and separately," and at a ";" followed by a new instruction
-    ("…: Q1 1200, Q2 900; and what is …"), whose text is read on as a sentence of its
-    own."""
+    The material ends before an instruction that starts with "Then" / "Next" /
+    "Finally", before a sentence that starts with "Separately", at "-- and separately,"
+    and at a ";" followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"),
+    whose text is read on as a sentence of its own."""
     out: list[str] = []
     head, material = "", list[str]()
 
@@ -173,7 +173,10 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     queue = list(reversed(sentences))
     while queue:
         sentence = queue.pop()
-        if material and (SEQUENCE.match(sentence) or _SEPARATE_START.match(sentence)):
+        if material and (
+            (SEQUENCE.match(sentence) and is_instruction(sentence))  # not "Then it rained."
+            or _SEPARATE_START.match(sentence)
+        ):
             close()
         if material:
             material.append(sentence)

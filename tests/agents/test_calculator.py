@@ -278,6 +278,8 @@ def test_limits_are_the_documented_ones() -> None:
         ("max(1, 2, 3) + 1", "max(1, 2, 3) + 1"),
         ("splitting a dinner bill of 312 dollars between 8 people", "312 / 8"),
         ("split the $90 tab among 3 friends", "90 / 3"),
+        ("we had dinner, total was 347.60 — split the bill between 4 ppl pls", "347.60 / 4"),
+        ("total was 120, split it between 3", "120 / 3"),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),
@@ -506,6 +508,13 @@ def test_the_reference_an_operation_takes_gets_the_result_before() -> None:
         task_id="t1", description="I need it in hours so multiply that by 24", upstream=before
     )
     assert handler(req).data["value"] == 4344
+
+
+@pytest.mark.parametrize("asked", ["4 people, add 10 each", "split the bill between 4 and add 10"])
+def test_a_headcount_with_another_operation_is_no_share(asked: str) -> None:
+    """ "4 people, add 10 each" gave 10 / 4 = 2.5: the add was read as a bill to share."""
+    with pytest.raises(TaskRejected, match="found no arithmetic expression"):
+        handler(TaskRequest(task_id="t1", description=asked))
 
 
 @pytest.mark.parametrize(

@@ -267,7 +267,7 @@ def test_table_from_inputs_description_or_upstream(analyst: CsvAnalyst) -> None:
     ("question", "message"),
     [
         ("median revenue in ../secret.csv", "outside the data folder"),
-        ("median revenue in missing.csv", "no CSV file 'missing.csv'"),
+        ("median revenue in missing.csv", r"no CSV file 'missing.csv' under .*not found\): put it"),
         ("total region in sales.csv", "column 'region' holds text"),
         ("total revenue", "no table to analyse"),
         ("total revenue where region is in sales.csv", "could not read the condition"),

@@ -141,6 +141,14 @@ def test_an_operation_on_it_depends_on_the_part_before(
         # a header that asks for what its bullets name makes each bullet an ask
         ("Can you give me:\n- total units sold per product in sales.csv\n- 7 factorial",
          [("total units sold per product in sales.csv", []), ("7 factorial", [])]),
+        # "Then" inside the material is the text's, not a step
+        ("how many sentences are in this paragraph: I missed the bus. Then it started"
+         " raining! Did I bring an umbrella? No.",
+         [("how many sentences are in this paragraph: I missed the bus. Then it started"
+           " raining! Did I bring an umbrella? No.", [])]),
+        ("Summarize: The cat sat. The dog ran. Then count the words in the summary.",
+         [("Summarize: The cat sat. The dog ran.", []),
+          ("count the words in the summary.", ["t1"])]),
         # bullets of data are the instruction's material
         ("Summarize:\n- the sky is blue\n- grass is green",
          [("Summarize:\n- the sky is blue\n- grass is green", [])]),
