@@ -158,8 +158,11 @@ _SHARE_ASKED = re.compile(
     r"\b(?:each|everyone|everybody|every\s+(?:one|person)|per\s+(?:person|head)|a\s+head"
     r"|apiece|each\s+of\s+us|split(?:ting)?\s+(?:it|this|that|the\s+\w+)\s+(?:between|among))\b"
 )
-_HEADCOUNT = re.compile(  # "6 people", "4 ppl"; or bare after "split the bill between 4"
-    r"\b(\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates|flatmates"
+_HEADCOUNT = re.compile(  # "6 people", "4 ppl"; bare after "split the bill between 4"; or
+    # "me and 3 friends", who are 4
+    r"\b(?:me|i)\s+and\s+(\d+)\s+(?:friends|others|people|ppl|colleagues|coworkers|mates"
+    r"|guys|flatmates|roommates)\b"
+    r"|\b(\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates|flatmates"
     r"|colleagues|coworkers|players|kids|children|adults|folks|guys|mates)\b"
     r"|(?<=between\s)(\d+)\b(?!\s*[%.,]\d)"
 )
@@ -229,10 +232,12 @@ def _per_person(lowered: str) -> str:
     ):
         return lowered
     rest = lowered[: heads[0].start()] + " " + lowered[heads[0].end() :]
-    totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", rest))
+    totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)", rest))
     if len(totals) != 1:
         return lowered
-    return f"{rest[: totals[0].end()]} / {heads[0][1] or heads[0][2]}{rest[totals[0].end() :]}"
+    head = heads[0]
+    count = int(head[1]) + 1 if head[1] else int(head[2] or head[3])
+    return f"{rest[: totals[0].end()]} / {count}{rest[totals[0].end() :]}"
 
 
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:

@@ -9,6 +9,7 @@ pronoun ("which one", "the first one", "one of them").
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 __all__ = ["with_digits"]
 
@@ -25,6 +26,7 @@ _TENS = {
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
 _RUN = re.compile(rf"\b(?:{_WORD})(?:(?:\s+and\s+|\s+|-)(?:{_WORD}))*\b(?!-\w)", re.IGNORECASE)
+_DIGITS_BEFORE = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)\s+$")
 _PRONOUN_ONE = re.compile(
     r"(?:\b(?:which|the|this|that|each|every|any|no|last|first|second|next|other|another)"
     r"(?:\s+\w+)?\s+$)",
@@ -80,7 +82,8 @@ def _is_pronoun(text: str, start: int, end: int) -> bool:
 
 def with_digits(text: str) -> str:
     """`text` with each number written in words as digits ("two hundred and five" → 205,
-    "a hundred" → 100, "add three and four" → "add 3 and 4")."""
+    "a hundred" → 100, "add three and four" → "add 3 and 4", "150 million" → 150000000,
+    "1.5 billion" → 1500000000)."""
     spans = [
         span
         for match in _RUN.finditer(text)
@@ -88,8 +91,14 @@ def with_digits(text: str) -> str:
         if not _is_pronoun(text, span[0], span[1])
     ]
     for start, end, value in reversed(spans):
+        words = text[start:end].lower().split()
         article = re.search(r"\ban?\s+$", text[:start], re.IGNORECASE)
-        if article and text[start:end].lower().split()[0] in _SCALES:
+        digits = _DIGITS_BEFORE.search(text[:start])
+        shown = str(value)
+        if article and words[0] in _SCALES:
             start = article.start()  # "a hundred"
-        text = text[:start] + str(value) + text[end:]
+        elif digits and words == [words[0]] and words[0] in _SCALES:  # "150 million"
+            start, exact = digits.start(), Decimal(digits[1]) * _SCALES[words[0]]
+            shown = str(exact.quantize(1) if exact == exact.to_integral() else exact.normalize())
+        text = text[:start] + shown + text[end:]
     return text

@@ -184,7 +184,8 @@ def extract_subject_text(
     """The text a task is about, from the first of these that has some.
 
     `inputs["text"]`; the longest quoted span in the description ('...', "...", “...”,
-    ‘...’); the description after its first colon; the outputs of succeeded upstream
+    ‘...’); the description after its first colon, or after its first question ("how
+    many sentences in this paragraph? …"); the outputs of succeeded upstream
     tasks, joined by blank lines. Otherwise a TaskRejected says how to give the text.
     """
     given = (inputs or {}).get("text")
@@ -196,6 +197,9 @@ def extract_subject_text(
     after_colon = re.search(r":\s+(\S.*)", description, re.DOTALL)
     if after_colon:
         return after_colon[1].strip()
+    after_question = re.search(r"\?\s+(\S.*)", description, re.DOTALL)  # "… this paragraph? …"
+    if after_question:
+        return after_question[1].strip()
     outputs = [
         r.output.strip()
         for r in (upstream or {}).values()
@@ -214,7 +218,7 @@ def _instruction(description: str) -> str:
     """The description without the text it carries, so that text cannot change the mode."""
     for span in _quoted_spans(description):
         description = description.replace(span, " ")
-    return re.split(r":\s", description, maxsplit=1)[0]
+    return re.split(r"[:?]\s", description, maxsplit=1)[0]
 
 
 def asked_count(instruction: str) -> str | None:
@@ -247,7 +251,8 @@ def _summary_length(instruction: str, given: Any) -> int:
 TEXT_CARD = AgentCard(
     name="text",
     version="0.2.1",  # 0.2: the count asked for is its value, for the task after; 0.2.1:
-    # a task that asks neither for statistics nor a summary is refused
+    # a task that asks neither for statistics nor a summary is refused; the text after a
+    # question ("how many sentences in this paragraph? …")
     description=(
         "Text analysis: counts the words, sentences and characters of a text, finds its most"
         " frequent words, and summarises it in a few of its own key sentences."

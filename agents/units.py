@@ -107,10 +107,35 @@ def parse_conversions(
             )
         src = find_unit(source)
         return [Asked(value, src, find_unit(ranged["dst"]), _written(value, src))]
+    if ranged and (quoted := _quantity_in_answer(upstream or {}, find_unit(ranged["dst"]))):
+        return [quoted]
     raise TaskRejected(
         f"found no conversion in {description[:200]!r}: write it like 'convert 5 miles to km',"
         " 'how many feet are in 3 m' or '100 °F in celsius'"
     )
+
+
+def _quantity_in_answer(upstream: Mapping[str, TaskResult], target: Unit) -> Asked | None:
+    """The first quantity of the target's dimension in the text answer before ("… its
+    average distance from the Sun is about 150 million kilometres, very close to one
+    astronomical unit" for "convert that distance to miles"): a sentence states its
+    answer before it restates it. The result shows which quantity was converted."""
+    for result in upstream.values():
+        if result.status != "succeeded":
+            continue
+        for m in _PAIR.finditer(with_digits(result.output)):
+            unit = _unit_or_none(m["src"])
+            if unit is not None and unit.dimension == target.dimension:
+                value = parse_number(m["value"])
+                return Asked(value, unit, target, _written(value, unit))
+    return None
+
+
+def _unit_or_none(name: str) -> Unit | None:
+    try:
+        return find_unit(name)
+    except TaskRejected:  # a word that names two units ("oz" of mass or of volume)
+        return None
 
 
 _HOW_MANY_OF = re.compile(rf"\bhow\s+many\s+(?P<dst>{_UNIT})", re.I)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from mesh.framing import only_greets
 from mesh.wording import (
     CLAUSE,
+    FILLER,
     INSTRUCTION_WORDS,
     SEPARATELY,
     SEQUENCE,
@@ -56,6 +57,7 @@ _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2}|[a-j])([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
 _SEMICOLON_SPLIT = re.compile(SEMICOLON, re.IGNORECASE)
 _SEPARATELY = re.compile(SEPARATELY, re.IGNORECASE)
+_AFTER_DATA = re.compile(r"(?<=[\]}])\s*,?\s+(?:and\s+then|and|then|also|plus)\s+", re.I)
 _SEPARATE_START = re.compile(r"\s*(?:and\s+)?separately\b", re.IGNORECASE)
 HIDDEN = re.compile(r"\x00(\d+)\x00")
 DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
@@ -158,10 +160,12 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     """Hide the material after "Instruction: ..." with the sentences that follow it, as
     one span, so that none of it (not even a short sentence) becomes the capability.
 
-    The material ends before an instruction that starts with "Then" / "Next" /
-    "Finally", before a sentence that starts with "Separately", at "-- and separately,"
-    and at a ";" followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"),
-    whose text is read on as a sentence of its own."""
+    The material ends before an instruction that starts with an order word or a filler
+    ("Then …", "Also, what is …"), before a sentence that starts with "Separately", at
+    "-- and separately," and at a ";" or, after the data's closing bracket, an "and"
+    followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"), whose text is
+    read on as a sentence of its own. An ask that names data it does not hold ("how
+    many sentences in this paragraph?") takes the plain sentences after it as material."""
     out: list[str] = []
     head, material = "", list[str]()
 
@@ -174,8 +178,8 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     while queue:
         sentence = queue.pop()
         if material and (
-            (SEQUENCE.match(sentence) and is_instruction(sentence))  # not "Then it rained."
-            or _SEPARATE_START.match(sentence)
+            ((SEQUENCE.match(sentence) or FILLER.match(sentence)) and is_instruction(sentence))
+            or _SEPARATE_START.match(sentence)  # not "Then it rained."; "Also, what is …"
         ):
             close()
         if material:
@@ -189,10 +193,13 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
             elif out and _ONLY_MATERIAL.fullmatch(sentence):  # "… this sentence? '<text>'"
                 out[-1] = f"{out[-1]} {sentence.strip()}"
                 continue
+            elif _names_what_follows(sentence, queue):  # "… in this paragraph? The build …"
+                head, colon = f"{sentence.rstrip()} ", None
+                sentence = queue.pop()
             else:
                 out.append(sentence)
                 continue
-            material.append(sentence[colon.end() :])
+            material.append(sentence[colon.end() :] if colon else sentence)
         end = _material_end(material[-1])
         if end is not None:
             queue.append(material[-1][end.end() :])
@@ -201,6 +208,20 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     if material:
         close()
     return out
+
+
+def _names_what_follows(sentence: str, queue: list[str]) -> bool:
+    """Whether an ask names data it does not hold ("how many sentences in this paragraph?")
+    and plain sentences, not asks, follow it: they are that data."""
+    return bool(
+        DATA_LATER.search(sentence)
+        and is_instruction(sentence)
+        and not HIDDEN.search(sentence)
+        and ":" not in sentence
+        and queue
+        and not is_instruction(queue[-1])
+        and not _ONLY_MATERIAL.fullmatch(queue[-1])
+    )
 
 
 def _opens_material(head: str, rest: str) -> bool:
@@ -219,10 +240,13 @@ def _opens_material(head: str, rest: str) -> bool:
 
 
 def _material_end(material: str) -> re.Match[str] | None:
-    """The first ";" in colon material that a new instruction follows, or the first
-    "-- and separately," whatever follows it."""
-    for match in _SEMICOLON_SPLIT.finditer(material):
-        if is_instruction(material[match.end() :]):
+    """The first ";" in colon material that a new instruction follows, or "and" after
+    the data's closing bracket ('[{"city": "Oslo"}] and what is …'), or the first "--
+    and separately," whatever follows it."""
+    for match in [*_SEMICOLON_SPLIT.finditer(material), *_AFTER_DATA.finditer(material)]:
+        closed = material[: match.start()]
+        balanced = closed.count("[") + closed.count("{") == closed.count("]") + closed.count("}")
+        if balanced and is_instruction(material[match.end() :]):
             return match
     return _SEPARATELY.search(material)
 

@@ -114,6 +114,7 @@ _NAME = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
 _WHO_DID = re.compile(
     r"^who\s+(?:[a-z]+ed|wrote|made|built|began|drew|sang|led|won)\s+((?:the\s+)?[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*[?.!]?$"
 )
+_WHY_OF_IT = re.compile(r"why\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|that|this)\b(?!.*\d)")
 _PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
 _DATA_AT_END = re.compile(r":\s*\x00\d+\x00\W*$")
 
@@ -203,6 +204,7 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         else:
             rest = HIDDEN.sub(" ", sentence[match.end() :])
             bare = first in QUESTION_WORDS and len(rest.split()) < 2  # "… hottest one and why"
+            bare = bare or bool(first == "why" and _WHY_OF_IT.match(rest))  # "… and why is it"
             splits = is_sequence or connector == ";" or (first in INSTRUCTION_WORDS and not bare)
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
         before, after = sentence[start : match.start()], sentence[match.end() :]

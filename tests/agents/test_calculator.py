@@ -280,6 +280,12 @@ def test_limits_are_the_documented_ones() -> None:
         ("split the $90 tab among 3 friends", "90 / 3"),
         ("we had dinner, total was 347.60 — split the bill between 4 ppl pls", "347.60 / 4"),
         ("total was 120, split it between 3", "120 / 3"),
+        # "me and 3 friends" are 4
+        (
+            "Me and 3 friends had dinner and the bill came to 187.60. If we split it evenly how"
+            " much does each of us owe?",
+            "187.60 / 4",
+        ),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),

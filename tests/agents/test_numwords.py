@@ -21,6 +21,10 @@ from mesh.models import TaskRequest, TaskResult
         ("add three and four", "add 3 and 4"),  # two numbers, not 7 or 34
         ("twenty thirty", "20 30"),
         ("add one to it", "add 1 to it"),
+        # digits before a scale word ("about 150 million kilometres" read as 150 1000000)
+        ("about 150 million kilometres", "about 150000000 kilometres"),
+        ("1.5 billion people", "1500000000 people"),
+        ("2.25 thousand", "2250"),
         # "one" as a pronoun, and words that only hold a number word, stay words
         ("which one is bigger", "which one is bigger"),
         ("the first one", "the first one"),

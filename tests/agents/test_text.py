@@ -268,6 +268,11 @@ def test_a_task_that_asks_neither_statistics_nor_a_summary_is_refused(descriptio
     assert handler(_request("how long is it", text="a b c")).data["words"] == 3
 
 
+def test_the_text_after_a_question_is_its_subject() -> None:
+    asked = "how many sentences in this paragraph? The build failed. Then Sam restarted it."
+    assert handler(_request(asked)).data["sentences"] == 2
+
+
 def test_card() -> None:
     assert TEXT_CARD.name == "text"
     names = {s.name for s in TEXT_CARD.skills}

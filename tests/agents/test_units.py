@@ -143,6 +143,22 @@ def test_two_upstream_numbers_are_not_guessed_between() -> None:
     assert run("convert it to m", upstream={"t1": two["t1"]}).output == "2 km = 2000 m"
 
 
+def test_a_text_answer_before_gives_its_first_quantity_of_the_targets_kind() -> None:
+    """ "How far is the Earth from the Sun? Then convert that distance to miles": the
+    knowledge agent answers in a sentence, with no value field, so units found nothing."""
+    answer = (
+        "Light from the Sun takes about 8 minutes and 20 seconds to reach Earth. Its average"
+        " distance from the Sun is about 150 million kilometres, very close to one"
+        " astronomical unit (au). (source: solar-system)"
+    )
+    upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output=answer, data={})}
+    assert run("convert that distance to miles", upstream=upstream).output == (
+        "150000000 km = 93205678.8356 mi"
+    )
+    with pytest.raises(TaskRejected, match="found no conversion"):  # no quantity of mass
+        run("convert that to kg", upstream=upstream)
+
+
 def test_upstream_number_without_a_unit_asks_for_one() -> None:
     upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output="= 60", data={})}
     with pytest.raises(TaskRejected, match="has no unit"):

@@ -149,6 +149,19 @@ def test_an_operation_on_it_depends_on_the_part_before(
         ("Summarize: The cat sat. The dog ran. Then count the words in the summary.",
          [("Summarize: The cat sat. The dog ran.", []),
           ("count the words in the summary.", ["t1"])]),
+        # an ask that names data it does not hold takes the plain sentences after it
+        ("how many sentences in this paragraph? The build failed again. I checked the logs."
+         " Then Sam restarted the runner.",
+         [("how many sentences in this paragraph? The build failed again. I checked the logs."
+           " Then Sam restarted the runner.", [])]),
+        # "Also, <ask>" and "] and <ask>" end the material before them
+        ("Write a report on my monthly bills: rent 1,450, utilities 210. Also, what is the"
+         " average age in employees.csv?",
+         [("Write a report on my monthly bills: rent 1,450, utilities 210.", []),
+          ("what is the average age in employees.csv?", [])]),
+        ('convert to csv: [{"city":"Oslo","temp":4}] and what is the average of 4, 19 and 22',
+         [('convert to csv: [{"city":"Oslo","temp":4}]', []),
+          ("what is the average of 4, 19 and 22", [])]),
         # bullets of data are the instruction's material
         ("Summarize:\n- the sky is blue\n- grass is green",
          [("Summarize:\n- the sky is blue\n- grass is green", [])]),
@@ -213,6 +226,10 @@ def test_a_bare_question_word_after_and_is_no_new_ask() -> None:
         ("which planet is the hottest one and why", [])
     ]
     assert shape("what is 2+2 and what is 3+3") == [("what is 2+2", []), ("what is 3+3", [])]
+    # nor "why is it …" after a question: it asks about the same thing
+    assert shape("Which planet is the hottest, and why is it so hot?") == [
+        ("Which planet is the hottest, and why is it so hot?", [])
+    ]
 
 
 def test_a_pronoun_that_is_not_a_result_makes_no_dependency() -> None:
