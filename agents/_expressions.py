@@ -160,11 +160,11 @@ _SHARE_ASKED = re.compile(
 )
 _HEADCOUNT = re.compile(  # "6 people", "4 ppl"; bare after "split the bill between 4"; or
     # "me and 3 friends", who are 4
-    r"\b(?:me|i)\s+and\s+(\d+)\s+(?:friends|others|people|ppl|colleagues|coworkers|mates"
-    r"|guys|flatmates|roommates)\b"
-    r"|\b(\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates|flatmates"
-    r"|colleagues|coworkers|players|kids|children|adults|folks|guys|mates)\b"
-    r"|(?<=between\s)(\d+)\b(?!\s*[%.,]\d)"
+    r"\b(?:me|i)\s+and\s+(?P<others>\d+)\s+(?:friends|others|people|ppl|colleagues"
+    r"|coworkers|mates|guys|flatmates|roommates)\b"
+    r"|\b(?P<heads>\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates"
+    r"|flatmates|colleagues|coworkers|players|kids|children|adults|folks|guys|mates)\b"
+    r"|(?<=between\s)(?P<bare>\d+)\b(?!\s*[%.,]\d)"
 )
 
 
@@ -236,7 +236,7 @@ def _per_person(lowered: str) -> str:
     if len(totals) != 1:
         return lowered
     head = heads[0]
-    count = int(head[1]) + 1 if head[1] else int(head[2] or head[3])
+    count = int(head["others"]) + 1 if head["others"] else int(head["heads"] or head["bare"])
     return f"{rest[: totals[0].end()]} / {count}{rest[totals[0].end() :]}"
 
 

@@ -93,8 +93,8 @@ _IMPLIED = [  # words that name a measure without naming its column
 
 
 _MEASURE_WORD = re.compile(  # the word that says what to aggregate: "the average bonus"
-    r"\b(?<!\bin\s)(?:total|sum|average|avg|mean|median|highest|lowest|maximum|minimum|biggest|largest"
-    r"|smallest)\s+(?:of\s+)?(?:the\s+|all\s+)?([a-z][a-z_-]*)",
+    r"\b(?<!\bin\s)(?:total|sum|average|avg|mean|median|highest|lowest|maximum|minimum"
+    r"|biggest|largest|smallest)\s+(?:of\s+)?(?:the\s+|all\s+)?([a-z][a-z_-]*)",  # not "in total"
     re.IGNORECASE,
 )
 _GENERIC = {"number", "count", "value", "amount", "figure", "row", "record", "entry", "one"}

@@ -164,10 +164,10 @@ def set_context_aside(
 
     A statement travels with the next sentence when that one asks about it ("My API keeps
     getting HTTP 429. What does that status code mean?"; a dated one with "… 6 months
-    later?"), or when it has figures and the
-    ask has none ("I have 3 apples and 5 pears. How many fruits in total?"; so does
-    labelled data: "Budget: flights 640, hotel 480. Can you give me a report?") or asks
-    about the speaker ("i was born on 1990-05-17. how many days old will i be on 2025-05-17?").
+    later?"), or when it has figures and the ask has none ("I have 3 apples and 5 pears.
+    How many fruits in total?"; so does labelled data: "Budget: flights 640, hotel 480.
+    Can you give me a report?") or asks about the speaker ("i was born on 1990-05-17. how
+    many days old will i be on 2025-05-17?").
     A statement whose figures the next ask gives again is context in any person. A statement
     that asks anyway ("I need …", "My boss wants a report …") stays an ask, unless it only
     gives a purpose or reports a question, without figures ("Trying to work out my notice

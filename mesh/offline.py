@@ -111,8 +111,9 @@ _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked 
     re.IGNORECASE,
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!:]\s)\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*")
-_WHO_DID = re.compile(
-    r"^who\s+(?:[a-z]+ed|wrote|made|built|began|drew|sang|led|won)\s+((?:the\s+)?[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*[?.!]?$"
+_WHO_DID = re.compile(  # "who created python": the lower-case name it asks about
+    r"^who\s+(?:[a-z]+ed|wrote|made|built|began|drew|sang|led|won)\s+"
+    r"((?:the\s+)?[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*[?.!]?$"
 )
 _WHY_OF_IT = re.compile(r"why\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|that|this)\b(?!.*\d)")
 _PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
