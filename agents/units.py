@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from fractions import Fraction
 from typing import Any, NamedTuple
 
@@ -123,19 +123,24 @@ def _quantity_in_answer(upstream: Mapping[str, TaskResult], target: Unit) -> Ask
     for result in upstream.values():
         if result.status != "succeeded":
             continue
-        for m in _PAIR.finditer(with_digits(result.output)):
-            unit = _unit_or_none(m["src"])
-            if unit is not None and unit.dimension == target.dimension:
-                value = parse_number(m["value"])
-                return Asked(value, unit, target, _written(value, unit))
+        measuring = _measuring(_PAIR.finditer(with_digits(result.output)), target.dimension)
+        if measuring:
+            value, unit = parse_number(measuring[0]["value"]), find_unit(measuring[0]["src"])
+            return Asked(value, unit, target, _written(value, unit))
     return None
 
 
-def _unit_or_none(name: str) -> Unit | None:
-    try:
-        return find_unit(name)
-    except TaskRejected:  # a word that names two units ("oz" of mass or of volume)
-        return None
+def _measuring(pairs: Iterable[re.Match[str]], dimension: str) -> list[re.Match[str]]:
+    """The quantities whose unit measures `dimension`; one whose unit word names two units
+    ("oz" of mass or of volume) measures nothing for sure and is left out."""
+    kept = []
+    for pair in pairs:
+        try:
+            if find_unit(pair["src"]).dimension == dimension:
+                kept.append(pair)
+        except TaskRejected:
+            continue
+    return kept
 
 
 _HOW_MANY_OF = re.compile(rf"\bhow\s+many\s+(?P<dst>{_UNIT})", re.I)
@@ -153,8 +158,7 @@ def _loose(text: str) -> Asked | None:
     pairs = list(_PAIR.finditer(text))
     target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
     if target and len(pairs) > 1:  # "I ran 13.1 miles in 1.5 hours. how far is that in km?"
-        kind = find_unit(target["dst"]).dimension
-        pairs = [p for p in pairs if find_unit(p["src"]).dimension == kind] or pairs
+        pairs = _measuring(pairs, find_unit(target["dst"]).dimension) or pairs
     joined = all(
         re.fullmatch(r"\s*(?:,\s*|and\s+)?", text[a.end() : b.start()], re.I)
         for a, b in itertools.pairwise(pairs)

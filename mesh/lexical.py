@@ -253,7 +253,7 @@ def tokenize(text: str) -> list[str]:
         for w in _WORD.findall(lowered)
         if (w not in STOPWORDS and len(w) > 1 and not w.isdigit()) or w in _SYMBOLS
     ]
-    return words + [f"°{letter}" for letter in _DEGREES.findall(lowered)]
+    return words + [sys.intern(f"°{letter}") for letter in _DEGREES.findall(lowered)]
 
 
 class LexicalIndex:

@@ -61,6 +61,7 @@ from mesh.wording import (
     first_word,
     is_instruction,
     lead_word,
+    only_lead,
 )
 
 MATERIAL_WORDS = 3  # quoted text longer than this is material, not part of the capability
@@ -100,10 +101,6 @@ _SOFT_SPLIT = re.compile(
     + SEMICOLON
     + r"|,?\s+(?:and then|and after that|then|after that|and also|also|and)\s+|,\s+",
     re.IGNORECASE,
-)
-_LEAD_ONLY = re.compile(
-    r"^(?:and )?(?:then|after that|afterwards|finally|next|also|plus|first(?: of all)?|firstly"
-    r"|separately|additionally|btw)$"
 )
 _SUBJECT_PRONOUN = re.compile(  # "when was it released": "it" is what is asked about
     r"^(?:how|what|when|where|which|who|why)(?:\s+\w+){0,2}\s+(?:is|was|are|were|do|does|did"
@@ -197,16 +194,16 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
             splits = True
         elif connector == ",":
             lead = sentence[start : match.start()].strip().lower()
-            splits = first in VERBS and not _LEAD_ONLY.match(lead)
+            splits = first in VERBS and not only_lead(lead)  # not after "also,"
             if first in QUESTION_WORDS:
                 rest = sentence[match.end() :]
                 asks = len(rest.split(maxsplit=1)) > 1 and not CLAUSE.match(rest)
                 splits = asks and is_instruction(lead)
         else:
             rest = HIDDEN.sub(" ", sentence[match.end() :])
-            bare = first in QUESTION_WORDS and len(rest.split()) < 2  # "… hottest one and why"
-            bare = bare or bool(first == "why" and _WHY_OF_IT.match(rest))  # "… and why is it"
-            splits = is_sequence or connector == ";" or (first in INSTRUCTION_WORDS and not bare)
+            same_ask = len(rest.split()) < 2 or _WHY_OF_IT.match(rest)  # "… and why (is it …)"
+            new_ask = first in INSTRUCTION_WORDS and not (first in QUESTION_WORDS and same_ask)
+            splits = is_sequence or connector == ";" or new_ask
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))
         before, after = sentence[start : match.start()], sentence[match.end() :]
         if not HIDDEN.search(before) and (

@@ -20,6 +20,7 @@ __all__ = [
     "first_word",
     "is_instruction",
     "lead_word",
+    "only_lead",
     "strip_lead",
 ]
 
@@ -70,6 +71,11 @@ def strip_lead(text: str) -> str:
     """`text` without a leading order word, filler or "please" ("then", "also", "can you")."""
     text = FILLER.sub("", SEQUENCE.sub("", text.strip(), count=1), count=1)
     return _POLITE.sub("", text, count=1)
+
+
+def only_lead(text: str) -> bool:
+    """Whether `text` is nothing but order words and fillers ("also", "and then", "btw")."""
+    return not FILLER.sub("", SEQUENCE.sub("", f"{text.strip()} ", count=1), count=1).strip()
 
 
 def lead_word(text: str) -> str:
