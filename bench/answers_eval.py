@@ -1,15 +1,15 @@
 """End to end: does a plain-language request to the offline mesh come back with the right answer?
 
   .venv/bin/python bench/answers_eval.py [--verbose] [--ids a01,a07]
-      [--split dev|holdout|holdout2|...|holdout22]
+      [--split dev|holdout|holdout2|...|holdout23]
 
 Each labelled request (tests/data/answers.jsonl for dev; answers_holdout.jsonl, the first
 held-out set, measured once and then opened for fixing; answers_holdout2.jsonl, written
 before those fixes, measured once and then opened for fixing; answers_holdout3.jsonl, written
 before the fixes from holdout2, measured once and then opened for fixing;
 answers_holdout4.jsonl, written before those fixes, measured once and then opened;
-answers_holdout5.jsonl to answers_holdout22.jsonl, each written before the fixes from
-the set before it, v5 to v19 since opened) runs through
+answers_holdout5.jsonl to answers_holdout23.jsonl, each written before the fixes from
+the set before it, v5 to v21 since opened) runs through
 `Mesh.local(home).run(request)`
 with the built-in agents, the offline planner and no model. A request is scored on two things:
 
@@ -54,27 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPLITS = {
     "dev": ROOT / "tests/data/answers.jsonl",
     "holdout": ROOT / "tests/data/answers_holdout.jsonl",
-    "holdout2": ROOT / "tests/data/answers_holdout2.jsonl",
-    "holdout3": ROOT / "tests/data/answers_holdout3.jsonl",
-    "holdout4": ROOT / "tests/data/answers_holdout4.jsonl",
-    "holdout5": ROOT / "tests/data/answers_holdout5.jsonl",
-    "holdout6": ROOT / "tests/data/answers_holdout6.jsonl",
-    "holdout7": ROOT / "tests/data/answers_holdout7.jsonl",
-    "holdout8": ROOT / "tests/data/answers_holdout8.jsonl",
-    "holdout9": ROOT / "tests/data/answers_holdout9.jsonl",
-    "holdout10": ROOT / "tests/data/answers_holdout10.jsonl",
-    "holdout11": ROOT / "tests/data/answers_holdout11.jsonl",
-    "holdout12": ROOT / "tests/data/answers_holdout12.jsonl",
-    "holdout13": ROOT / "tests/data/answers_holdout13.jsonl",
-    "holdout14": ROOT / "tests/data/answers_holdout14.jsonl",
-    "holdout15": ROOT / "tests/data/answers_holdout15.jsonl",
-    "holdout16": ROOT / "tests/data/answers_holdout16.jsonl",
-    "holdout17": ROOT / "tests/data/answers_holdout17.jsonl",
-    "holdout18": ROOT / "tests/data/answers_holdout18.jsonl",
-    "holdout19": ROOT / "tests/data/answers_holdout19.jsonl",
-    "holdout20": ROOT / "tests/data/answers_holdout20.jsonl",
-    "holdout21": ROOT / "tests/data/answers_holdout21.jsonl",
-    "holdout22": ROOT / "tests/data/answers_holdout22.jsonl",
+    **{f"holdout{n}": ROOT / f"tests/data/answers_holdout{n}.jsonl" for n in range(2, 24)},
 }
 KINDS = ("single", "multi", "chain", "refuse")
 
