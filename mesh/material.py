@@ -79,9 +79,10 @@ def list_items(text: str) -> list[str]:
     """The items of a request: its bullets when every bullet asks, or, when it starts
     with "1)" or "1.", its numbered items, split at a later number after punctuation, or
     at the next number in sequence, in the same style, when an instruction follows it
-    ("1) what is 7! 2) convert …"; not "1) compute 2) times 3"); when it starts with
-    "a)", its lettered items, split at the next letter in sequence ("a) 60 mph in km/h
-    b) square root of 1,764")."""
+    ("1) what is 7! 2) convert …"; not "1) compute 2) times 3") or it starts a line
+    ("1) 19% of 2,340\n2) 5 ft 11 in to cm"); when it starts with "a)", its lettered
+    items, split at the next letter in sequence ("a) 60 mph in km/h b) square root of
+    1,764")."""
     if bulleted := _bullet_items(text):
         return bulleted
     first = _LIST_START.match(text)
@@ -99,7 +100,9 @@ def list_items(text: str) -> list[str]:
             splits = in_turn
         else:
             punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
-            splits = punctuated or (in_turn and lead_word(body[match.end() :]) in INSTRUCTION_WORDS)
+            own_line = "\n" in match[0]
+            asks = lead_word(body[match.end() :]) in INSTRUCTION_WORDS
+            splits = punctuated or (in_turn and (own_line or asks))
         if splits:
             items.append(body[start : match.start()].strip())
             start, expected = match.end(), number + 1

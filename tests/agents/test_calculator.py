@@ -286,6 +286,13 @@ def test_limits_are_the_documented_ones() -> None:
             " much does each of us owe?",
             "187.60 / 4",
         ),
+        # "we were 6", "a party of 8" give the headcount
+        (
+            "we were 6 at dinner and the bill came to 237.60, how much does each of us owe if"
+            " we split it evenly?",
+            "237.60 / 6",
+        ),
+        ("a party of 8 spent 412 total, what's each person's share", "412 / 8"),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),
