@@ -177,6 +177,10 @@ _PER_THING = re.compile(  # "23 kg per bag", "12 eggs in each box"
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:per|(?:in\s+)?each|for\s+each|every)"
     r"\s+([a-z]{3,})\b"
 )
+_AT_EACH = re.compile(  # "3 bags of flour at 250 g each": 250 g per bag, for 3 bags
+    r"(?<![\w.])\d+\s+(?P<thing>[a-z]{3,}?)(?:e?s)?\b[^.?!\d]{0,40}?\b(?:at|of|for|weighing"
+    r"|costing)\s+[$€£]?\d+(?:\.\d+)?\s*(?:[a-z°/]+\s+)?(?P<each>each|apiece)\b"
+)
 _SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
     rf"\b(?:over|for|in|across|during)\s+(?:the\s+next\s+|the\s+)?(\d+)\s+{_PERIOD}s\b"
 )
@@ -186,7 +190,10 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     """The one rate and the one span of its period a text gives, when nothing else is
     computed ("I run 5.5 km every day. How much is that over 30 days?"), or the one rate
     per thing and the one count of those things ("23 kg per bag and i'm checking 2
-    bags"); else None."""
+    bags", "3 bags of flour at 250 g each"); else None."""
+    each = _AT_EACH.search(lowered)
+    if each and not re.search(r"\d", lowered[: each.start()] + lowered[each.end() :]):
+        lowered = f"{lowered[: each.start('each')]}per {each['thing']}{lowered[each.end() :]}"
     spans = list(_SPAN.finditer(lowered))
     rates = [r for r in _RATE.finditer(lowered) if not spans or r.start() != spans[0].start(1)]
     if not rates and not spans and len(per := list(_PER_THING.finditer(lowered))) == 1:
@@ -201,11 +208,18 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     return rates[0], spans[0]
 
 
+def rate_over_span(text: str) -> tuple[str, str | None, str] | None:
+    """The rate a text multiplies by its span, the rate's unit and the span's count
+    (("5.5", "km", "30") in "5.5 km every day … over 30 days"), or None."""
+    found = _rate_and_span(with_digits(text).lower())
+    return (found[0][1], found[0][2], found[1][1]) if found else None
+
+
 def rate_unit(text: str) -> str | None:
     """The unit of a rate the text multiplies by its span ("km" in "5.5 km every day …
     over 30 days"), so the product says what it counts; None when there is none."""
-    found = _rate_and_span(with_digits(text).lower())
-    return found[0][2] if found else None
+    found = rate_over_span(text)
+    return found[1] if found else None
 
 
 def _per_period(lowered: str) -> str:
@@ -214,6 +228,7 @@ def _per_period(lowered: str) -> str:
     if found is None:
         return lowered
     rate, span = found
+    lowered = rate.string  # "at 250 g each" reads "at 250 g per bag"
     product = f"({rate[1]} * {span[1]})"
     if rate.start() < span.start():
         between = lowered[rate.end(1) : span.start()]

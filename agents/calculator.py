@@ -50,12 +50,15 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.7",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.8",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
     # count" is the result before ("multiply the count by 250"); the card says "split equally";
-    # 0.3.7: a rate per item times a count of them ("23 kg per bag … 2 bags" is 46 kg)
+    # 0.3.7: a rate per item times a count of them ("23 kg per bag … 2 bags" is 46 kg);
+    # 0.3.8: "3 bags at 250 g each"; "then multiply by 40" works on the result before;
+    # the card says multiply and divide, with a measure ("multiply that by 8 hours a day")
+    # and a monthly amount over months
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -77,6 +80,7 @@ CALCULATOR_CARD = AgentCard(
             tags=[
                 *("math", "arithmetic", "compute", "numbers", "calculate"),
                 *("times", "average", "avg", "mean", "double", "half", "difference"),
+                *("multiply", "divide"),
             ],
             examples=[
                 "What is 17 * 23?",
@@ -95,6 +99,9 @@ CALCULATOR_CARD = AgentCard(
                 "the difference between the two",
                 "split a bill of 120 between 4 people",
                 "5 km a day over 30 days",
+                "I pay 60 a month, how much is that for 12 months",
+                "12 a day on lunch, how much is that over 20 days",
+                "multiply that by 8 hours a day",
             ],
         ),
         Skill(
@@ -193,12 +200,34 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
         listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"
         return description[: plural.start()] + listed + description[plural.end() :]
     references = list(_REFERENCE.finditer(description))
+    if len(numbers) == 1 and not references and not _PLURAL_REFERENCE.search(description):
+        return _ELIDED.sub(lambda m: _fill_elided(m, numbers[0]), description, count=1)
     if len(numbers) != 1 or not references:
         return description
     # the one an operation takes: "I need it in hours so multiply that by 24"
     ref = next((r for r in references if _OPERAND.search(description[: r.start()])), None)
     ref = ref or references[0]
     return f"{description[: ref.start()]}({numbers[0]}){description[ref.end() :]}"
+
+
+_ELIDED = re.compile(  # an operation on the result before, left unsaid: "then multiply by 40"
+    r"^\s*(?:(?P<by>multiply|divide)(?=\s+by\b)"
+    r"|(?P<verb>add|subtract)\s+(?P<operand>\d[\d,.]*%?)(?!.*\b(?:to|from)\b)"
+    r"|(?P<alone>double|halve|square|cube)(?=\s*[.!?]?\s*$)"
+    r"|(?P<op>times|plus|minus|divided\s+by|multiplied\s+by)(?=\s))",
+    re.I,
+)
+
+
+def _fill_elided(match: re.Match[str], number: str) -> str:
+    """The operand left unsaid written in: "multiply (12) by 40", "add 5 to (12)",
+    "double (12)", "(12) times 3"."""
+    if match["op"]:
+        return f"({number}) {match[0].strip()}"
+    if match["verb"]:
+        joint = "to" if match["verb"].lower() == "add" else "from"
+        return f"{match[0]} {joint} ({number})"
+    return f"{match[0]} ({number})"
 
 
 def _mismatch(description: str, upstream: Mapping[str, TaskResult]) -> str:

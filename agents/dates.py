@@ -60,6 +60,8 @@ _DURATION = re.compile(
 )
 _BACKWARD = re.compile(r"\b(before|ago|earlier|prior\s+to|subtract|minus|back\s+from)\b", re.I)
 _FORWARD = re.compile(r"\b(after|from|later|add|plus|since|hence)\b", re.I)
+_FROM_AFTER = re.compile(r"\b(?:until|till|to)\b[^.?!]*\bfrom\s+\S")  # "until X from Y"
+_ASKED_UNIT = re.compile(r"\bhow\s+many\s+(weeks|months|years)\b")
 
 
 def parse_date(text: str, today: date | None = None) -> date:
@@ -177,7 +179,30 @@ def _plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if abs(n) == 1 else "s")
 
 
-def _difference(start: date, end: date, business: bool) -> tuple[str, dict[str, Any]]:
+def _in_unit(days: int, years: int, months: int, rest: int, unit: str) -> tuple[str, float]:
+    """A difference told in the unit asked ("how many weeks between …"), and its value
+    in that unit: weeks as a fraction (days / 7), months and years whole, with the days
+    left over shown."""
+    sign = -1 if days < 0 else 1
+    counted: list[tuple[int, str]]
+    if unit == "weeks":
+        whole, extra = divmod(abs(days), 7)
+        counted = [(sign * whole, "week"), (extra, "day")]
+        value = sign * whole if not extra else round(days / 7, 4)
+    elif unit == "months":
+        counted = [(sign * (years * 12 + months), "month"), (rest, "day")]
+        value = counted[0][0]
+    else:
+        counted, value = [(sign * years, "year"), (months, "month"), (rest, "day")], sign * years
+    told = [_plural(counted[0][0], counted[0][1])]
+    told += [_plural(n, noun) for n, noun in counted[1:] if n]
+    words = " and ".join(told) if len(told) < 3 else f"{told[0]}, {told[1]} and {told[2]}"
+    return f"{words} ({_plural(days, 'day')})", value
+
+
+def _difference(
+    start: date, end: date, business: bool, unit: str = "days"
+) -> tuple[str, dict[str, Any]]:
     days = (end - start).days
     early, late = sorted((start, end))
     years, months, rest = calendar_difference(early, late)
@@ -193,6 +218,10 @@ def _difference(start: date, end: date, business: bool) -> tuple[str, dict[str, 
             " (Monday to Friday, end date excluded)",
             data,
         )
+    if unit in ("weeks", "months", "years"):
+        told, data["value"] = _in_unit(days, years, months, rest, unit)
+        data["unit"] = unit.removesuffix("s")
+        return f"{told} from {start} to {end}", data
     breakdown = f" ({', '.join(parts)})" if len(parts) > 1 or (parts and not rest) else ""
     return f"{_plural(days, 'day')} from {start} to {end}{breakdown}", data
 
@@ -225,7 +254,9 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
     duration = _DURATION.search(text)
     if len(dates) >= 2 and not (duration and _FORWARD.search(lowered)):
         business = bool(re.search(r"business|working|weekdays", lowered))
-        return _difference(dates[0], dates[1], business)
+        start, end = dates[1::-1] if _FROM_AFTER.search(lowered) else dates[:2]
+        asked = _ASKED_UNIT.search(lowered)
+        return _difference(start, end, business, asked[1] if asked else "days")
     if duration and dates:
         unit = _UNIT_WORDS[re.sub(r"\s+", " ", duration["unit"].lower())]
         amount = _amount(duration["n"])
@@ -264,8 +295,9 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
 
 DATES_CARD = AgentCard(
     name="dates",
-    version="0.2.1",  # 0.2: "that many days" from the task before; 0.2.1: a day count
-    # says its unit, so "convert that into hours" after it needs no "from days"
+    version="0.2.2",  # 0.2: "that many days" from the task before; 0.2.1: a day count
+    # says its unit, so "convert that into hours" after it needs no "from days"; 0.2.2:
+    # "how many weeks/months/years between" answers in that unit; "until X from Y"
     description=(
         "Date arithmetic and calendars: days between two dates, a date plus or minus days,"
         " weeks, months or business days, the day of the week of a date, leap years."

@@ -27,7 +27,9 @@ _NEVER_END = {"dr", "mr", "mrs", "ms", "prof", "vs", "e.g", "i.e", "cf", "fig", 
 # "Main St." or "apples, etc." end a sentence only when a capital letter follows.
 _MAYBE_END = {"st", "jr", "sr", "etc", "inc", "ltd", "co", "corp", "no", "al", "a.m", "p.m"}
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|\n[ \t]*\n")
-_WORD_RE = re.compile(r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)*|\w+(?:['’-]\w+)*")
+_WORD_RE = re.compile(  # "U.S." and "1,200.50" are one word each, and so is "3pm"
+    r"(?:[^\W\d_]\.){2,}|\d+(?:[.,]\d+)*[^\W_]*|\w+(?:['’-]\w+)*"
+)
 _STOPWORDS = set(
     """a about above after again all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for
@@ -250,9 +252,9 @@ def _summary_length(instruction: str, given: Any) -> int:
 
 TEXT_CARD = AgentCard(
     name="text",
-    version="0.2.1",  # 0.2: the count asked for is its value, for the task after; 0.2.1:
+    version="0.2.2",  # 0.2: the count asked for is its value, for the task after; 0.2.1:
     # a task that asks neither for statistics nor a summary is refused; the text after a
-    # question ("how many sentences in this paragraph? …")
+    # question ("how many sentences in this paragraph? …"); 0.2.2: "3pm" is one word
     description=(
         "Text analysis: counts the words, sentences and characters of a text, finds its most"
         " frequent words, and summarises it in a few of its own key sentences."

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from mesh.agents._arith import NUMBER as _NUMBER
 from mesh.agents._arith import THAT_MANY, upstream_number
+from mesh.agents._expressions import rate_over_span
 from mesh.agents._numwords import with_digits
 from mesh.agents._quantities import UNIT as _UNIT
 from mesh.agents._quantities import Unit, convert, find_unit, format_quantity, parse_number
@@ -157,6 +158,8 @@ def _loose(text: str) -> Asked | None:
     None unless both are there once."""
     pairs = list(_PAIR.finditer(text))
     target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
+    if target and (total := _over_span(text, find_unit(target["dst"]))):
+        return total
     if target and len(pairs) > 1:  # "I ran 13.1 miles in 1.5 hours. how far is that in km?"
         pairs = _measuring(pairs, find_unit(target["dst"]).dimension) or pairs
     joined = all(
@@ -178,6 +181,24 @@ def _loose(text: str) -> Asked | None:
     value = sum((_in(v, part, src) for v, part in parts[:-1]), parse_number(parts[-1][0]))
     written = " ".join(_written(parse_number(v), part) for v, part in parts)
     return Asked(value, src, dst, written)
+
+
+def _over_span(text: str, target: Unit) -> Asked | None:
+    """The total of a rate over its span, when that is what is converted ("I ran 5 km a
+    day for 30 days. how far is that in miles?" converts 150 km, not 5 km)."""
+    found = rate_over_span(text)
+    if found is None or found[1] is None:
+        return None
+    rate, unit_word, count = found
+    try:
+        unit = find_unit(unit_word)
+    except TaskRejected:
+        return None
+    if unit.dimension != target.dimension:
+        return None
+    value = parse_number(rate) * parse_number(count)
+    written = f"{_written(value, unit)} ({rate} {unit.symbol} × {count})"
+    return Asked(value, unit, target, written)
 
 
 _MENTION = re.compile(rf"(?<![A-Za-z])(?:{_UNIT})", re.I)
@@ -234,11 +255,12 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.5",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.6",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
     # 0.2.3: "convert those hours to minutes" after a count; "lbs"; 0.2.4: of two
     # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km");
-    # 0.2.5: the card names oven and recipe temperatures
+    # 0.2.5: the card names oven and recipe temperatures; 0.2.6: a rate over a span
+    # converts its total ("5 km a day for 30 days … in miles" is 150 km)
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"

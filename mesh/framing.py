@@ -42,8 +42,8 @@ _FIRST_PERSON = re.compile(r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me)\b",
 _SPEAKER = re.compile(r"\b(?:i|i'm|im|me|my|we|us|our)\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:which\s+one|that|this|it|these|those|they)\b", re.IGNORECASE)
 _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday of …"
-    r"\b(?:wants?|wanted|need(?:s|ed)?|like|love|wonder(?:ing)?|curious|help|ask(?:s|ed)?"
-    r"|looking|trying|hope|wish|please|could|can|would|should|must|have\s+to|has\s+to"
+    r"\b(?:wants?|wanted|need(?:s|ed)?(?!\s+\d)|like|love|wonder(?:ing)?|curious|help"
+    r"|ask(?:s|ed)?|looking|trying|hope|wish|please|could|can|would|should|must|have\s+to|has\s+to"
     r"|let|question|questions|interested|require[sd]?|i'd|we'd|i'll|we'll)\b",
     re.IGNORECASE,
 )

@@ -286,6 +286,9 @@ def test_limits_are_the_documented_ones() -> None:
             " much does each of us owe?",
             "187.60 / 4",
         ),
+        # "N things at X each" is X per thing for N things; not when more is given
+        ("I need 3 bags of flour at 250 g each. whats the total", "(250 * 3)"),
+        ("3 tickets at $25 each, total?", "(25 * 3)"),
         # "we were 6", "a party of 8" give the headcount
         (
             "we were 6 at dinner and the bill came to 237.60, how much does each of us owe if"
@@ -440,6 +443,13 @@ MILES = _done("t1", "100 km = 62.1371192237 mi", value=62.1371192237, exact="62.
         ("multiply the count by 2", "(62.1371192237) * 2 = 124.2742384474"),
         ("add 5 to the amount", "5 + (62.1371192237) = 67.1371192237"),
         ("What is 17 * 23?", "17 * 23 = 391"),  # no reference: the upstream is not used
+        # the operand left unsaid after "then" is the result before
+        ("multiply by 2 hours", "(62.1371192237) * 2 = 124.2742384474"),
+        ("add 5", "5 + (62.1371192237) = 67.1371192237"),
+        ("subtract 2", "(62.1371192237) - 2 = 60.1371192237"),
+        ("double", "(62.1371192237) * 2 = 124.2742384474"),
+        ("times 3", "(62.1371192237) * 3 = 186.4113576711"),
+        ("add 5 to 6", "5 + 6 = 11"),  # both operands given
     ],
 )
 def test_the_result_of_the_task_before_stands_in_for_it(description: str, output: str) -> None:
@@ -661,3 +671,10 @@ def test_words_that_compute_are_not_read_as_a_name(description: str) -> None:
     """ "the square of 3" is 9, not 3: refused rather than computed as 4 * 3."""
     with pytest.raises(TaskRejected, match="found no arithmetic expression"):
         handler(TaskRequest(task_id="t9", description=description))
+
+
+def test_several_prices_each_are_refused_not_half_added() -> None:
+    """Only one "N things at X each" is read; with another, the first alone would be a
+    wrong total, so the request is refused."""
+    with pytest.raises(TaskRejected):
+        extract_expression("5 shirts for 20 each and 2 hats for 10 each, total")

@@ -62,6 +62,38 @@ def test_answers_date_questions(question: str, output: str) -> None:
     assert answer(question, TODAY)[0] == output
 
 
+@pytest.mark.parametrize(
+    ("question", "output", "value"),
+    [
+        (
+            "how many weeks between 2025-01-06 and 2025-03-31?",
+            "12 weeks (84 days) from 2025-01-06 to 2025-03-31",
+            12,
+        ),
+        (
+            "how many weeks until 2025-03-31 from 2025-01-01?",  # the start comes second
+            "12 weeks and 5 days (89 days) from 2025-01-01 to 2025-03-31",
+            12.7143,
+        ),
+        (
+            "how many months between 2025-01-15 and 2025-06-01",
+            "4 months and 17 days (137 days) from 2025-01-15 to 2025-06-01",
+            4,
+        ),
+        (
+            "how many years between 1990-05-20 and 2025-03-01",
+            "34 years, 9 months and 9 days (12,704 days) from 1990-05-20 to 2025-03-01",
+            34,
+        ),
+    ],
+)
+def test_a_difference_is_told_in_the_unit_asked(question: str, output: str, value: float) -> None:
+    """Its value, for a task after ("then multiply by 40 hours"), is in that unit too."""
+    told, data = answer(question, TODAY)
+    assert (told, data["value"]) == (output, value)
+    assert data["unit"] == question.split()[2].removesuffix("s")
+
+
 def test_difference_data_has_every_unit() -> None:
     _, data = answer("days between 2024-01-01 and 2025-03-15", TODAY)
     assert data["days"] == 439

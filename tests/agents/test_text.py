@@ -59,6 +59,11 @@ def test_stats_words_keep_contractions_numbers_and_abbreviations_whole() -> None
     assert stats["sentences"] == 1
 
 
+def test_stats_a_number_with_letters_stuck_to_it_is_one_word() -> None:
+    stats = text_stats("Moved to Thursday at 3pm, the 2nd slot, 10km away.")
+    assert stats["words"] == 10  # Moved to Thursday at 3pm the 2nd slot 10km away
+
+
 def test_stats_of_empty_text_are_zero() -> None:
     stats = text_stats("")
     assert stats["words"] == stats["sentences"] == stats["characters"] == 0

@@ -76,6 +76,22 @@ def test_one_quantity_and_a_target_anywhere_in_the_sentence(request_text: str, o
     assert run(request_text).output == output
 
 
+@pytest.mark.parametrize(
+    ("request_text", "output"),
+    [
+        (
+            "I ran 5 km a day for 30 days. how far is that in miles?",
+            "150 km (5 km × 30) = 93.2056788356 mi",
+        ),
+        ("I work 8 hours a day for 5 days, in minutes", "40 h (8 h × 5) = 2400 min"),
+        ("I drink 2 liters a day, in gallons?", "2 L = 0.528344104716 gal"),  # no span
+    ],
+)
+def test_a_rate_over_a_span_converts_its_total(request_text: str, output: str) -> None:
+    """ "How far is that" after "5 km a day for 30 days" is 150 km; 5 km was converted."""
+    assert run(request_text).output == output
+
+
 def test_two_quantities_and_one_target_are_not_guessed_between() -> None:
     with pytest.raises(TaskRejected, match="found no conversion"):
         run("I ran 5 km today and 3 km yesterday, in miles?")

@@ -365,6 +365,19 @@ def test_a_temperature_letter_after_a_number_is_evidence(mesh: Mesh) -> None:
         assert best.card.name == "units" and best.score >= 0.25, (ask, best.score)
 
 
+@pytest.mark.parametrize(
+    "ask",
+    [
+        "multiply it by 40 hours",  # units scored 0.41, the calculator 0.31
+        "then multiply by 40 hours",
+        "If I pay 1450 a month in rent, how much is that for 12 months?",  # report 0.22
+    ],
+)
+def test_arithmetic_on_a_measure_goes_to_the_calculator(mesh: Mesh, ask: str) -> None:
+    (best, *_) = mesh.registry.search(ask)
+    assert best.card.name == "calculator" and best.score >= 0.3, (ask, best.score)
+
+
 def test_a_conversion_the_knowledge_agent_ranks_first_for_is_answered_by_units(
     mesh: Mesh,
 ) -> None:

@@ -106,6 +106,9 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("pls do both: a) 60 mph in km/h  b) square root of 1,764",
          ["60 mph in km/h", "square root of 1,764"]),
         ("a) 2+2 b) 3+3 c) 4+4", ["2+2", "3+3", "4+4"]),
+        # "I need" with a count of things states data; the ask after it works on it
+        ("I need 3 bags of flour at 250 g each. whats the total, then convert it to oz",
+         ["I need 3 bags of flour at 250 g each. whats the total", "convert it to oz"]),
         # a numbered item on a line of its own
         ("1) 19% of 2,340\n2) 5 ft 11 in to cm", ["19% of 2,340", "5 ft 11 in to cm"]),
         ("1) compute 2) times 3", ["compute 2) times 3"]),  # not a list: no line, no ask
