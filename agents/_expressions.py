@@ -107,6 +107,11 @@ _ASIDE = re.compile(  # "multiply the result by 4 (I do that loop 4x a week)"
     r"\s+\((?:i|i'm|my|we|our|that|that's|it|it's|this|for|since|because|as|which|so|per"
     r"|each|every)\b[^()]*\)\s*(?=[.?!]*\s*$)"
 )
+_NOUN_BEFORE_OP = re.compile(  # "7.5 hours times 365 nights": what 7.5 counts is no operand
+    r"(?<=\d)\s+(?!(?:squared|cubed|factorial|percent|pct|mod|modulo|over|dozens?|hundreds?"
+    r"|thousands?|millions?|billions?|trillions?|grand)\b)[a-z]{2,}"
+    r"(?=\s+(?:times|plus|minus|multiplied\s+by|divided\s+by|[*/+])\s)"
+)
 _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     r",?\s*\bto\s+(\d{1,2})\s+(?:decimal\s+(?:places?|digits?)|decimals|dp\b|d\.p\.)",
     re.IGNORECASE,
@@ -341,11 +346,9 @@ def extract_expressions(text: str) -> list[str]:
 def _normalise(text: str) -> str:
     """Lower case, symbols and words in the forms the parser reads."""
     lowered = text.lower().replace("−", "-").replace("×", "*").replace("÷", "/")
-    lowered = _ASIDE.sub("", lowered)
+    lowered = _NOUN_BEFORE_OP.sub("", _ASIDE.sub("", lowered))
     if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
-        lowered = re.sub(
-            r"\b\d{1,3}(?:,\d{3})+\b(?!\.\d)", lambda m: m[0].replace(",", ""), lowered
-        )
+        lowered = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m[0].replace(",", ""), lowered)
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
     lowered = _per_period(_per_person(_list_named_elsewhere(lowered)))
     for pattern, template in _PHRASES:

@@ -58,7 +58,7 @@ CALCULATOR_CARD = AgentCard(
     # 0.3.7: a rate per item times a count of them ("23 kg per bag … 2 bags" is 46 kg);
     # 0.3.8: "3 bags at 250 g each"; "then multiply by 40" works on the result before;
     # the card says multiply and divide, with a measure ("multiply that by 8 hours a day")
-    # and a monthly amount over months
+    # and a monthly amount over months; "7.5 hours times 365 nights" is 7.5 * 365
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"

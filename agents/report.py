@@ -13,11 +13,14 @@ from collections.abc import Mapping
 
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.wording import SEQUENCE, is_instruction
 
 REPORT_CARD = AgentCard(
     name="report",
-    version="0.2.1",  # 0.2: figures with digits in labels, or from the table of the task before
-    # 0.2.1: a full stop after a figure ends its item ("food 280. Can you …")
+    version="0.2.2",  # 0.2: figures with digits in labels, or from the table of the task before
+    # 0.2.1: a full stop after a figure ends its item ("food 280. Can you …"); 0.2.2: the
+    # card has a breakdown of hours (one of team hours scored 0.20, under the floor); a
+    # next step read as a figure ("…, utilities 180. then divide the total by 4") is refused
     description=(
         "Writes a short report on labelled figures (budgets, expenses, sales by item):"
         " the total and each item's share of it"
@@ -31,6 +34,7 @@ REPORT_CARD = AgentCard(
                 "write a report on my budget: rent 1200, food 450, transport 130",
                 "give me a breakdown of sales: north 340, south 210, west 95",
                 "report on expenses: hosting 80, domains 12, email 6",
+                "breakdown of time spent this week: meetings 6, coding 20, review 4",
                 "write a report on those figures",
             ],
         )
@@ -108,6 +112,12 @@ def handler(req: TaskRequest) -> TaskResult:
         raise TaskRejected(
             "a report needs at least two labelled figures, e.g. 'rent 1200, food 450'"
         )
+    for label, number in figures:
+        if SEQUENCE.match(label) and is_instruction(label):
+            raise TaskRejected(
+                f"'{label} {number}' is a next step, not a labelled figure: ask it as a task"
+                " of its own, e.g. 'rent 1200, food 450. Then divide the total by 4'"
+            )
     total = req.request(" + ".join(n for _, n in figures), capability=ARITHMETIC)
     # A failed answer stays in this task's inbox: another try here would read it again.
     if total.status != "succeeded":

@@ -55,6 +55,7 @@ _BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it 
 )
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2}|[a-j])([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
+_DASH = re.compile(r"\s[-–—]{1,2}\s")
 _SEMICOLON_SPLIT = re.compile(SEMICOLON, re.IGNORECASE)
 _SEPARATELY = re.compile(SEPARATELY, re.IGNORECASE)
 _AFTER_DATA = re.compile(r"(?<=[\]}])\s*,?\s+(?:and\s+then|and|then|also|plus)\s+", re.I)
@@ -133,11 +134,15 @@ def _bullet_items(text: str) -> list[str]:
 
 def _sentence_ends(text: str) -> list[str]:
     """Split after ". " "? " "! " before a capital, or before a lower-case instruction
-    word ("… fahrenheit. what is …") unless the full stop ends an abbreviation."""
+    word, after an order word or not ("… fahrenheit. what is …", "… utilities 180. then
+    divide the total by 4"), unless the full stop ends an abbreviation."""
     out, start = list[str](), 0
     for gap in _SENTENCE_GAP.finditer(text):
         rest = text[gap.end() :]
-        lower_case_ask = first_word(rest) in INSTRUCTION_WORDS and not (
+        asks = first_word(rest) in INSTRUCTION_WORDS or (
+            SEQUENCE.match(rest) and is_instruction(rest)
+        )
+        lower_case_ask = asks and not (
             _ABBREVIATION.search(text[max(0, gap.start() - 16) : gap.start()])
         )
         if _CAPITAL_START.match(rest) or lower_case_ask:
@@ -231,8 +236,11 @@ def _opens_material(head: str, rest: str) -> bool:
     """Whether what follows the colon is material to work on: after a verb ("Summarize:
     …", "tl;dr: …"), or after a question ("How many sentences does this have: …") when
     it is text, not a new question (no instruction word first, no "?" to end it). A
-    colon inside brackets is data's ("turn [{"sku": "A1"}] into CSV, and …")."""
-    first, lead = lead_word(head), strip_lead(head)
+    colon inside brackets is data's ("turn [{"sku": "A1"}] into CSV, and …"). What a
+    dash sets before the ask is not its start ("Quick check before I send this - how
+    many sentences does this have: …")."""
+    asked = _DASH.split(head)[-1]
+    first, lead = lead_word(asked), strip_lead(asked)
     opened = head.count("[") + head.count("{") > head.count("]") + head.count("}")
     if not rest.strip() or first not in INSTRUCTION_WORDS or opened:
         return False

@@ -286,6 +286,12 @@ def test_limits_are_the_documented_ones() -> None:
             " much does each of us owe?",
             "187.60 / 4",
         ),
+        # digit groups with decimals are one number
+        ("whats the average of 1,299.99, 450.50 and 89.95", "((1299.99 + 450.50 + 89.95) / 3)"),
+        # what a number counts, before an operator, is not part of the sum
+        ("For my sleep log: what is 7.5 hours times 365 nights?", "7.5 * 365"),
+        ("5 apples plus 3 apples", "5 + 3"),
+        ("2 hundred times 3", "200 * 3"),
         # "N things at X each" is X per thing for N things; not when more is given
         ("I need 3 bags of flour at 250 g each. whats the total", "(250 * 3)"),
         ("3 tickets at $25 each, total?", "(25 * 3)"),
@@ -678,3 +684,9 @@ def test_several_prices_each_are_refused_not_half_added() -> None:
     wrong total, so the request is refused."""
     with pytest.raises(TaskRejected):
         extract_expression("5 shirts for 20 each and 2 hats for 10 each, total")
+
+
+def test_a_multiplier_word_before_an_operator_is_not_dropped_as_a_noun() -> None:
+    """ "3 dozen times 2" is 72, not 3 * 2: rather refused than read as 6."""
+    with pytest.raises(TaskRejected):
+        extract_expression("3 dozen times 2")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mesh import Mesh
-from mesh.agents.report import parse_figures
+from mesh.agents.report import handler, parse_figures
+from mesh.errors import TaskRejected
+from mesh.models import TaskRequest
 
 
 @pytest.mark.parametrize(
@@ -66,3 +68,11 @@ def test_a_report_on_those_figures_reads_the_table_of_the_task_before() -> None:
         )
         == []
     )
+
+
+def test_a_next_step_read_as_a_figure_is_refused_not_totalled() -> None:
+    """ "…, utilities 180. then divide the total by 4" in one task totalled 2104, with
+    "then divide the total by: 4" as an item."""
+    asked = "a report on my budget: rent 1,400, groceries 520, utilities 180. then divide by 4"
+    with pytest.raises(TaskRejected, match="'then divide by 4' is a next step"):
+        handler(TaskRequest(task_id="t1", description=asked))

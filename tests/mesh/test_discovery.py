@@ -378,6 +378,14 @@ def test_arithmetic_on_a_measure_goes_to_the_calculator(mesh: Mesh, ask: str) ->
     assert best.card.name == "calculator" and best.score >= 0.3, (ask, best.score)
 
 
+def test_a_breakdown_of_hours_goes_to_the_report(mesh: Mesh) -> None:
+    """It scored the report 0.20, under the floor, with units close behind."""
+    ask = "breakdown of team hours for the sprint please - design 45, backend 90, qa 15"
+    (best, second, *_) = mesh.registry.search(ask)
+    assert best.card.name == "report" and best.score >= 0.22, best.score
+    assert best.score > second.score
+
+
 def test_a_conversion_the_knowledge_agent_ranks_first_for_is_answered_by_units(
     mesh: Mesh,
 ) -> None:

@@ -109,6 +109,14 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # "I need" with a count of things states data; the ask after it works on it
         ("I need 3 bags of flour at 250 g each. whats the total, then convert it to oz",
          ["I need 3 bags of flour at 250 g each. whats the total", "convert it to oz"]),
+        # an order word after a full stop starts the next step, in lower case too
+        ("write a report on my budget: rent 1,400, food 520, gas 180. then divide the total"
+         " by 4", ["write a report on my budget: rent 1,400, food 520, gas 180.",
+                   "divide the total by 4"]),
+        # what a dash sets before an ask does not hide the text after its colon
+        ("Quick check before I send this - how many sentences does this have: We shipped."
+         " Two bugs came in! Nobody complained.", ["Quick check before I send this - how"
+         " many sentences does this have: We shipped. Two bugs came in! Nobody complained."]),
         # a numbered item on a line of its own
         ("1) 19% of 2,340\n2) 5 ft 11 in to cm", ["19% of 2,340", "5 ft 11 in to cm"]),
         ("1) compute 2) times 3", ["compute 2) times 3"]),  # not a list: no line, no ask
