@@ -8,6 +8,7 @@ results of the tasks before standing in for "the result".
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import partial
 
@@ -183,9 +184,11 @@ _PER_THING = re.compile(  # "23 kg per bag", "12 eggs in each box"
     r"\s+([a-z]{3,})\b"
 )
 _AT_EACH = re.compile(  # "3 bags of flour at 250 g each": 250 g per bag, for 3 bags
-    r"(?<![\w.])\d+\s+(?P<thing>[a-z]{3,}?)(?:e?s)?\b[^.?!\d]{0,40}?\b(?:at|of|for|weighing"
-    r"|costing)\s+[$€£]?\d+(?:\.\d+)?\s*(?:[a-z°/]+\s+)?(?P<each>each|apiece)\b"
+    r"(?<![\w.])(?P<count>\d+)\s+(?P<thing>[a-z]{3,}?)(?:e?s)?\b[^.?!\d]{0,40}?\b(?:at|of"
+    r"|for|weighing|costing)\s+[$€£]?(?P<price>\d+(?:\.\d+)?)\s*(?:(?P<unit>[a-z°/]+)\s+)?"
+    r"(?P<each>each|apiece)\b"
 )
+_ITEM_JOINT = re.compile(r"\s*(?:,\s*)?(?:and|plus|\+)?\s*")
 _SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
     rf"\b(?:over|for|in|across|during)\s+(?:the\s+next\s+|the\s+)?(\d+)\s+{_PERIOD}s\b"
 )
@@ -240,6 +243,21 @@ def _per_period(lowered: str) -> str:
         return f"{lowered[: rate.start(1)]}{product}{between}{lowered[span.end() :]}"
     between = lowered[span.end() : rate.start(1)]
     return f"{lowered[: span.start()]}{between}{product}{lowered[rate.end(1) :]}"
+
+
+def _items_each(lowered: str) -> str:
+    """Several counts at a price each, listed one after another, as one sum: "5 shirts for
+    20 each and 2 hats for 10 each" is (5 * 20 + 2 * 10); one alone is a rate per thing
+    (`_rate_and_span`), and prices in different units are not added."""
+    items = list(_AT_EACH.finditer(lowered))
+    if len(items) < 2 or len({item["unit"] for item in items}) > 1:
+        return lowered
+    if not all(
+        _ITEM_JOINT.fullmatch(lowered[a.end() : b.start()]) for a, b in itertools.pairwise(items)
+    ):
+        return lowered
+    total = " + ".join(f"{item['count']} * {item['price']}" for item in items)
+    return f"{lowered[: items[0].start()]}({total}){lowered[items[-1].end() :]}"
 
 
 def _per_person(lowered: str) -> str:
@@ -350,7 +368,7 @@ def _normalise(text: str) -> str:
     if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
         lowered = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m[0].replace(",", ""), lowered)
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
-    lowered = _per_period(_per_person(_list_named_elsewhere(lowered)))
+    lowered = _per_period(_per_person(_items_each(_list_named_elsewhere(lowered))))
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

@@ -56,7 +56,8 @@ CALCULATOR_CARD = AgentCard(
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
     # count" is the result before ("multiply the count by 250"); the card says "split equally";
     # 0.3.7: a rate per item times a count of them ("23 kg per bag … 2 bags" is 46 kg);
-    # 0.3.8: "3 bags at 250 g each"; "then multiply by 40" works on the result before;
+    # 0.3.8: "3 bags at 250 g each", and several summed ("5 shirts for 20 each and 2
+    # hats for 10 each"); "then multiply by 40" works on the result before;
     # the card says multiply and divide, with a measure ("multiply that by 8 hours a day")
     # and a monthly amount over months; "7.5 hours times 365 nights" is 7.5 * 365
     description=(
@@ -75,7 +76,8 @@ CALCULATOR_CARD = AgentCard(
                 " times, divided by, squared, cubed, double, half); sums and averages (avg, mean)"
                 " of lists; a total split equally (what each one owes of a shared bill); a"
                 " rate over a span or per item (5 km a day for 30 days, 23 kg per bag for 2"
-                " bags); big integers, decimals and fractions."
+                " bags); counts at a price each (3 tickets at 25 each); big integers, decimals"
+                " and fractions."
             ),
             tags=[
                 *("math", "arithmetic", "compute", "numbers", "calculate"),
@@ -101,6 +103,8 @@ CALCULATOR_CARD = AgentCard(
                 "5 km a day over 30 days",
                 "I pay 60 a month, how much is that for 12 months",
                 "12 a day on lunch, how much is that over 20 days",
+                "4 tickets at 12.50 each and 2 drinks at 3 each, how much in total",
+                "6 eggs in each box and I have 4 boxes, how many eggs",
                 "multiply that by 8 hours a day",
             ],
         ),

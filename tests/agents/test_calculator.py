@@ -679,11 +679,25 @@ def test_words_that_compute_are_not_read_as_a_name(description: str) -> None:
         handler(TaskRequest(task_id="t9", description=description))
 
 
-def test_several_prices_each_are_refused_not_half_added() -> None:
-    """Only one "N things at X each" is read; with another, the first alone would be a
-    wrong total, so the request is refused."""
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("5 shirts for 20 each and 2 hats for 10 each, total", "(5 * 20 + 2 * 10)"),
+        (
+            "3 tickets at 25 each, 2 drinks at 4.50 each and 1 popcorn at 7 each. how much?",
+            "(3 * 25 + 2 * 4.50 + 1 * 7)",
+        ),
+    ],
+)
+def test_several_counts_at_a_price_each_are_summed(request_text: str, expected: str) -> None:
+    assert extract_expression(request_text) == expected
+
+
+def test_counts_at_prices_in_different_units_are_refused_not_added() -> None:
+    """250 g and 1 kg each would add up to a number in no unit; the first alone would be
+    a wrong total."""
     with pytest.raises(TaskRejected):
-        extract_expression("5 shirts for 20 each and 2 hats for 10 each, total")
+        extract_expression("3 bags at 250 g each and 2 bags at 1 kg each, total weight")
 
 
 def test_a_multiplier_word_before_an_operator_is_not_dropped_as_a_noun() -> None:
