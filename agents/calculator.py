@@ -59,7 +59,8 @@ CALCULATOR_CARD = AgentCard(
     # 0.3.8: "3 bags at 250 g each", and several summed ("5 shirts for 20 each and 2
     # hats for 10 each"); "then multiply by 40" works on the result before;
     # the card says multiply and divide, with a measure ("multiply that by 8 hours a day")
-    # and a monthly amount over months; "7.5 hours times 365 nights" is 7.5 * 365
+    # and a monthly amount over months; "7.5 hours times 365 nights" is 7.5 * 365; a
+    # result from a float before at full precision keeps 12 significant digits
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -271,6 +272,8 @@ def handler(req: TaskRequest) -> TaskResult:
                 data={"expressions": exprs, "values": [_json_value(v) for v in values]},
             )
         expr, value = exprs[0], evaluate(exprs[0])
+        if _inexact(req.upstream):  # 110.12333333333333 * 1.2 is 132.148, not …7999999996
+            value = float(format(float(value), f".{INEXACT_DIGITS}g"))
         unit = _unit_of_rate(req.description)
     data: dict[str, object] = {"expression": expr, "value": _json_value(value)}
     return TaskResult(
@@ -279,6 +282,19 @@ def handler(req: TaskRequest) -> TaskResult:
         agent="calculator",
         output=f"{expr} = {format_number(value)}" + (f" {unit}" if unit else ""),
         data=data | ({"unit": unit} if unit else {}),
+    )
+
+
+INEXACT_DIGITS = 12
+"""Significant digits kept in a result computed from a binary float a task before gave
+(a mean of 110.12333333333333 has 17 digits, the last ones noise)."""
+
+
+def _inexact(upstream: Mapping[str, TaskResult]) -> bool:
+    """Whether a number before is a float at full precision (big integers are exact)."""
+    return any(
+        "." in n and len(re.sub(r"\D", "", n).lstrip("0")) >= 16
+        for n, _ in upstream_numbers(upstream)
     )
 
 

@@ -40,6 +40,18 @@ _QUANTITY_ASKED = re.compile(
     r"\bhow\s+(?:many|much|far|long|old|big|large|fast|hot|cold|heavy|tall|deep|high)\b", re.I
 )
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
+_LENGTH = r"kilomet|\bkm\b|miles?\b|met(?:re|er)s?\b|\bau\b|light[- ]years?|feet|\bft\b"
+_KIND_ASKED = {  # what a "how far/hot/…" question's answer measures
+    "far": rf"distance|{_LENGTH}",
+    "hot": r"°|degrees|temperature",
+    "cold": r"°|degrees|temperature",
+    "heavy": r"\bkg\b|kilogram|\bmass|weigh|tonnes?",
+    "fast": r"speed|per\s+(?:second|hour)|/s\b|/h\b|mph",
+    "tall": rf"height|{_LENGTH}",
+    "high": rf"height|altitude|{_LENGTH}",
+    "deep": rf"depth|{_LENGTH}",
+}
+_HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(_KIND_ASKED)})\b", re.I)
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
     f" a folder and call ensure_seeded(folder) (the shipped ones are in {DOCS_DIR})"
@@ -354,6 +366,12 @@ class KnowledgeBase:
                     f"no document in the knowledge base gives the number {question!r} asks"
                     f" for: the nearest sentences state none; {_ADD_HINT}"
                 )
+        if kind := _HOW_KIND.search(question):  # "how far …" wants a distance, not a time
+            measures = re.compile(_KIND_ASKED[kind[1].lower()], re.I)
+            fits = np.array([bool(measures.search(s)) for s, _ in candidates])
+            if (fits & np.isfinite(scores)).any():
+                scores[~fits] = -np.inf
+                order = [int(i) for i in np.argsort(-scores)]
         floor = float(scores[order[0]]) - SECOND_SENTENCE_MARGIN
         top_source = candidates[order[0]][1]
         runner_up = [i for i in order[1:] if candidates[i][1] == top_source][:1]

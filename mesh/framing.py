@@ -27,10 +27,11 @@ _GREETING = re.compile(
     r"\s*[!.,]*",
     re.IGNORECASE,
 )
-_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:"
+_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:", "need 3 answers:"
+    r"(?:(?:i\s+)?(?:need|have|got)\s+)?"
     r"(?:(?:a\s+)?(?:couple(?:\s+of)?|few|two|three|four|five|several|some|one|\d)\s+)?"
     r"(?:(?:quick|small|short|simple|little|easy|more|random)\s+){0,2}"
-    r"(?:ones?|questions?|things?|q'?s|asks?|requests?|favou?rs?|queries|query)"
+    r"(?:ones?|questions?|things?|q'?s|asks?|requests?|favou?rs?|queries|query|answers)"
     r"(?:\s+for\s+(?:you|ya|u))?(?:\s+(?:pls|plz|please|then|here))?"
 )
 _ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
@@ -156,6 +157,19 @@ def _gives_data(sentence: str, following: str, instruction_words: set[str]) -> b
     )
 
 
+def _tells(sentence: str, following: str, instruction_words: set[str]) -> bool:
+    """Whether a sentence only tells something, without figures or an ask, before a
+    sentence that asks ("Signed up for a half marathon this spring. It's 13.1 mi - how
+    many km is that?")."""
+    return bool(
+        following
+        and _is_statement(sentence, instruction_words)
+        and not _FIGURE.search(sentence)
+        and not _ASKS_ANYWAY.search(sentence)
+        and not _is_statement(following, instruction_words)
+    )
+
+
 def set_context_aside(
     sentences: list[str], instruction_words: set[str]
 ) -> tuple[list[str], list[str]]:
@@ -183,7 +197,13 @@ def set_context_aside(
             context.append(sentence)
             continue
         gives_data = _gives_data(sentence, following, instruction_words)
-        if (states and not _ASKS_ANYWAY.search(sentence)) or _frames(sentence) or gives_data:
+        aside = _tells(sentence, following, instruction_words)
+        if (
+            (states and not _ASKS_ANYWAY.search(sentence))
+            or _frames(sentence)
+            or gives_data
+            or aside
+        ):
             pending.append(sentence)
             continue
         refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0]) or (

@@ -53,6 +53,7 @@ _BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it 
     r"|i\s+(?:need|want|would\s+like|'d\s+like)(?:\s+to\s+know)?",
     re.IGNORECASE,
 )
+_QUESTION_LABEL = re.compile(r"(?:^|(?<=\s))[Qq](\d{1,2})[:.)]\s+")  # "Q1: … Q2: …"
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2}|[a-j])([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
 _DASH = re.compile(r"\s[-–—]{1,2}\s")
@@ -79,11 +80,12 @@ _MATERIAL_LAST = re.compile(  # "count the words in this blurb and then …: '<t
 def list_items(text: str) -> list[str]:
     """The items of a request: its bullets when every bullet asks, or, when it starts
     with "1)" or "1.", its numbered items, split at a later number after punctuation, or
-    at the next number in sequence, in the same style, when an instruction follows it
-    ("1) what is 7! 2) convert …"; not "1) compute 2) times 3") or it starts a line
-    ("1) 19% of 2,340\n2) 5 ft 11 in to cm"); when it starts with "a)", its lettered
-    items, split at the next letter in sequence ("a) 60 mph in km/h b) square root of
-    1,764")."""
+    at the next number in sequence, in the same style ("1) 15% of 2,340 2) 5 kg in lbs";
+    not inside brackets: "1) (4 * 2) times 3"); "Q1: … Q2: …" is numbered too; when it
+    starts with "a)", its lettered items, split at the next letter in sequence ("a) 60 mph
+    in km/h b) square root of 1,764")."""
+    if (labelled := _QUESTION_LABEL.match(text)) and is_instruction(text[labelled.end() :]):
+        text = _QUESTION_LABEL.sub(r"\1) ", text)
     if bulleted := _bullet_items(text):
         return bulleted
     first = _LIST_START.match(text)
@@ -101,9 +103,8 @@ def list_items(text: str) -> list[str]:
             splits = in_turn
         else:
             punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
-            own_line = "\n" in match[0]
-            asks = lead_word(body[match.end() :]) in INSTRUCTION_WORDS
-            splits = punctuated or (in_turn and (own_line or asks))
+            item = body[start : match.start()]
+            splits = punctuated or (in_turn and item.count("(") <= item.count(")"))
         if splits:
             items.append(body[start : match.start()].strip())
             start, expected = match.end(), number + 1

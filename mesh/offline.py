@@ -112,7 +112,13 @@ _WHO_DID = re.compile(  # "who created python": the lower-case name it asks abou
     r"^who\s+(?:[a-z]+ed|wrote|made|built|began|drew|sang|led|won)\s+"
     r"((?:the\s+)?[a-z][\w-]*(?:\s+[a-z][\w-]*)?)\s*[?.!]?$"
 )
-_WHY_OF_IT = re.compile(r"why\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|that|this)\b(?!.*\d)")
+_SAME_ASK = re.compile(  # "… and why is it so hot?", "… and what are they called?"
+    r"why\s+(?:is|are|was|were|does|do|did)\s+(?:it|they|that|this)\b(?!.*\d)"
+    r"|what\s+(?:is|are|was|were)\s+(?:it|they)\s+(?:called|named)\b"
+)
+_REFERS = re.compile(  # a verb on what the statement before gave: "convert that to kg"
+    r"\s*\w+\s+(?:it|that|them|those)\b", re.IGNORECASE
+)
 _PRONOUN_FIRST = re.compile(r"^\s*[a-z]+\s+(?:these|them)\b", re.IGNORECASE)  # "Sort these by"
 _DATA_AT_END = re.compile(r":\s*\x00\d+\x00\W*$")
 
@@ -195,13 +201,17 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         elif connector == ",":
             lead = sentence[start : match.start()].strip().lower()
             splits = first in VERBS and not only_lead(lead)  # not after "also,"
+            stated = start == 0 and re.search(r"\d", lead) and "?" not in lead
+            stated = stated and not is_instruction(lead)
+            if splits and stated:  # "my suitcase weighs 150 lbs, convert that to kg"
+                splits = not _REFERS.match(sentence[match.end() :])
             if first in QUESTION_WORDS:
                 rest = sentence[match.end() :]
                 asks = len(rest.split(maxsplit=1)) > 1 and not CLAUSE.match(rest)
                 splits = asks and is_instruction(lead)
         else:
             rest = HIDDEN.sub(" ", sentence[match.end() :])
-            same_ask = len(rest.split()) < 2 or _WHY_OF_IT.match(rest)  # "… and why (is it …)"
+            same_ask = len(rest.split()) < 2 or _SAME_ASK.match(rest)  # "… and why (is it …)"
             new_ask = first in INSTRUCTION_WORDS and not (first in QUESTION_WORDS and same_ask)
             splits = is_sequence or connector == ";" or new_ask
             splits = splits or ("also" in connector and bool(re.search(r"\d", rest)))

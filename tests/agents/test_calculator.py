@@ -704,3 +704,14 @@ def test_a_multiplier_word_before_an_operator_is_not_dropped_as_a_noun() -> None
     """ "3 dozen times 2" is 72, not 3 * 2: rather refused than read as 6."""
     with pytest.raises(TaskRejected):
         extract_expression("3 dozen times 2")
+
+
+def test_a_float_at_full_precision_before_keeps_twelve_significant_digits() -> None:
+    """A CSV mean of 110.12333333333333 plus 20 % showed 132.147999999999996; an exact
+    number before stays exact."""
+    mean = _done("t1", "average amount: 110.123", value=110.12333333333333)
+    req = TaskRequest(task_id="t2", description="add 20% to it", upstream={"t1": mean})
+    assert handler(req).output.endswith("= 132.148")
+    big = _done("t1", "2**64 = 18446744073709551616", value=18446744073709551616)
+    req = TaskRequest(task_id="t2", description="add 1 to it", upstream={"t1": big})
+    assert handler(req).output.endswith("= 18446744073709551617")

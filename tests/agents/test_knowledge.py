@@ -190,6 +190,19 @@ def test_a_how_many_question_takes_only_a_sentence_with_a_number(kb: KnowledgeBa
         kb.answer("how old is the mesh registry?")
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["how far is earth from the sun?", "according to your docs how far is earth from the sun?"],
+)
+def test_a_how_far_question_takes_a_sentence_with_a_distance(
+    kb: KnowledgeBase, question: str
+) -> None:
+    """It quoted "Light from the Sun takes about 8 minutes and 20 seconds to reach Earth.",
+    a number, but a time."""
+    answer = kb.answer(question)
+    assert "150 million kilometres" in answer.text and "8 minutes" not in answer.text
+
+
 @pytest.mark.parametrize("question", ["whats 350 F in celsius", "how many litres are in 12 kg?"])
 def test_a_question_with_a_figure_takes_only_a_sentence_that_mentions_it(
     kb: KnowledgeBase, question: str

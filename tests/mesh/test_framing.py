@@ -117,9 +117,26 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Quick check before I send this - how many sentences does this have: We shipped."
          " Two bugs came in! Nobody complained.", ["Quick check before I send this - how"
          " many sentences does this have: We shipped. Two bugs came in! Nobody complained."]),
+        # in-turn numbers split an inline list, not inside brackets; "Q1:" numbers too
+        ("two things: 1) 15% of 2,340 2) 5 kg in lbs", ["15% of 2,340", "5 kg in lbs"]),
+        ("1) compute (4 * 2) times 3", ["compute (4 * 2) times 3"]),
+        ("Q1: how many moons does mars have and what are they called? Q2: how many days"
+         " from 2025-06-15 to 2025-09-01?", ["how many moons does mars have and what are"
+         " they called?", "how many days from 2025-06-15 to 2025-09-01?"]),
+        ("report: Q1: 1200, Q2: 900", ["report: Q1: 1200, Q2: 900"]),  # quarters, no list
+        # "need 3 quick answers:" announces; its questions are split at commas
+        ("need 3 quick answers: what date is 10 weeks after 2025-02-14, how many minutes are"
+         " in 3.5 hours, and what is 7 factorial", ["what date is 10 weeks after 2025-02-14",
+         "how many minutes are in 3.5 hours", "what is 7 factorial"]),
+        # a statement with a figure is the data of the verb after its comma that refers to it
+        ("my suitcase weighs 150 lbs, convert that to kg and then double the result",
+         ["my suitcase weighs 150 lbs, convert that to kg", "double the result"]),
+        ("my bag is 20 kg, convert 5 km to miles", ["my bag is 20 kg", "convert 5 km to miles"]),
+        # a sentence that only tells, with no figures, before a question
+        ("Signed up for a half marathon this spring. It's 13.1 mi - how many km is that?",
+         ["Signed up for a half marathon this spring. It's 13.1 mi - how many km is that?"]),
         # a numbered item on a line of its own
         ("1) 19% of 2,340\n2) 5 ft 11 in to cm", ["19% of 2,340", "5 ft 11 in to cm"]),
-        ("1) compute 2) times 3", ["compute 2) times 3"]),  # not a list: no line, no ask
         ("what is 5 a) b)", ["what is 5 a) b)"]),  # not a list: it does not start as one
         # data named before it is given is one ask with the data
         ('From this JSON keep the records where age > 30 and give me CSV: [{"age": 31}]',

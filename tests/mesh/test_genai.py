@@ -437,7 +437,8 @@ def test_numbered_items_in_sequence_split_without_punctuation_before_them() -> N
 @pytest.mark.parametrize(
     "request_",
     [
-        "1) compute 2) times 3",  # "2)" is followed by no instruction
+        "1) compute (4 * 2) times 3",  # "2)" closes a bracket (the next number in turn
+        # splits without an instruction after it: "1) 15% of 2,340 2) 5 kg in lbs")
         "1) compute 3 * 3) what",  # out of sequence: 3 before 2
         "1. compute 7 * 2) what is it",  # another style: "2)" after "1."
     ],
