@@ -21,6 +21,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
 from mesh.agents._numwords import with_digits
+from mesh.agents._passages import split_chunks, split_sentences
 from mesh.errors import AgentError, ConfigError, TaskRejected
 from mesh.lexical import STOPWORDS, stem
 from mesh.models import MAX_DESCRIPTION_CHARS, AgentCard, Skill, TaskRequest, TaskResult
@@ -30,7 +31,6 @@ DOCS_DIR = Path(__file__).resolve().parent / "docs"
 DEFAULT_COLLECTION = "mesh_knowledge"
 MIN_SCORE = 0.4
 SECOND_SENTENCE_MARGIN = 0.06
-MAX_CHUNK_CHARS = 1200
 MAX_DOCUMENT_SKILLS = 20  # beyond this the card names the documents' words no more
 _TOPIC_WORDS = 30
 FIGURE_SLACK = 0.1  # a sentence holding the question's own figures ("429") may score lower
@@ -107,64 +107,6 @@ class Answer:
     sources: list[str]
     score: float
     passages: list[dict[str, Any]] = field(default_factory=list)
-
-
-def split_chunks(text: str) -> list[str]:
-    """Paragraphs of a document; a heading stays with the paragraph under it."""
-    chunks: list[str] = []
-    heading = ""
-    for block in re.split(r"\n\s*\n", text.strip()):
-        block = block.strip()
-        if not block:
-            continue
-        if all(line.lstrip().startswith("#") for line in block.splitlines()):
-            heading = f"{heading}\n{block}".strip()
-            continue
-        if heading:
-            block, heading = f"{heading}\n{block}", ""
-        chunks.extend(_split_long(block))
-    if heading:
-        chunks.append(heading)
-    return chunks
-
-
-def _split_long(block: str) -> list[str]:
-    if len(block) <= MAX_CHUNK_CHARS:
-        return [block]
-    parts: list[str] = []
-    current = ""
-    for sentence in split_sentences(block):
-        if current and len(current) + len(sentence) + 1 > MAX_CHUNK_CHARS:
-            parts.append(current)
-            current = ""
-        current = f"{current} {sentence}".strip()
-    return [*parts, current] if current else parts
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-
-
-def split_sentences(chunk: str) -> list[str]:
-    """Sentences of a chunk without markdown headings; list items count as sentences.
-
-    A line that introduces a list (ending in ':') is quoted as a sentence ending in '.'.
-    """
-    units: list[str] = []
-    for line in chunk.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            if not stripped and units and units[-1]:
-                units.append("")
-            continue
-        if _BULLET.match(stripped) or not units or not units[-1]:
-            units.append(_BULLET.sub("", stripped))
-        else:
-            units[-1] = f"{units[-1]} {stripped}"
-    sentences: list[str] = []
-    for unit in units:
-        sentences.extend(s.strip() for s in _SENTENCE_END.split(unit) if s.strip())
-    return [f"{s[:-1]}." if s.endswith(":") else s for s in sentences]
 
 
 def _unit_rows(vectors: Any) -> npt.NDArray[np.float32]:
