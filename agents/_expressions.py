@@ -198,10 +198,7 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     """The one rate and the one span of its period a text gives, when nothing else is
     computed ("I run 5.5 km every day. How much is that over 30 days?"), or the one rate
     per thing and the one count of those things ("23 kg per bag and i'm checking 2
-    bags", "3 bags of flour at 250 g each"); else None."""
-    each = _AT_EACH.search(lowered)
-    if each and not re.search(r"\d", lowered[: each.start()] + lowered[each.end() :]):
-        lowered = f"{lowered[: each.start('each')]}per {each['thing']}{lowered[each.end() :]}"
+    bags"); else None."""
     spans = list(_SPAN.finditer(lowered))
     rates = [r for r in _RATE.finditer(lowered) if not spans or r.start() != spans[0].start(1)]
     if not rates and not spans and len(per := list(_PER_THING.finditer(lowered))) == 1:
@@ -216,10 +213,19 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     return rates[0], spans[0]
 
 
+def _each_as_per(lowered: str) -> str:
+    """One count at a price each, and no other figure, as a rate per thing: "3 bags of
+    flour at 250 g each" reads "… at 250 g per bag", which `_rate_and_span` multiplies."""
+    each = _AT_EACH.search(lowered)
+    if each is None or re.search(r"\d", lowered[: each.start()] + lowered[each.end() :]):
+        return lowered
+    return f"{lowered[: each.start('each')]}per {each['thing']}{lowered[each.end() :]}"
+
+
 def rate_over_span(text: str) -> tuple[str, str | None, str] | None:
     """The rate a text multiplies by its span, the rate's unit and the span's count
     (("5.5", "km", "30") in "5.5 km every day … over 30 days"), or None."""
-    found = _rate_and_span(with_digits(text).lower())
+    found = _rate_and_span(_each_as_per(with_digits(text).lower()))
     return (found[0][1], found[0][2], found[1][1]) if found else None
 
 
@@ -236,7 +242,6 @@ def _per_period(lowered: str) -> str:
     if found is None:
         return lowered
     rate, span = found
-    lowered = rate.string  # "at 250 g each" reads "at 250 g per bag"
     product = f"({rate[1]} * {span[1]})"
     if rate.start() < span.start():
         between = lowered[rate.end(1) : span.start()]
@@ -368,7 +373,8 @@ def _normalise(text: str) -> str:
     if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
         lowered = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m[0].replace(",", ""), lowered)
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
-    lowered = _per_period(_per_person(_items_each(_list_named_elsewhere(lowered))))
+    lowered = _per_person(_items_each(_list_named_elsewhere(lowered)))
+    lowered = _per_period(_each_as_per(lowered))
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

@@ -216,9 +216,9 @@ def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
 
 
 _ELIDED = re.compile(  # an operation on the result before, left unsaid: "then multiply by 40"
-    r"^\s*(?:(?P<by>multiply|divide)(?=\s+by\b)"
-    r"|(?P<verb>add|subtract)\s+(?P<operand>\d[\d,.]*%?)(?!.*\b(?:to|from)\b)"
-    r"|(?P<alone>double|halve|square|cube)(?=\s*[.!?]?\s*$)"
+    r"^\s*(?:(?:multiply|divide)(?=\s+by\b)"
+    r"|(?P<verb>add|subtract)\s+\d[\d,.]*%?(?!.*\b(?:to|from)\b)"
+    r"|(?:double|halve|square|cube)(?=\s*[.!?]?\s*$)"
     r"|(?P<op>times|plus|minus|divided\s+by|multiplied\s+by)(?=\s))",
     re.I,
 )

@@ -158,10 +158,11 @@ def _loose(text: str) -> Asked | None:
     None unless both are there once."""
     pairs = list(_PAIR.finditer(text))
     target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
-    if target and (total := _over_span(text, find_unit(target["dst"]))):
+    target_unit = find_unit(target["dst"]) if target else None
+    if target_unit and (total := _over_span(text, target_unit)):
         return total
-    if target and len(pairs) > 1:  # "I ran 13.1 miles in 1.5 hours. how far is that in km?"
-        pairs = _measuring(pairs, find_unit(target["dst"]).dimension) or pairs
+    if target_unit and len(pairs) > 1:  # "I ran 13.1 miles in 1.5 hours. how far … in km?"
+        pairs = _measuring(pairs, target_unit.dimension) or pairs
     joined = all(
         re.fullmatch(r"\s*(?:,\s*|and\s+)?", text[a.end() : b.start()], re.I)
         for a, b in itertools.pairwise(pairs)

@@ -4,9 +4,9 @@ Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``)
 
 - split at sentence ends (before a capital, or a lower-case instruction word unless the
   full stop ends an abbreviation such as "e.g."; also right after a quote when an
-  instruction follows), at numbered items ("1) ... 2) ..." when the request starts with
-  one; without punctuation before, the next number in sequence with an instruction
-  after it), at bullets ("- …") when every bullet asks, at ";" (not in "tl;dr"), at
+  instruction follows), at numbered items ("1) ... 2) ..." or "Q1: … Q2: …" when the
+  request starts with one; without punctuation before, the next number in sequence
+  outside brackets), at bullets ("- …") when every bullet asks, at ";" (not in "tl;dr"), at
   "then" / "after that" / "and then" / "and after that", and at "and" / "also" / ","
   when what follows starts a new instruction (a verb such as "count" or "compute"; after
   "and", also a question word; after ",", also a question word when the part before is
@@ -201,10 +201,9 @@ def _split_soft(sentence: str) -> list[tuple[str, bool]]:
         elif connector == ",":
             lead = sentence[start : match.start()].strip().lower()
             splits = first in VERBS and not only_lead(lead)  # not after "also,"
-            stated = start == 0 and re.search(r"\d", lead) and "?" not in lead
-            stated = stated and not is_instruction(lead)
-            if splits and stated:  # "my suitcase weighs 150 lbs, convert that to kg"
-                splits = not _REFERS.match(sentence[match.end() :])
+            if splits and start == 0 and re.search(r"\d", lead) and "?" not in lead:
+                # "my suitcase weighs 150 lbs, convert that to kg": the statement is its data
+                splits = is_instruction(lead) or not _REFERS.match(sentence[match.end() :])
             if first in QUESTION_WORDS:
                 rest = sentence[match.end() :]
                 asks = len(rest.split(maxsplit=1)) > 1 and not CLAUSE.match(rest)
