@@ -53,6 +53,26 @@ _BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it 
     r"|i\s+(?:need|want|would\s+like|'d\s+like)(?:\s+to\s+know)?",
     re.IGNORECASE,
 )
+_YES_NO = re.compile(  # "is 2028 a leap year?" asks, in lower case too
+    r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)\s+"
+    r"(?:[^.?!]|\.(?=\d))*\?",
+    re.IGNORECASE,
+)
+_COUNTED = re.compile(  # "pls do both:", "two things:", "I need 3 quick answers:"
+    r"(?:^|(?<=[.?!])\s+)(?:(?:pls|please|can\s+you|could\s+you)\s+)?"
+    r"(?:(?:i\s+)?(?:need|have|got|do|answer)\s+)?(?:(?:these|the\s+following)\s+)?"
+    r"(?P<count>both|two|three|four|[2-4])(?:\s+(?:quick|small|short|simple|little|easy)){0,2}"
+    r"(?P<noun>\s+(?:ones|questions|things|q'?s|asks|requests|answers|calcs|calculations"
+    r"|conversions))?(?:\s+(?:pls|plz|please|for\s+(?:me|you|u)))?:[ \t]+(?=\S)",
+    re.IGNORECASE,
+)
+_COUNTS = {"both": 2, "two": 2, "three": 3, "four": 4}
+_ITEM_GAPS = (  # from the strongest separator of listed asks to the weakest
+    re.compile(SEMICOLON),
+    re.compile(r",\s+and\s+", re.IGNORECASE),
+    re.compile(r",\s+(?!\d{4}\b)"),  # not "Jan 5, 2025"
+    re.compile(r"\s+and\s+", re.IGNORECASE),
+)
 _QUESTION_LABEL = re.compile(r"(?:^|(?<=\s))[Qq](\d{1,2})[:.)]\s+")  # "Q1: … Q2: …"
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2}|[a-j])([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
@@ -90,7 +110,7 @@ def list_items(text: str) -> list[str]:
         return bulleted
     first = _LIST_START.match(text)
     if not first:
-        return [text]
+        return _counted_items(text)
     lettered, style = first.group(2) is not None, first.group(1) or first.group(2)
     body, items, start, expected = text[first.end() :], list[str](), 0, 2
     for match in _LIST_ITEM.finditer(body):
@@ -111,6 +131,31 @@ def list_items(text: str) -> list[str]:
     return [*items, body[start:].strip()]
 
 
+def _counted_items(text: str) -> list[str]:
+    """The asks of a sentence that announces how many it holds ("pls do both: 72 kg in
+    pounds, and the square root of 1764"), split at the strongest separator outside
+    brackets that gives that many; after the text before the announcement. The text
+    whole when there is no such announcement, or no separator gives that count."""
+    counted = _COUNTED.search(text)
+    if not counted or (counted["count"].lower() != "both" and not counted["noun"]):
+        return [text]
+    rest, count = text[counted.end() :], _COUNTS.get(counted["count"].lower())
+    count = count or int(counted["count"])
+    if "\n" in rest or _LIST_START.match(rest) or len(_sentence_ends(rest)) > 1:
+        return [text]
+    for gap in _ITEM_GAPS:
+        cuts = [m for m in gap.finditer(rest) if _outside_brackets(rest[: m.start()])]
+        if len(cuts) == count - 1:
+            starts, ends = [0, *(m.end() for m in cuts)], [*(m.start() for m in cuts), len(rest)]
+            items = [rest[a:b].strip() for a, b in zip(starts, ends, strict=True)]
+            return _after_statements(text[: counted.start()], items)
+    return [text]
+
+
+def _outside_brackets(before: str) -> bool:
+    return sum(before.count(c) for c in "([{") == sum(before.count(c) for c in ")]}")
+
+
 def _bullet_items(text: str) -> list[str]:
     """The asks of a bulleted list whose every bullet asks ("I need two quick things:\n-
     how many words are in …\n- how many days between …") or whose header asks for what
@@ -129,19 +174,28 @@ def _bullet_items(text: str) -> list[str]:
         return []
     if header and not re.search(r"\d", header[0]):
         before = before[: header.start()]
+    return _after_statements(before, items)
+
+
+def _after_statements(before: str, items: list[str]) -> list[str]:
+    """The items of a list, the first after what came before the list, greetings aside
+    (a statement there is context, or the first ask's data)."""
     kept = " ".join(s for s in sentences(before.strip()) if s.strip() and not only_greets(s))
-    return [f"{kept} {items[0]}", *items[1:]] if kept else items  # a statement is context
+    return [f"{kept} {items[0]}", *items[1:]] if kept else items
 
 
 def _sentence_ends(text: str) -> list[str]:
     """Split after ". " "? " "! " before a capital, or before a lower-case instruction
-    word, after an order word or not ("… fahrenheit. what is …", "… utilities 180. then
-    divide the total by 4"), unless the full stop ends an abbreviation."""
+    word or yes/no question, after an order word or filler or not ("… fahrenheit. what
+    is …", "… utilities 180. then divide the total by 4", "… in sales.csv? also, is 2028
+    a leap year?"), unless the full stop ends an abbreviation."""
     out, start = list[str](), 0
     for gap in _SENTENCE_GAP.finditer(text):
         rest = text[gap.end() :]
-        asks = first_word(rest) in INSTRUCTION_WORDS or (
-            SEQUENCE.match(rest) and is_instruction(rest)
+        asks = (
+            first_word(rest) in INSTRUCTION_WORDS
+            or (SEQUENCE.match(rest) and is_instruction(rest))
+            or _YES_NO.match(strip_lead(rest))
         )
         lower_case_ask = asks and not (
             _ABBREVIATION.search(text[max(0, gap.start() - 16) : gap.start()])

@@ -128,6 +128,19 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("need 3 quick answers: what date is 10 weeks after 2025-02-14, how many minutes are"
          " in 3.5 hours, and what is 7 factorial", ["what date is 10 weeks after 2025-02-14",
          "how many minutes are in 3.5 hours", "what is 7 factorial"]),
+        # "both:" or a count with a noun announces asks without instruction words, split at
+        # the strongest separator that gives that count
+        ("pls do both: 72 kg in pounds, and the square root of 1764",
+         ["72 kg in pounds", "the square root of 1764"]),
+        ("hey! two things: days from Jan 5, 2025 to Mar 1, 2025 and 5 kg in lbs",
+         ["days from Jan 5, 2025 to Mar 1, 2025", "5 kg in lbs"]),
+        ("compare these two: apples and pears", ["compare these two: apples and pears"]),
+        ("three things: 2+2 and 3+3", ["2+2 and 3+3"]),  # no split gives 3: not split
+        # a yes/no question after a sentence end asks, in lower case and after "also,"
+        ("which region sold the most units in sales.csv? also, is 2028 a leap year?",
+         ["which region sold the most units in sales.csv?", "is 2028 a leap year?"]),
+        ("how many days until 2025-12-25? is what my kid keeps asking.",
+         ["how many days until 2025-12-25? is what my kid keeps asking."]),
         # a statement with a figure is the data of the verb after its comma that refers to it
         ("my suitcase weighs 150 lbs, convert that to kg and then double the result",
          ["my suitcase weighs 150 lbs, convert that to kg", "double the result"]),
