@@ -8,12 +8,13 @@ results of the tasks before standing in for "the result".
 
 from __future__ import annotations
 
-import itertools
 import re
 from functools import partial
 
 from mesh.agents._arith import CONSTANTS, FUNCTIONS, TOKEN_RE
 from mesh.agents._numwords import with_digits
+from mesh.agents._word_problems import OPS as _OPS
+from mesh.agents._word_problems import as_arithmetic
 from mesh.errors import TaskRejected
 
 __all__ = ["extract_expression", "extract_expressions"]
@@ -30,8 +31,6 @@ _DESC = (  # words naming the number after them: "my day rate of 85", not "the s
     r"|percentage|remainder|factorial|result|answer)\b)"
     r"[a-z]+\s+){1,3}"
 )
-_OPS = r"plus|minus|times|multiplied\s+by|divided\s+by|over|mod|modulo"
-_VERB_OPS = r"add|subtract|multiply|divide|double|halve|triple|increase|decrease|reduce"
 _WORDS = {
     "square": "sqrt",
     "absolute": "abs",
@@ -160,130 +159,6 @@ def _list_named_elsewhere(lowered: str) -> str:
     return lowered[: found.start()] + expression + lowered[found.end() :]
 
 
-_SHARE_ASKED = re.compile(
-    r"\b(?:each|everyone|everybody|every\s+(?:one|person)|per\s+(?:person|head)|a\s+head"
-    r"|apiece|each\s+of\s+us|split(?:ting)?\s+(?:it|this|that|the\s+\w+)\s+(?:between|among))\b"
-)
-_HEADCOUNT = re.compile(  # "6 people", "4 ppl"; bare after "split the bill between 4" or in
-    # "we were 6", "a party of 5"; or "me and 3 friends", who are 4
-    r"\b(?:me|i)\s+and\s+(?P<others>\d+)\s+(?:friends|others|people|ppl|colleagues"
-    r"|coworkers|mates|guys|flatmates|roommates)\b"
-    r"|\b(?P<heads>\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates"
-    r"|flatmates|colleagues|coworkers|players|kids|children|adults|folks|guys|mates)\b"
-    r"|(?:(?<=between\s)|\b(?:we\s+(?:are|were)|we're|(?:party|group)\s+of)\s+)"
-    r"(?P<bare>\d+)\b(?!\s*[%.,]\d)"
-)
-
-
-_PERIOD = r"(day|week|month|year|hour|night|minute|shift|workday|weekday|session)"
-_RATE = re.compile(  # "5.5 km every day", "$12 an hour", "3 coffees a day"
-    rf"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:a|an|per|each|every)\s+{_PERIOD}\b"
-)
-_PER_THING = re.compile(  # "23 kg per bag", "12 eggs in each box"
-    r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:per|(?:in\s+)?each|for\s+each|every)"
-    r"\s+([a-z]{3,})\b"
-)
-_AT_EACH = re.compile(  # "3 bags of flour at 250 g each": 250 g per bag, for 3 bags
-    r"(?<![\w.])(?P<count>\d+)\s+(?P<thing>[a-z]{3,}?)(?:e?s)?\b[^.?!\d]{0,40}?\b(?:at|of"
-    r"|for|weighing|costing)\s+[$€£]?(?P<price>\d+(?:\.\d+)?)\s*(?:(?P<unit>[a-z°/]+)\s+)?"
-    r"(?P<each>each|apiece)\b"
-)
-_ITEM_JOINT = re.compile(r"\s*(?:,\s*)?(?:and|plus|\+)?\s*")
-_SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
-    rf"\b(?:over|for|in|across|during)\s+(?:the\s+next\s+|the\s+)?(\d+)\s+{_PERIOD}s\b"
-)
-
-
-def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
-    """The one rate and the one span of its period a text gives, when nothing else is
-    computed ("I run 5.5 km every day. How much is that over 30 days?"), or the one rate
-    per thing and the one count of those things ("23 kg per bag and i'm checking 2
-    bags"); else None."""
-    spans = list(_SPAN.finditer(lowered))
-    rates = [r for r in _RATE.finditer(lowered) if not spans or r.start() != spans[0].start(1)]
-    if not rates and not spans and len(per := list(_PER_THING.finditer(lowered))) == 1:
-        rates = per
-        thing = re.escape(per[0][3].rstrip("s"))
-        spans = list(re.finditer(rf"(?<![\w.])(\d+)\s+({thing})(?:e?s)?\b", lowered))
-    if len(rates) != 1 or len(spans) != 1 or rates[0][3].rstrip("s") != spans[0][2]:
-        return None
-    rest = lowered[: spans[0].start()] + " " + lowered[spans[0].end() :]
-    if re.search(rf"[-+*/%^]|\b(?:{_OPS})\b", rest):
-        return None
-    return rates[0], spans[0]
-
-
-def _each_as_per(lowered: str) -> str:
-    """One count at a price each, and no other figure, as a rate per thing: "3 bags of
-    flour at 250 g each" reads "… at 250 g per bag", which `_rate_and_span` multiplies."""
-    each = _AT_EACH.search(lowered)
-    if each is None or re.search(r"\d", lowered[: each.start()] + lowered[each.end() :]):
-        return lowered
-    return f"{lowered[: each.start('each')]}per {each['thing']}{lowered[each.end() :]}"
-
-
-def rate_over_span(text: str) -> tuple[str, str | None, str] | None:
-    """The rate a text multiplies by its span, the rate's unit and the span's count
-    (("5.5", "km", "30") in "5.5 km every day … over 30 days"), or None."""
-    found = _rate_and_span(_each_as_per(with_digits(text).lower()))
-    return (found[0][1], found[0][2], found[1][1]) if found else None
-
-
-def rate_unit(text: str) -> str | None:
-    """The unit of a rate the text multiplies by its span ("km" in "5.5 km every day …
-    over 30 days"), so the product says what it counts; None when there is none."""
-    found = rate_over_span(text)
-    return found[1] if found else None
-
-
-def _per_period(lowered: str) -> str:
-    """A rate times the span of its period: "5.5 km every day … over 30 days" is 5.5 * 30."""
-    found = _rate_and_span(lowered)
-    if found is None:
-        return lowered
-    rate, span = found
-    product = f"({rate[1]} * {span[1]})"
-    if rate.start() < span.start():
-        between = lowered[rate.end(1) : span.start()]
-        return f"{lowered[: rate.start(1)]}{product}{between}{lowered[span.end() :]}"
-    between = lowered[span.end() : rate.start(1)]
-    return f"{lowered[: span.start()]}{between}{product}{lowered[rate.end(1) :]}"
-
-
-def _items_each(lowered: str) -> str:
-    """Several counts at a price each, listed one after another, as one sum: "5 shirts for
-    20 each and 2 hats for 10 each" is (5 * 20 + 2 * 10); one alone is a rate per thing
-    (`_rate_and_span`), and prices in different units are not added."""
-    items = list(_AT_EACH.finditer(lowered))
-    if len(items) < 2 or len({item["unit"] for item in items}) > 1:
-        return lowered
-    if not all(
-        _ITEM_JOINT.fullmatch(lowered[a.end() : b.start()]) for a, b in itertools.pairwise(items)
-    ):
-        return lowered
-    total = " + ".join(f"{item['count']} * {item['price']}" for item in items)
-    return f"{lowered[: items[0].start()]}({total}){lowered[items[-1].end() :]}"
-
-
-def _per_person(lowered: str) -> str:
-    """A total shared by a headcount when each one's share is asked and nothing else is
-    computed ("we were 6 people and dinner came to 237.60, how much does everyone owe?")."""
-    heads = list(_HEADCOUNT.finditer(lowered))
-    if (
-        len(heads) != 1
-        or not _SHARE_ASKED.search(lowered)
-        or re.search(rf"[-+*/%^]|\b(?:{_OPS}|{_VERB_OPS})\b", lowered)
-    ):
-        return lowered
-    rest = lowered[: heads[0].start()] + " " + lowered[heads[0].end() :]
-    totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)", rest))
-    if len(totals) != 1:
-        return lowered
-    head = heads[0]
-    count = int(head["others"]) + 1 if head["others"] else int(head["heads"] or head["bare"])
-    return f"{rest[: totals[0].end()]} / {count}{rest[totals[0].end() :]}"
-
-
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:
     """Maximal grammatical stretches of text as (has an operation, length, -start, start)."""
     runs: list[tuple[bool, int, int, int]] = []
@@ -373,8 +248,7 @@ def _normalise(text: str) -> str:
     if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
         lowered = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m[0].replace(",", ""), lowered)
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
-    lowered = _per_person(_items_each(_list_named_elsewhere(lowered)))
-    lowered = _per_period(_each_as_per(lowered))
+    lowered = as_arithmetic(_list_named_elsewhere(lowered))
     for pattern, template in _PHRASES:
         lowered = pattern.sub(partial(_fill, template), lowered)
     lowered = re.sub(rf"(?<=[\w)])\s+({_OPS})\s+", partial(_fill, " {w} "), lowered)

@@ -20,9 +20,10 @@ from mesh.agents._arith import (
     format_number,
     upstream_numbers,
 )
-from mesh.agents._expressions import extract_expression, extract_expressions, rate_unit
+from mesh.agents._expressions import extract_expression, extract_expressions
 from mesh.agents._numwords import with_digits
 from mesh.agents._quantities import find_unit
+from mesh.agents._word_problems import rate_unit
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
@@ -50,7 +51,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.8",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.9",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
@@ -60,7 +61,9 @@ CALCULATOR_CARD = AgentCard(
     # hats for 10 each"); "then multiply by 40" works on the result before;
     # the card says multiply and divide, with a measure ("multiply that by 8 hours a day")
     # and a monthly amount over months; "7.5 hours times 365 nights" is 7.5 * 365; a
-    # result from a float before at full precision keeps 12 significant digits
+    # result from a float before at full precision keeps 12 significant digits; 0.3.9: a
+    # longer period of fixed length in words is a rate's span ("1,450 a month … for a
+    # whole year" is 1450 * 12), and the card says so
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -103,6 +106,7 @@ CALCULATOR_CARD = AgentCard(
                 "split a bill of 120 between 4 people",
                 "5 km a day over 30 days",
                 "I pay 60 a month, how much is that for 12 months",
+                "my rent is 900 a month, how much is that a year",
                 "12 a day on lunch, how much is that over 20 days",
                 "4 tickets at 12.50 each and 2 drinks at 3 each, how much in total",
                 "6 eggs in each box and I have 4 boxes, how many eggs",

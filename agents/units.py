@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 
 from mesh.agents._arith import NUMBER as _NUMBER
 from mesh.agents._arith import THAT_MANY, upstream_number
-from mesh.agents._expressions import rate_over_span
 from mesh.agents._numwords import with_digits
 from mesh.agents._quantities import UNIT as _UNIT
 from mesh.agents._quantities import Unit, convert, find_unit, format_quantity, parse_number
 from mesh.agents._units_data import SI_UNITS
+from mesh.agents._word_problems import rate_over_span
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 

@@ -49,6 +49,9 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_CONTENT_WORD = re.compile(
+    r"\b(?!(?:what|when|where|which|does|that|this|with|from|have|will)\b)[a-z]{4,}"
+)
 _LATER = re.compile(r"\b(?:later|earlier)\b", re.IGNORECASE)
 _DATE = re.compile(
     r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul"
@@ -71,7 +74,13 @@ _TRAILING_ASIDE = re.compile(  # "…, that's how much taller I am", "… since 
     r"|,?\s+(?:since|because|as)\s+(?:the|my|our|we|i|it|they|there|this|he|she))\b[^?]*$",
     re.IGNORECASE,
 )
-_TRAILING_BRACKETS = re.compile(r"\s+\([^()\d]*\)\s*[.?!]*\s*$")  # "… by 4 (relay team, each leg)"
+_TRAILING_BRACKETS = re.compile(  # "… by 4 (relay team, each leg)"; not "(employees.csv)"
+    r"\s+\((?![^()]*\w\.[a-z]{2,4}\b)[^()\d]*\)\s*[.?!]*\s*$"
+)
+_LABELLED_FIGURES = re.compile(  # ": cloud 2,400, staff 9,000, travel 600." at the end
+    r"(?<=:)\s+(?:[A-Za-z][\w&/ -]{0,30}?\s+[$€£]?\d[\d,.]*%?\s*(?:[,;]\s*|and\s+|$)){2,}"
+    r"[.?!]?\s*$"
+)
 _DETERMINERS = {"my", "our", "the", "a", "an", "this", "that", "his", "her", "their"}
 
 
@@ -146,15 +155,30 @@ def _restated(sentence: str, following: str, instruction_words: set[str]) -> boo
 
 
 def _gives_data(sentence: str, following: str, instruction_words: set[str]) -> bool:
-    """Whether a statement is labelled data for the ask after it, which has no figures
-    ("Budget: flights 640, hotel 480. Can you give me a report with each share?")."""
+    """Whether a statement is the data of the ask after it, which has no figures: labelled
+    ("Budget: flights 640, hotel 480. Can you give me a report with each share?"), or, in
+    any person, a question's about the same thing ("contract starts 2025-11-20 and the
+    trial is 45 days. what date does the trial end?")."""
+    asked = following.strip()
     return bool(
-        _DATA_LINE.match(sentence.strip())
-        and _FIGURE.search(sentence)
+        _FIGURE.search(sentence)
         and _is_statement(sentence, instruction_words)
-        and following
-        and not _FIGURE.search(following)
+        and asked
+        and not _FIGURE.search(asked)
+        and (
+            _DATA_LINE.match(sentence.strip())
+            or (
+                not _ASKS_ANYWAY.search(sentence)
+                and not _NEXT_STEP.match(" " + asked)
+                and (asked.endswith("?") or asked.split()[0].lower() in instruction_words)
+                and bool(_words(sentence) & _words(asked))  # about the same thing
+            )
+        )
     )
+
+
+def _words(text: str) -> set[str]:
+    return {word.rstrip("s") for word in _CONTENT_WORD.findall(text.lower())}
 
 
 def _tells(sentence: str, following: str, instruction_words: set[str]) -> bool:
@@ -256,7 +280,9 @@ def drop_asides(capability: str, instruction_words: set[str]) -> str:
     budget what is 12 times 37": the budget picked the report agent), the situation before
     a question with figures of its own, or the reason after it ("divide the result by 16
     since the workshop has 16 slots" fell under the floor; so did "… by 4 (relay team,
-    each leg)"). The task's text keeps them."""
+    each leg)"), or labelled figures after a colon ("breakdown of Q3 costs: cloud 2,400,
+    staff 9,000, travel 600" read as data fell under the floor). The task's text keeps
+    them."""
     words = capability.split()
     if len(words) > 3 and words[0].lower() == "for" and words[1].lower() in _DETERMINERS:
         for i in range(3, min(len(words), 9)):
@@ -270,5 +296,6 @@ def drop_asides(capability: str, instruction_words: set[str]) -> str:
                 if _FIGURE.search(rest) and not _REFERS_BACK.search(rest):
                     capability = rest
                 break
+    capability = _LABELLED_FIGURES.sub(" …", capability)  # the data does not pick the agent
     trimmed = _TRAILING_ASIDE.sub("", _TRAILING_BRACKETS.sub("", capability)).strip()
     return trimmed if len(trimmed.split()) >= 2 else capability

@@ -128,6 +128,32 @@ def test_units_travel_with_the_numbers_between_agents(
     assert result.ok and last in list(result.results.values())[-1].output
 
 
+@pytest.mark.parametrize(
+    ("request_", "answers"),
+    [
+        # asks that name no instruction, after "both:"; a yes/no question after "also,"
+        ("pls do both: 72 kg in pounds, and the square root of 1764",
+         {"units": "158.73", "calculator": "= 42"}),
+        ("what is 2+2? also, is 2028 a leap year?", {"calculator": "= 4", "dates": "leap"}),
+        # a statement with figures is the data of the question after it about the same thing
+        ("contract starts 2025-11-20 and the trial is 45 days. what date does the trial end?",
+         {"dates": "2026-01-04"}),
+        # a monthly amount over a year; labelled figures after a noun phrase and a colon
+        ("my rent is 1,450 a month. how much is that for a whole year",
+         {"calculator": "= 17400"}),
+        ("breakdown of Q3 costs: cloud 2,400, staff 9,000, travel 600.", {"report": "12000"}),
+    ],
+)  # fmt: skip
+def test_every_ask_reaches_an_agent_that_answers_it(
+    mesh: Mesh, request_: str, answers: dict[str, str]
+) -> None:
+    result = mesh.run(request_)
+    assert result.ok
+    assert [r.agent for r in result.results.values()] == list(answers)
+    for r, expected in zip(result.results.values(), answers.values(), strict=True):
+        assert expected in r.output
+
+
 def test_independent_questions_go_to_their_own_agents(mesh: Mesh) -> None:
     result = mesh.run(
         "How many days between 2024-01-01 and 2024-03-01? Convert 72 kg to pounds."

@@ -292,6 +292,10 @@ def test_limits_are_the_documented_ones() -> None:
         ("For my sleep log: what is 7.5 hours times 365 nights?", "7.5 * 365"),
         ("5 apples plus 3 apples", "5 + 3"),
         ("2 hundred times 3", "200 * 3"),
+        # a longer period of fixed length named in words is the span of a rate
+        ("my rent is 1,450 a month. how much is that for a whole year", "(1450 * 12)"),
+        ("I spend 12 a day on lunch, how much per week", "(12 * 7)"),
+        ("1450 a month, what is that annually", "(1450 * 12)"),
         # "N things at X each" is X per thing for N things; not when more is given
         ("I need 3 bags of flour at 250 g each. whats the total", "(250 * 3)"),
         ("3 tickets at $25 each, total?", "(25 * 3)"),
@@ -404,6 +408,12 @@ def test_handler_data_is_json_safe() -> None:
     assert json.loads(json.dumps(huge.data)) == huge.data
     root = handler(_request("sqrt(2)"))
     assert root.data["value"] == pytest.approx(math.sqrt(2))
+
+
+def test_a_period_of_no_fixed_length_is_not_guessed() -> None:
+    """A month is 4 to 5 weeks: "30 a week … in a month" has no one right product."""
+    with pytest.raises(TaskRejected, match="arithmetic expression"):
+        handler(_request("I pay 30 a week, how much in a month"))
 
 
 def test_handler_bad_input_raises_agent_error() -> None:

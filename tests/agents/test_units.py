@@ -84,6 +84,10 @@ def test_one_quantity_and_a_target_anywhere_in_the_sentence(request_text: str, o
             "150 km (5 km × 30) = 93.2056788356 mi",
         ),
         ("I work 8 hours a day for 5 days, in minutes", "40 h (8 h × 5) = 2400 min"),
+        (
+            "I run 5 km a day. how far is that in a year, in miles?",
+            "1825 km (5 km × 365) = 1134.00242583 mi",
+        ),
         ("I drink 2 liters a day, in gallons?", "2 L = 0.528344104716 gal"),  # no span
     ],
 )

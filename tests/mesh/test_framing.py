@@ -136,6 +136,12 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
          ["days from Jan 5, 2025 to Mar 1, 2025", "5 kg in lbs"]),
         ("compare these two: apples and pears", ["compare these two: apples and pears"]),
         ("three things: 2+2 and 3+3", ["2+2 and 3+3"]),  # no split gives 3: not split
+        # a statement with figures, in any person, is the data of a question about it
+        ("contract starts 2025-11-20 and the trial is 45 days. what date does the trial end?",
+         ["contract starts 2025-11-20 and the trial is 45 days. what date does the trial"
+          " end?"]),
+        ("The report is due 2025-03-01. How many moons does Mars have?",  # not about it
+         ["The report is due 2025-03-01.", "How many moons does Mars have?"]),
         # a yes/no question after a sentence end asks, in lower case and after "also,"
         ("which region sold the most units in sales.csv? also, is 2028 a leap year?",
          ["which region sold the most units in sales.csv?", "is 2028 a leap year?"]),
@@ -183,6 +189,11 @@ def test_context_set_aside_is_shown_in_the_plan_not_dropped_in_silence() -> None
         ("divide 90 by 16 since the workshop has 16 equal slots", "divide 90 by 16"),
         ("divide 90 by 4 (relay team, each leg)", "divide 90 by 4"),
         ("what is f(x)", "what is f(x)"),
+        # a file named in brackets is not an aside; labelled figures are data, not the ask
+        ("whats teh average salary in the Engineering dept? (employees.csv)",
+         "whats teh average salary in the Engineering dept? (employees.csv)"),
+        ("breakdown of Q3 costs: cloud 2,400, staff 9,000, travel 600.",
+         "breakdown of Q3 costs: …"),
         # the situation before a question with figures of its own
         ("we've raised 240 meals so far, what's 240 divided by 0", "what's 240 divided by 0"),
         # ... but not before one about its figures
