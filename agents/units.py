@@ -101,6 +101,10 @@ def parse_conversions(
     if given and ranged:
         value, unit = given
         source = ranged.groupdict().get("src") or unit
+        if source is None and (
+            quoted := _quantity_in_answer(upstream or {}, find_unit(ranged["dst"]))
+        ):
+            return [quoted]  # a number without its unit, in an answer that says it
         if source is None:
             raise TaskRejected(
                 f"the upstream result {format_quantity(value)} has no unit: say it, e.g."

@@ -73,6 +73,7 @@ _ITEM_GAPS = (  # from the strongest separator of listed asks to the weakest
     re.compile(r",\s+(?!\d{4}\b)"),  # not "Jan 5, 2025"
     re.compile(r"\s+and\s+", re.IGNORECASE),
 )
+_FIGURE = re.compile(r"\d")
 _QUESTION_LABEL = re.compile(r"(?:^|(?<=\s))[Qq](\d{1,2})[:.)]\s+")  # "Q1: … Q2: …"
 _LIST_ITEM = re.compile(r"\s+\(?(\d{1,2}|[a-j])([.)])(?=\s)")
 _COLON = re.compile(r":\s+")
@@ -188,7 +189,8 @@ def _sentence_ends(text: str) -> list[str]:
     """Split after ". " "? " "! " before a capital, or before a lower-case instruction
     word or yes/no question, after an order word or filler or not ("… fahrenheit. what
     is …", "… utilities 180. then divide the total by 4", "… in sales.csv? also, is 2028
-    a leap year?"), unless the full stop ends an abbreviation."""
+    a leap year?"), unless the full stop ends an abbreviation; after "?", also before a
+    filler and figures ("… sqrt of 1764? and 4 gallons in liters")."""
     out, start = list[str](), 0
     for gap in _SENTENCE_GAP.finditer(text):
         rest = text[gap.end() :]
@@ -196,6 +198,7 @@ def _sentence_ends(text: str) -> list[str]:
             first_word(rest) in INSTRUCTION_WORDS
             or (SEQUENCE.match(rest) and is_instruction(rest))
             or _YES_NO.match(strip_lead(rest))
+            or (text[gap.start() - 1] == "?" and FILLER.match(rest) and _FIGURE.search(rest))
         )
         lower_case_ask = asks and not (
             _ABBREVIATION.search(text[max(0, gap.start() - 16) : gap.start()])
@@ -223,12 +226,13 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     """Hide the material after "Instruction: ..." with the sentences that follow it, as
     one span, so that none of it (not even a short sentence) becomes the capability.
 
-    The material ends before an instruction that starts with an order word or a filler
-    ("Then …", "Also, what is …"), before a sentence that starts with "Separately", at
-    "-- and separately," and at a ";" or, after the data's closing bracket, an "and"
-    followed by a new instruction ("…: Q1 1200, Q2 900; and what is …"), whose text is
-    read on as a sentence of its own. An ask that names data it does not hold ("how
-    many sentences in this paragraph?") takes the plain sentences after it as material."""
+    The material ends before an instruction or yes/no question that starts with an order
+    word or a filler ("Then …", "Also, what is …", "also, is 2028 a leap year?"), before
+    a sentence that starts with "Separately", at "-- and separately," and at a ";" or,
+    after the data's closing bracket, an "and" followed by a new instruction ("…: Q1
+    1200, Q2 900; and what is …"), whose text is read on as a sentence of its own. An
+    ask that names data it does not hold ("how many sentences in this paragraph?") takes
+    the plain sentences after it as material."""
     out: list[str] = []
     head, material = "", list[str]()
 
@@ -240,8 +244,9 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
     queue = list(reversed(sentences))
     while queue:
         sentence = queue.pop()
+        led = SEQUENCE.match(sentence) or FILLER.match(sentence)
         if material and (
-            ((SEQUENCE.match(sentence) or FILLER.match(sentence)) and is_instruction(sentence))
+            (led and (is_instruction(sentence) or _YES_NO.match(strip_lead(sentence))))
             or _SEPARATE_START.match(sentence)  # not "Then it rained."; "Also, what is …"
         ):
             close()

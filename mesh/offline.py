@@ -158,13 +158,15 @@ def read_request(request: str) -> Reading:
         context += (_reveal(s.strip(), hidden, short=False) for s in stated)
     parts: list[Part] = []
     used: set[int] = set()  # parts another part depends on
+    carried = False  # an order word alone before the next piece ("…? and then, …")
     for sentence in (sentence for item in items for sentence in item):
         for piece, sequenced in _split_soft(material_first(sentence)):
             piece = piece.strip(" ,;")
-            if not piece:
+            if not piece or only_lead(piece):  # "and" before "also, …": no ask
+                carried = carried or sequenced or SEQUENCE.match(f"{piece} ") is not None
                 continue
             lead = SEQUENCE.match(piece)
-            sequenced = sequenced or lead is not None
+            sequenced, carried = sequenced or carried or lead is not None, False
             piece = SEQUENCE.sub("", piece, count=1).strip() or piece
             piece = FILLER.sub("", piece, count=1).strip() or piece
             deps = _references(piece, len(parts), [i for i in range(len(parts)) if i not in used])

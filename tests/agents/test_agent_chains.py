@@ -142,6 +142,9 @@ def test_units_travel_with_the_numbers_between_agents(
         ("my rent is 1,450 a month. how much is that for a whole year",
          {"calculator": "= 17400"}),
         ("breakdown of Q3 costs: cloud 2,400, staff 9,000, travel 600.", {"report": "12000"}),
+        # a figure quoted by the knowledge agent keeps the unit its sentence gives it
+        ("what is the speed of light in metres per second? Then convert that to km/h.",
+         {"knowledge": "299,792,458", "units": "= 1079252848.8 km/h"}),
     ],
 )  # fmt: skip
 def test_every_ask_reaches_an_agent_that_answers_it(

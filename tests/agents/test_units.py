@@ -179,6 +179,19 @@ def test_a_text_answer_before_gives_its_first_quantity_of_the_targets_kind() -> 
         run("convert that to kg", upstream=upstream)
 
 
+def test_a_number_before_takes_its_unit_from_the_answer_that_says_it() -> None:
+    """ "… speed of light in metres per second? Then convert that to km/h": the number
+    read from the answer had no unit, so the conversion was refused."""
+    answer = (
+        "The metre is defined by the speed of light in vacuum, exactly 299,792,458 metres per"
+        " second. (source: si-units)"
+    )
+    upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output=answer, data={})}
+    assert run("convert that to km/h", upstream=upstream).output == (
+        "299792458 m/s = 1079252848.8 km/h"
+    )
+
+
 def test_upstream_number_without_a_unit_asks_for_one() -> None:
     upstream = {"t1": TaskResult(task_id="t1", status="succeeded", output="= 60", data={})}
     with pytest.raises(TaskRejected, match="has no unit"):

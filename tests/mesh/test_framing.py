@@ -145,6 +145,16 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # a yes/no question after a sentence end asks, in lower case and after "also,"
         ("which region sold the most units in sales.csv? also, is 2028 a leap year?",
          ["which region sold the most units in sales.csv?", "is 2028 a leap year?"]),
+        ("two things: write a report on expenses: hosting 90, domains 15, email 45. also, is"
+         " 2028 a leap year?", ["write a report on expenses: hosting 90, domains 15, email"
+         " 45.", "is 2028 a leap year?"]),
+        # after "?", "and" with figures starts an ask; without them it stays ("and why?")
+        ("Quick q's: who created python? what's the sqrt of 1764? and 4 gallons in liters",
+         ["who created python?", "what's the sqrt of 1764?", "4 gallons in liters"]),
+        ("what is the hottest planet? and why?", ["what is the hottest planet? and why?"]),
+        ("whats a 502 error mean? and also 2^16", ["whats a 502 error mean?", "2^16"]),
+        ("who created python? and separately, what's 7 cubed minus 1",
+         ["who created python?", "what's 7 cubed minus 1"]),
         ("how many days until 2025-12-25? is what my kid keeps asking.",
          ["how many days until 2025-12-25? is what my kid keeps asking."]),
         # a statement with a figure is the data of the verb after its comma that refers to it
