@@ -60,7 +60,9 @@ _DATE = re.compile(
 )
 _DATA_LINE = re.compile(r"[A-Za-z][\w ]{0,30}:\s+\S")  # "Budget: flights 640, …"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_DECLARES = re.compile(r"\b(?:is|are|was|were|has|have|had|costs?|takes?|comes?\s+to)\b", re.I)
+_DECLARES = re.compile(  # "… is 45 days", "Project kicked off on 2025-01-01"
+    r"\b(?:is|are|was|were|has|have|had|costs?|takes?|comes?\s+to|[a-z]{3,}ed)\b", re.I
+)
 _NEXT_STEP = re.compile(r"[,;]?\s+(?:and\s+)?(?:then|after\s+that)\b", re.IGNORECASE)
 _FRAMES = re.compile(  # no data of its own: "Trying to work out my notice period."
     r"(?:(?:i'm|im|i\s+am|we're|we\s+are)\s+)?(?:just\s+)?"

@@ -80,7 +80,9 @@ _COLON = re.compile(r":\s+")
 _DASH = re.compile(r"\s[-–—]{1,2}\s")
 _SEMICOLON_SPLIT = re.compile(SEMICOLON, re.IGNORECASE)
 _SEPARATELY = re.compile(SEPARATELY, re.IGNORECASE)
-_AFTER_DATA = re.compile(r"(?<=[\]}])\s*,?\s+(?:and\s+then|and|then|also|plus)\s+", re.I)
+_AFTER_DATA = re.compile(  # after a closing bracket or a quote
+    r"(?<=[\]}\x00])\s*,?\s+(?:and\s+then|and\s+also|and|then|also|plus)\s+", re.I
+)
 _SEPARATE_START = re.compile(r"\s*(?:and\s+)?separately\b", re.IGNORECASE)
 HIDDEN = re.compile(r"\x00(\d+)\x00")
 DATA_LATER = re.compile(  # data named before it is given: "this JSON", "the text below"
@@ -311,8 +313,9 @@ def _opens_material(head: str, rest: str) -> bool:
 
 
 def _material_end(material: str) -> re.Match[str] | None:
-    """The first ";" in colon material that a new instruction follows, or "and" after
-    the data's closing bracket ('[{"city": "Oslo"}] and what is …'), or the first "--
+    """The first ";" in colon material that a new instruction follows, or "and" / "also"
+    after the data's closing bracket or quote ('[{"city": "Oslo"}] and what is …', "'It
+    rained. We stayed in.' also how many minutes are in 7.5 hours"), or the first "--
     and separately," whatever follows it."""
     for match in [*_SEMICOLON_SPLIT.finditer(material), *_AFTER_DATA.finditer(material)]:
         closed = material[: match.start()]

@@ -155,6 +155,15 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("whats a 502 error mean? and also 2^16", ["whats a 502 error mean?", "2^16"]),
         ("who created python? and separately, what's 7 cubed minus 1",
          ["who created python?", "what's 7 cubed minus 1"]),
+        # after a quote closes colon material, "also" + an instruction starts a new ask
+        ("how many sentences are in this: 'It rained. We stayed in.' also how many minutes"
+         " are in 7.5 hours", ["how many sentences are in this: 'It rained. We stayed in.'",
+                               "how many minutes are in 7.5 hours"]),
+        ("count the words in this: 'the cat sat down here' and the dog",
+         ["count the words in this: 'the cat sat down here' and the dog"]),
+        # a statement whose figures the ask after it gives again is context, in any tense
+        ("Project kicked off on 2025-01-01. how many days from 2025-01-01 to 2025-04-10",
+         ["how many days from 2025-01-01 to 2025-04-10"]),
         ("how many days until 2025-12-25? is what my kid keeps asking.",
          ["how many days until 2025-12-25? is what my kid keeps asking."]),
         # a statement with a figure is the data of the verb after its comma that refers to it
