@@ -79,9 +79,9 @@ _TRAILING_ASIDE = re.compile(  # "…, that's how much taller I am", "… since 
 _TRAILING_BRACKETS = re.compile(  # "… by 4 (relay team, each leg)"; not "(employees.csv)"
     r"\s+\((?![^()]*\w\.[a-z]{2,4}\b)[^()\d]*\)\s*[.?!]*\s*$"
 )
+_LABEL_AND_FIGURE = r"[A-Za-z][\w&/-]*(?: [A-Za-z][\w&/-]*){0,3} [$€£]?\d[\d,.]*%?"
 _LABELLED_FIGURES = re.compile(  # ": cloud 2,400, staff 9,000, travel 600." at the end
-    r"(?<=:)\s+(?:[A-Za-z][\w&/ -]{0,30}?\s+[$€£]?\d[\d,.]*%?\s*(?:[,;]\s*|and\s+|$)){2,}"
-    r"[.?!]?\s*$"
+    rf"(?<=:)\s+{_LABEL_AND_FIGURE}(?:(?:[,;] ?| and ){_LABEL_AND_FIGURE})+[.?!]?\s*$"
 )
 _DETERMINERS = {"my", "our", "the", "a", "an", "this", "that", "his", "her", "their"}
 

@@ -106,7 +106,8 @@ def list_items(text: str) -> list[str]:
     at the next number in sequence, in the same style ("1) 15% of 2,340 2) 5 kg in lbs";
     not inside brackets: "1) (4 * 2) times 3"); "Q1: … Q2: …" is numbered too; when it
     starts with "a)", its lettered items, split at the next letter in sequence ("a) 60 mph
-    in km/h b) square root of 1,764")."""
+    in km/h b) square root of 1,764"); else the asks a sentence announces the count of
+    ("pls do both: …", see `_counted_items`)."""
     if (labelled := _QUESTION_LABEL.match(text)) and is_instruction(text[labelled.end() :]):
         text = _QUESTION_LABEL.sub(r"\1) ", text)
     if bulleted := _bullet_items(text):

@@ -2,11 +2,13 @@
 
 Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``):
 
-- split at sentence ends (before a capital, or a lower-case instruction word unless the
-  full stop ends an abbreviation such as "e.g."; also right after a quote when an
-  instruction follows), at numbered items ("1) ... 2) ..." or "Q1: … Q2: …" when the
-  request starts with one; without punctuation before, the next number in sequence
-  outside brackets), at bullets ("- …") when every bullet asks, at ";" (not in "tl;dr"), at
+- split at sentence ends (before a capital, or a lower-case instruction word or yes/no
+  question unless the full stop ends an abbreviation such as "e.g."; after "?", before
+  "and" / "also" with figures; also right after a quote when an instruction follows), at
+  numbered items ("1) ... 2) ..." or "Q1: … Q2: …" when the request starts with one;
+  without punctuation before, the next number in sequence outside brackets), into as
+  many asks as "both:" or "two things:" announces, at bullets ("- …") when every bullet
+  asks, at ";" (not in "tl;dr"), at
   "then" / "after that" / "and then" / "and after that", and at "and" / "also" / ","
   when what follows starts a new instruction (a verb such as "count" or "compute"; after
   "and", also a question word; after ",", also a question word when the part before is

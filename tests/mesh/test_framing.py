@@ -229,3 +229,11 @@ def test_discovery_searches_the_ask_without_its_purpose_or_reason(
 ) -> None:
     (part,) = parse_request(request_)
     assert (part.text, part.capability) == (request_, searched)
+
+
+def test_a_long_run_of_words_and_figures_is_read_in_one_pass() -> None:
+    """What discovery searches is cut from any request, however long: a pattern with
+    nested repeats took exponential time on this shape, which never ends in a list."""
+    request_ = "breakdown: " + "a b c d e 1 and " * 40 + "why"
+    (part,) = parse_request(request_)
+    assert part.capability == request_.strip()
