@@ -67,7 +67,13 @@ _IN_PERIOD = {  # how many of the first fit in the second, always
 def as_arithmetic(lowered: str) -> str:
     """The lower-cased text with the word problems it holds written as arithmetic."""
     lowered = _per_person(_items_each(lowered))
-    return _per_period(_whole_span(_each_as_per(lowered)))
+    return _per_period(_rates_written_as_rates(lowered))
+
+
+def _rates_written_as_rates(lowered: str) -> str:
+    """The text with "N things at X each" as "X per thing" and "for a whole year" as "for
+    12 months", the forms `_rate_and_span` reads."""
+    return _whole_span(_each_as_per(lowered))
 
 
 def _whole_span(lowered: str) -> str:
@@ -118,7 +124,7 @@ def _each_as_per(lowered: str) -> str:
 def rate_over_span(text: str) -> tuple[str, str | None, str] | None:
     """The rate a text multiplies by its span, the rate's unit and the span's count
     (("5.5", "km", "30") in "5.5 km every day … over 30 days"), or None."""
-    found = _rate_and_span(_whole_span(_each_as_per(with_digits(text).lower())))
+    found = _rate_and_span(_rates_written_as_rates(with_digits(text).lower()))
     return (found[0][1], found[0][2], found[1][1]) if found else None
 
 

@@ -98,22 +98,17 @@ def parse_conversions(
     number = upstream_number(upstream or {})
     given = (parse_number(number[0]), number[1]) if number else None
     ranged = _FROM_TO.search(text) or _TO_ONLY.search(text)
-    if given and ranged:
-        value, unit = given
-        source = ranged.groupdict().get("src") or unit
-        if source is None and (
-            quoted := _quantity_in_answer(upstream or {}, find_unit(ranged["dst"]))
-        ):
-            return [quoted]  # a number without its unit, in an answer that says it
-        if source is None:
-            raise TaskRejected(
-                f"the upstream result {format_quantity(value)} has no unit: say it, e.g."
-                " 'convert the result from km to miles'"
-            )
-        src = find_unit(source)
+    source = (ranged.groupdict().get("src") or given[1]) if given and ranged else None
+    if given and ranged and source is not None:
+        value, src = given[0], find_unit(source)
         return [Asked(value, src, find_unit(ranged["dst"]), _written(value, src))]
     if ranged and (quoted := _quantity_in_answer(upstream or {}, find_unit(ranged["dst"]))):
-        return [quoted]
+        return [quoted]  # a text answer before, or a number only its sentence gives a unit
+    if given and ranged:
+        raise TaskRejected(
+            f"the upstream result {format_quantity(given[0])} has no unit: say it, e.g."
+            " 'convert the result from km to miles'"
+        )
     raise TaskRejected(
         f"found no conversion in {description[:200]!r}: write it like 'convert 5 miles to km',"
         " 'how many feet are in 3 m' or '100 °F in celsius'"
@@ -260,12 +255,14 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.6",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.7",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
     # 0.2.3: "convert those hours to minutes" after a count; "lbs"; 0.2.4: of two
     # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km");
     # 0.2.5: the card names oven and recipe temperatures; 0.2.6: a rate over a span
-    # converts its total ("5 km a day for 30 days … in miles" is 150 km)
+    # converts its total ("5 km a day for 30 days … in miles" is 150 km); 0.2.7: "in a
+    # year" is a rate's span too, and a number before without a unit takes the one the
+    # sentence it came from gives ("299,792,458 metres per second")
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"

@@ -171,8 +171,7 @@ def _gives_data(sentence: str, following: str, instruction_words: set[str]) -> b
             _DATA_LINE.match(sentence.strip())
             or (
                 not _ASKS_ANYWAY.search(sentence)
-                and not _NEXT_STEP.match(" " + asked)
-                and (asked.endswith("?") or asked.split()[0].lower() in instruction_words)
+                and _asks_without_figures(asked, instruction_words)
                 and bool(_words(sentence) & _words(asked))  # about the same thing
             )
         )
@@ -265,11 +264,22 @@ def _asks_about(asks: list[str], question: str, instruction_words: set[str]) -> 
     """Whether `question`, without figures, asks about the statement just before it ("Euro
     recipe says bake at 230 celsius but my oven only does fahrenheit. What do I set it
     to?"); "Then convert it to km." is a step after it instead."""
-    if not asks or _FIGURE.search(question) or _NEXT_STEP.match(" " + question):
-        return False
+    return (
+        bool(asks)
+        and _asks_without_figures(question, instruction_words)
+        and (_is_statement(asks[-1], instruction_words))
+    )
+
+
+def _asks_without_figures(question: str, instruction_words: set[str]) -> bool:
+    """Whether `question` asks, with no figures of its own and not as a next step ("Then
+    convert it …"): so it asks about what a sentence before it says."""
     asked = question.strip()
-    return _is_statement(asks[-1], instruction_words) and (
-        asked.endswith("?") or asked.split()[0].lower() in instruction_words
+    return bool(
+        asked
+        and not _FIGURE.search(asked)
+        and not _NEXT_STEP.match(" " + asked)
+        and (asked.endswith("?") or asked.split()[0].lower() in instruction_words)
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from mesh.framing import only_greets
 from mesh.wording import (
     CLAUSE,
+    COUNT_WORDS,
     FILLER,
     INSTRUCTION_WORDS,
     SEPARATELY,
@@ -61,12 +62,12 @@ _YES_NO = re.compile(  # "is 2028 a leap year?" asks, in lower case too
 _COUNTED = re.compile(  # "pls do both:", "two things:", "I need 3 quick answers:"
     r"(?:^|(?<=[.?!])\s+)(?:(?:pls|please|can\s+you|could\s+you)\s+)?"
     r"(?:(?:i\s+)?(?:need|have|got|do|answer)\s+)?(?:(?:these|the\s+following)\s+)?"
-    r"(?P<count>both|two|three|four|[2-4])(?:\s+(?:quick|small|short|simple|little|easy)){0,2}"
+    rf"(?P<count>{'|'.join(COUNT_WORDS)}|[2-5])"
+    r"(?:\s+(?:quick|small|short|simple|little|easy)){0,2}"
     r"(?P<noun>\s+(?:ones|questions|things|q'?s|asks|requests|answers|calcs|calculations"
     r"|conversions))?(?:\s+(?:pls|plz|please|for\s+(?:me|you|u)))?:[ \t]+(?=\S)",
     re.IGNORECASE,
 )
-_COUNTS = {"both": 2, "two": 2, "three": 3, "four": 4}
 _ITEM_GAPS = (  # from the strongest separator of listed asks to the weakest
     re.compile(SEMICOLON),
     re.compile(r",\s+and\s+", re.IGNORECASE),
@@ -128,7 +129,7 @@ def list_items(text: str) -> list[str]:
         else:
             punctuated = body[match.start() - 1 : match.start()] in tuple(".?!;:,")
             item = body[start : match.start()]
-            splits = punctuated or (in_turn and item.count("(") <= item.count(")"))
+            splits = punctuated or (in_turn and _open_brackets(item, "(") <= 0)
         if splits:
             items.append(body[start : match.start()].strip())
             start, expected = match.end(), number + 1
@@ -143,12 +144,12 @@ def _counted_items(text: str) -> list[str]:
     counted = _COUNTED.search(text)
     if not counted or (counted["count"].lower() != "both" and not counted["noun"]):
         return [text]
-    rest, count = text[counted.end() :], _COUNTS.get(counted["count"].lower())
-    count = count or int(counted["count"])
+    rest, word = text[counted.end() :], counted["count"].lower()
+    count = COUNT_WORDS.get(word) or int(word)
     if "\n" in rest or _LIST_START.match(rest) or len(_sentence_ends(rest)) > 1:
         return [text]
     for gap in _ITEM_GAPS:
-        cuts = [m for m in gap.finditer(rest) if _outside_brackets(rest[: m.start()])]
+        cuts = [m for m in gap.finditer(rest) if not _open_brackets(rest[: m.start()])]
         if len(cuts) == count - 1:
             starts, ends = [0, *(m.end() for m in cuts)], [*(m.start() for m in cuts), len(rest)]
             items = [rest[a:b].strip() for a, b in zip(starts, ends, strict=True)]
@@ -156,8 +157,16 @@ def _counted_items(text: str) -> list[str]:
     return [text]
 
 
-def _outside_brackets(before: str) -> bool:
-    return sum(before.count(c) for c in "([{") == sum(before.count(c) for c in ")]}")
+def _asks_yes_no(text: str) -> bool:
+    """Whether `text`, order words and fillers aside, is a yes/no question ("also, is 2028
+    a leap year?"): no instruction word starts it, yet it asks."""
+    return bool(_YES_NO.match(strip_lead(text)))
+
+
+def _open_brackets(text: str, opening: str = "([{") -> int:
+    """How many of the `opening` brackets `text` leaves open: 0 outside brackets."""
+    closing = opening.translate(str.maketrans("([{", ")]}"))
+    return sum(map(text.count, opening)) - sum(map(text.count, closing))
 
 
 def _bullet_items(text: str) -> list[str]:
@@ -200,7 +209,7 @@ def _sentence_ends(text: str) -> list[str]:
         asks = (
             first_word(rest) in INSTRUCTION_WORDS
             or (SEQUENCE.match(rest) and is_instruction(rest))
-            or _YES_NO.match(strip_lead(rest))
+            or _asks_yes_no(rest)
             or (text[gap.start() - 1] == "?" and FILLER.match(rest) and _FIGURE.search(rest))
         )
         lower_case_ask = asks and not (
@@ -249,7 +258,7 @@ def keep_material(sentences: list[str], hide: Callable[[str], str]) -> list[str]
         sentence = queue.pop()
         led = SEQUENCE.match(sentence) or FILLER.match(sentence)
         if material and (
-            (led and (is_instruction(sentence) or _YES_NO.match(strip_lead(sentence))))
+            (led and (is_instruction(sentence) or _asks_yes_no(sentence)))
             or _SEPARATE_START.match(sentence)  # not "Then it rained."; "Also, what is …"
         ):
             close()
@@ -304,7 +313,7 @@ def _opens_material(head: str, rest: str) -> bool:
     many sentences does this have: …")."""
     asked = _DASH.split(head)[-1]
     first, lead = lead_word(asked), strip_lead(asked)
-    opened = head.count("[") + head.count("{") > head.count("]") + head.count("}")
+    opened = _open_brackets(head, "[{") > 0
     if not rest.strip() or first not in INSTRUCTION_WORDS or opened:
         return False
     if first in VERBS:
@@ -319,8 +328,7 @@ def _material_end(material: str) -> re.Match[str] | None:
     rained. We stayed in.' also how many minutes are in 7.5 hours"), or the first "--
     and separately," whatever follows it."""
     for match in [*_SEMICOLON_SPLIT.finditer(material), *_AFTER_DATA.finditer(material)]:
-        closed = material[: match.start()]
-        balanced = closed.count("[") + closed.count("{") == closed.count("]") + closed.count("}")
+        balanced = not _open_brackets(material[: match.start()], "[{")
         if balanced and is_instruction(material[match.end() :]):
             return match
     return _SEPARATELY.search(material)

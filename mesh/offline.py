@@ -54,6 +54,7 @@ from mesh.material import (
 )
 from mesh.wording import (
     CLAUSE,
+    COUNT_WORDS,
     FILLER,
     INSTRUCTION_WORDS,
     QUESTION_WORDS,
@@ -95,7 +96,7 @@ _PLURAL = re.compile(
     re.IGNORECASE,
 )
 _THEM = re.compile(r"\bthem\b", re.IGNORECASE)
-_COUNTS = {"both": 2, "the two": 2, "the three": 3, "two": 2, "three": 3, "four": 4, "five": 5}
+_COUNTS = {**COUNT_WORDS, "the two": 2, "the three": 3}
 _QUOTED = re.compile(r"(?<!\w)'.+?'(?!\w)|\"[^\"]*\"|“[^”]*”|‘.+?’(?!\w)", re.DOTALL)
 _SOFT_SPLIT = re.compile(
     SEPARATELY

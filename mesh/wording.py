@@ -11,6 +11,7 @@ import re
 
 __all__ = [
     "CLAUSE",
+    "COUNT_WORDS",
     "FILLER",
     "INSTRUCTION_WORDS",
     "QUESTION_WORDS",
@@ -24,6 +25,7 @@ __all__ = [
     "strip_lead",
 ]
 
+COUNT_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5}  # "do both:", "both results"
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
     "add", "analyse", "analyze", "answer", "ask", "calculate", "check", "compare", "compute",
