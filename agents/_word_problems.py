@@ -21,7 +21,8 @@ VERB_OPS = r"add|subtract|multiply|divide|double|halve|triple|increase|decrease|
 
 _SHARE_ASKED = re.compile(
     r"\b(?:each|everyone|everybody|every\s+(?:one|person)|per\s+(?:person|head)|a\s+head"
-    r"|apiece|each\s+of\s+us|split(?:ting)?\s+(?:it|this|that|the\s+\w+)\s+(?:between|among))\b"
+    r"|apiece|each\s+of\s+us|split(?:ting)?\s+(?:it|this|that|the\s+\w+)\s+(?:(?:evenly|equally)\s+)?"
+    r"(?:between|among))\b"
 )
 _HEADCOUNT = re.compile(  # "6 people", "4 ppl"; bare after "split the bill between 4" or in
     # "we were 6", "a party of 5"; or "me and 3 friends", who are 4
@@ -166,18 +167,19 @@ def _items_each(lowered: str) -> str:
 
 def _per_person(lowered: str) -> str:
     """A total shared by a headcount when each one's share is asked and nothing else is
-    computed ("we were 6 people and dinner came to 237.60, how much does everyone owe?")."""
+    computed ("we were 6 people and dinner came to 237.60, how much does everyone owe?").
+    The group may be counted twice if both counts agree ("me and 5 friends … split it
+    between 6 of us")."""
     heads = list(_HEADCOUNT.finditer(lowered))
+    counts = {int(h["others"]) + 1 if h["others"] else int(h["heads"] or h["bare"]) for h in heads}
     if (
-        len(heads) != 1
+        len(counts) != 1
         or not _SHARE_ASKED.search(lowered)
         or re.search(rf"[-+*/%^]|\b(?:{OPS}|{VERB_OPS})\b", lowered)
     ):
         return lowered
-    rest = lowered[: heads[0].start()] + " " + lowered[heads[0].end() :]
+    rest = re.sub(_HEADCOUNT, " ", lowered)
     totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)", rest))
     if len(totals) != 1:
         return lowered
-    head = heads[0]
-    count = int(head["others"]) + 1 if head["others"] else int(head["heads"] or head["bare"])
-    return f"{rest[: totals[0].end()]} / {count}{rest[totals[0].end() :]}"
+    return f"{rest[: totals[0].end()]} / {counts.pop()}{rest[totals[0].end() :]}"

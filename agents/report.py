@@ -17,10 +17,11 @@ from mesh.wording import SEQUENCE, is_instruction
 
 REPORT_CARD = AgentCard(
     name="report",
-    version="0.2.2",  # 0.2: figures with digits in labels, or from the table of the task before
+    version="0.2.3",  # 0.2: figures with digits in labels, or from the table of the task before
     # 0.2.1: a full stop after a figure ends its item ("food 280. Can you …"); 0.2.2: the
     # card has a breakdown of hours (one of team hours scored 0.20, under the floor); a
-    # next step read as a figure ("…, utilities 180. then divide the total by 4") is refused
+    # next step read as a figure ("…, utilities 180. then divide the total by 4") is refused;
+    # 0.2.3: "break down" as a tag ("break down our Q3 spend: …" scored 0.18, under the floor)
     description=(
         "Writes a short report on labelled figures (budgets, expenses, sales by item):"
         " the total and each item's share of it"
@@ -29,7 +30,7 @@ REPORT_CARD = AgentCard(
         Skill(
             name="figures-report",
             description="report the total and the percentage share of labelled figures",
-            tags=["report", "budget", "breakdown"],
+            tags=["report", "budget", "breakdown", "break down"],
             examples=[
                 "write a report on my budget: rent 1200, food 450, transport 130",
                 "give me a breakdown of sales: north 340, south 210, west 95",

@@ -67,14 +67,21 @@ MAX_QUERY_CHARS = 4000
 
 
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
+_POWER_ORDINAL = re.compile(r"\bto the (\d+)(?:st|nd|rd|th)\b(?: power\b)?", re.IGNORECASE)
+_FACTORIAL = re.compile(r"(?<![\w.])(\d{1,3})!(?!=)")
 
 
 def searchable(query: str) -> str:
     """The query as discovery reads it, with each URL as the word "url": a host and path
     ("intranet.local/wiki/onboarding") name a place, not what to do there, and counted as
     rare words no card holds ("read the web page at http://intranet.local/wiki/onboarding"
-    scored the web reader 0.16, under the floor; 0.66 with "url")."""
-    return _URL.sub("url", query)
+    scored the web reader 0.16, under the floor; 0.66 with "url").
+
+    Math written as notation is searched in words, which the cards hold: "2 to the 12th"
+    as "2 to the power of 12" (calculator 0.195 -> 0.481), "7!" as "7 factorial"
+    (0.173 -> 0.483)."""
+    query = _POWER_ORDINAL.sub(r"to the power of \1", _URL.sub("url", query))
+    return _FACTORIAL.sub(r"\1 factorial", query)
 
 
 def check_query(query: Any, what: str = "search query") -> str:

@@ -673,11 +673,25 @@ def test_a_step_after_a_comma_applies_to_everything_before(description: str, val
         ("4 friends, rent is 2400 a month, what does each pay", 600),
         ("six of us split a 90 dollar cab, how much each", 15),
         ("we are 6 people, what is 240 + 20 each", 260),  # an expression given is computed
+        ("me and 2 friends got a 96 taxi, if we split it equally between 3 of us whats each"
+         " share", 32),  # the group counted twice, both counts agree
     ],
 )  # fmt: skip
 def test_a_total_shared_by_a_headcount_is_divided(description: str, value: float) -> None:
     got = handler(TaskRequest(task_id="t9", description=description)).data["value"]
     assert got == pytest.approx(value)
+
+
+def test_a_group_counted_twice_with_different_counts_is_refused() -> None:
+    """ "me and 5 friends" are 6; sharing "between 5 of us" leaves the headcount unknown."""
+    with pytest.raises(TaskRejected, match="found no arithmetic expression"):
+        handler(
+            TaskRequest(
+                task_id="t9",
+                description="me and 5 friends had dinner for 187.50, split it evenly between"
+                " 5 of us, how much does each pay",
+            )
+        )
 
 
 @pytest.mark.parametrize(

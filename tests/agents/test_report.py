@@ -48,6 +48,14 @@ def test_a_report_with_digits_in_its_labels_totals_the_right_figures(mesh: Mesh)
     assert result.results["t1"].data["shares"] == {"Q1": 24, "Q2": 30, "Q3": 18, "Q4": 28}
 
 
+def test_break_down_as_a_verb_asks_for_a_report(mesh: Mesh) -> None:
+    """ "break down our Q3 spend: …" scored the report 0.18, under the floor, and was
+    refused; the card had only the noun "breakdown"."""
+    result = mesh.run("break down our Q2 spend: rent 2,000, payroll 6,000, software 2,000")
+    assert result.results["t1"].agent == "report"
+    assert result.results["t1"].data["shares"] == {"rent": 20, "payroll": 60, "software": 20}
+
+
 def test_shares_keep_two_decimals_so_quarters_stay_exact(mesh: Mesh) -> None:
     result = mesh.run("give me a breakdown of the team budget: design 4200, dev 9800, qa 2000")
     assert result.results["t1"].data["shares"] == {"design": 26.25, "dev": 61.25, "qa": 12.5}

@@ -340,6 +340,25 @@ def test_a_url_is_searched_as_the_word_url(mesh: Mesh) -> None:
     assert best.card.name == "web-reader" and best.score >= 0.4
 
 
+@pytest.mark.parametrize(
+    ("ask", "value"), [("what is 2 to the 12th?", 4096), ("also whats 7!", 5040)]
+)
+def test_math_notation_is_searched_in_words(mesh: Mesh, ask: str, value: int) -> None:
+    """Terse math asks scored the calculator under the floor (0.195 and 0.173) and were
+    refused: "12th" and "7!" are no words a card holds."""
+    from mesh.registry_input import searchable
+
+    assert searchable("2 to the 12th power, 3 to the 4th") == (
+        "2 to the power of 12, 3 to the power of 4"
+    )
+    assert (
+        searchable("7! and 10!/8! but a != b")
+        == "7 factorial and 10 factorial/8 factorial but a != b"
+    )
+    (only,) = mesh.run(ask).results.values()
+    assert only.agent == "calculator" and only.data["value"] == value
+
+
 def test_numbers_in_words_are_no_more_evidence_than_digits(mesh: Mesh) -> None:
     """ "six times fifteen" scored the calculator 0.19, under the floor: "six" and
     "fifteen" counted as rare words no card holds."""
