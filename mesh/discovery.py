@@ -18,6 +18,7 @@ from mesh.registry import Registry
 
 SEARCH_DEPTH = 3  # matches fetched per candidate wanted, so unrunnable ones can be skipped
 FALLBACK_RATIO = 0.6  # of the best score: JSON->CSV scores transform 0.75, web-reader 0.42
+QUOTED_CHARS = 120  # of a task's need in an error: enough to tell which task it was
 
 
 def rank_candidates(
@@ -48,10 +49,10 @@ def rank_candidates(
     if good:
         return good, None
     if not found:
-        return [], f"no available agent is registered that could do {task.need!r}"
+        return [], f"no available agent is registered that could do {_quoted(task.need)}"
     if skipped:
         return [], (
-            f"the agents that match {task.need!r} ({', '.join(skipped)}) cannot run here:"
+            f"the agents that match {_quoted(task.need)} ({', '.join(skipped)}) cannot run here:"
             " add a handler with Mesh.add_agent(card, handler) or give the card a remote"
             " endpoint"
         )
@@ -63,7 +64,11 @@ def rank_candidates(
         else ""
     )
     return [], (
-        f"no agent matches {task.need!r} well enough: the best, {best.card.name!r}, scores"
+        f"no agent matches {_quoted(task.need)} well enough: the best, {best.card.name!r}, scores"
         f" {best.score:.2f}, below MESH_MIN_SCORE={min_score:g}{failed_before}; register an"
         " agent for it or pin one with Task(agent=...)"
     )
+
+
+def _quoted(need: str) -> str:
+    return repr(need if len(need) <= QUOTED_CHARS else f"{need[: QUOTED_CHARS - 1]}…")

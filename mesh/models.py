@@ -92,6 +92,10 @@ class AgentState(StrEnum):
 
 MAX_DESCRIPTION_CHARS = 2000
 """The longest description a card or skill may have."""
+MAX_QUERY_CHARS = 4000
+"""The longest text discovery searches with."""
+NEED_END_WORDS = 24
+"""Words discovery reads at each end of a long task description (see `Task.need`)."""
 
 
 class Skill(_Model):
@@ -161,8 +165,21 @@ class Task(_Model):
 
     @property
     def need(self) -> str:
-        """The text discovery searches with."""
-        return self.capability or self.description
+        """The text discovery searches with: the capability, else the description.
+
+        A need says what to do in a few words (the longest of the 2,582 asks in
+        tests/data is 31). A longer one is mostly content the task carries ("please
+        summarize <pasted text>"), which would outweigh the ask in both the embedding and
+        the lexical match; discovery reads its first and last NEED_END_WORDS words, where
+        the ask is, within MAX_QUERY_CHARS. The task itself still gets all of it."""
+        words = (self.capability or self.description).split()
+        if len(words) > 3 * NEED_END_WORDS:
+            words = [*words[:NEED_END_WORDS], "…", *words[-NEED_END_WORDS:]]
+        text = " ".join(words)
+        if len(text) <= MAX_QUERY_CHARS:
+            return text
+        half = (MAX_QUERY_CHARS - 3) // 2
+        return f"{text[:half]} … {text[-half:]}"
 
 
 class Plan(_Model):

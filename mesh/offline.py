@@ -33,8 +33,10 @@ Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``)
   "it" as the subject of a question after a "who" / "when" question naming one thing
   replaced by that name.
 
-Sentences, lists and material are found by `mesh.material`; the words that make an ask
-are in `mesh.wording`; greetings and context statements are set aside by `mesh.framing`.
+Text pasted on lines of its own next to its ask is first written as that ask's colon
+material by `mesh.pasted`. Sentences, lists and material are found by `mesh.material`;
+the words that make an ask are in `mesh.wording`; greetings and context statements are
+set aside by `mesh.framing`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from mesh.material import (
     material_first,
     sentences,
 )
+from mesh.pasted import mark_pasted
 from mesh.wording import (
     CLAUSE,
     COUNT_WORDS,
@@ -151,7 +154,8 @@ def read_request(request: str) -> Reading:
         return f"\x00{len(hidden) - 1}\x00"
 
     text = request.replace("\x00", " ").strip()  # NUL marks hidden spans below
-    masked = strip_list_header(_QUOTED.sub(lambda m: hide(m.group(0)), text), INSTRUCTION_WORDS)
+    masked = mark_pasted(_QUOTED.sub(lambda m: hide(m.group(0)), text))
+    masked = strip_list_header(masked, INSTRUCTION_WORDS)
     items: list[list[str]] = []
     context: list[str] = []
     for item in list_items(masked):

@@ -13,7 +13,7 @@ from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError as PydanticValidationError
 
 from mesh.errors import InputError
-from mesh.models import AgentCard, AgentState
+from mesh.models import MAX_QUERY_CHARS, AgentCard, AgentState
 
 _FIXES = {
     "missing": "add it",
@@ -61,9 +61,6 @@ def parse_state(value: AgentState | str) -> AgentState:
     except ValueError as exc:
         allowed = ", ".join(s.value for s in AgentState)
         raise InputError(f"state {value!r} is not one of: {allowed}") from exc
-
-
-MAX_QUERY_CHARS = 4000
 
 
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)

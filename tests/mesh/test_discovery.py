@@ -161,6 +161,15 @@ def test_candidates_are_ranked_and_only_those_above_the_floor_are_checked(
     assert spy.asked == [m.card.name for m in matches]
 
 
+def test_a_long_task_is_ranked_and_named_briefly_in_the_reason(small: Registry) -> None:
+    """A 6,000-character description was refused as a search query over 4,000, and the
+    reason quoted the whole of it."""
+    task = Task(id="t", description="Mauve zeppelins hum quietly beside lanterns. " * 140)
+    matches, reason = rank_candidates(small, task, k=3, min_score=0.9, runnable=Spy(set()))
+    assert matches == [] and reason is not None
+    assert "Mauve zeppelins" in reason and len(reason) < 400
+
+
 def test_a_fallback_far_below_the_best_is_not_a_candidate(small: Registry) -> None:
     from mesh.discovery import FALLBACK_RATIO
 
