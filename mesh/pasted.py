@@ -30,6 +30,7 @@ _INLINE = re.compile(  # "can you summarize the following text Our team shipped 
     r"\bthe\s+following(?:\s+[a-z]+)?(?=\s+[A-Z][a-z])"
 )
 _TLDR = re.compile(r"\s*tl;?\s?dr\b(?!:)", re.IGNORECASE)  # "tl;dr Our team shipped …"
+_FIGURE = re.compile(r"\d")
 _ENDS_SENTENCE = re.compile(r"[.?!:]\s*$")
 
 
@@ -37,11 +38,11 @@ def mark_pasted(text: str) -> str:
     """`text` with pasted text after a colon behind the ask that names it, if it has some.
 
     Pasted text has no ask of its own: no sentence in it is an instruction or a
-    question. Text on the lines after an ask counts when the ask names it ("… this",
-    "… the following", "… below", "this paragraph") or is a bare verb ("summarize",
-    "tl;dr"); text before an ask on the last line when the ask points back at it ("that",
-    "it", "the above") and it runs to PASTED_AFTER_WORDS words, longer than the context
-    a request states ("My rent is 900 a month.\\nhow much is that a year" keeps its
+    question. Text on the lines after an ask counts when the line ends naming it ("…
+    this", "… the following", "… below") or the ask names it ("this paragraph") or is a
+    bare verb ("summarize", "tl;dr"); text before an ask on the last line when the ask
+    points back at it ("that", "it", "the above") and the text is pasted, not context
+    (see `_pasted_before`: "My rent is 900 a month.\\nhow much is that a year" keeps its
     statement as context). Inline, the text starts after "tl;dr" or after "the following
     (text)" before a capitalised word, if it runs to half that and has no colon. An ask
     whose line ends a sentence or opens with a colon already has its material read by
@@ -54,8 +55,7 @@ def mark_pasted(text: str) -> str:
         if _asks_for_what_follows(head) and _only_text(body):
             return f"{head}:\n{body}"
         body, tail = text[: last.start()].rstrip(), text[last.end() :]
-        long_enough = len(body.split()) >= PASTED_AFTER_WORDS
-        if long_enough and _asks_about_what_came(tail) and _only_text(body):
+        if _asks_about_what_came(tail) and _only_text(body) and _pasted_before(body):
             return f"{tail.rstrip(' .?!')}:\n{body}"
     inline = _INLINE.search(text) or _TLDR.match(text)
     if inline and _asks_for_what_follows(text[: inline.end()]):
@@ -66,10 +66,21 @@ def mark_pasted(text: str) -> str:
 
 
 def _asks_for_what_follows(head: str) -> bool:
-    if _ENDS_SENTENCE.search(head) or not (is_instruction(head) or lead_word(head) in VERBS):
+    if _ENDS_SENTENCE.search(head):
         return False
-    named = _NAMES_WHAT_FOLLOWS.search(head) or DATA_LATER.search(head)
-    return bool(named) or len(strip_lead(head).split()) == 1
+    if _NAMES_WHAT_FOLLOWS.search(head):  # "proofread this": a verb no list holds
+        return True
+    asks = is_instruction(head) or lead_word(head) in VERBS
+    return asks and (bool(DATA_LATER.search(head)) or len(strip_lead(head).split()) == 1)
+
+
+def _pasted_before(body: str) -> bool:
+    """Whether text before its ask is pasted, not the context of the ask: long, or
+    several sentences without figures (context gives figures: "My rent is 900 a month.
+    I pay 60 for power.")."""
+    if len(body.split()) >= PASTED_AFTER_WORDS:
+        return True
+    return len([s for s in sentences(body) if s.strip()]) > 1 and not _FIGURE.search(body)
 
 
 def _asks_about_what_came(tail: str) -> bool:

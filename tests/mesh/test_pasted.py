@@ -48,10 +48,27 @@ def test_pasted_text_becomes_the_material_of_its_ask(request_text: str, marked: 
         "Two things:\n1. what is 2+2\n2. convert 5 km to miles",
         'turn this JSON into CSV: [{"city": "Oslo"}]',  # material after a colon already
         "what day is this Friday, I mean the next one, in the calendar of this year please",
+        "My rent is 900 a month. I pay 60 for power.\nwhat is that in total",  # figures
+        "The meeting ran long.\nsummarize that",  # one short sentence may be context
     ],
 )
 def test_asks_on_their_own_lines_are_not_pasted_text(request_text: str) -> None:
     assert mark_pasted(request_text) == request_text
+
+
+@pytest.mark.parametrize(
+    ("request_text", "marked"),
+    [
+        ("The cat sat on the mat. The dog barked.\ncount the words in that",
+         "count the words in that:\nThe cat sat on the mat. The dog barked."),
+        ("proofread this\nTheir going to the store tomorow.",
+         "proofread this:\nTheir going to the store tomorow."),  # a verb no list holds
+    ],
+)  # fmt: skip
+def test_short_pasted_text_is_material_when_nothing_says_it_is_context(
+    request_text: str, marked: str
+) -> None:
+    assert mark_pasted(request_text) == marked
 
 
 def test_a_long_run_of_spaces_is_read_in_linear_time() -> None:
