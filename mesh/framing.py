@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from mesh.wording import BARE_ASK
+
 __all__ = [
     "drop_asides",
     "drop_greetings",
@@ -36,8 +38,8 @@ _ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:", "need 3
 )
 _ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
 _ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|\s[-–—])\s+", re.IGNORECASE)
-_LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …"
-    r"^\s*(?P<head>[^\n:?!.]{1,40}):\s*(?=\(?(?:1[.)]|a\))\s)"
+_LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …", "answer these\n1. …"
+    r"^\s*(?P<head>[^\n:?!.]{1,40})(?::\s*|[ \t]*\n\s*)(?=\(?(?:1[.)]|a\))\s)"
 )
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me)\b", re.IGNORECASE)
 _SPEAKER = re.compile(r"\b(?:i|i'm|im|me|my|we|us|our)\b", re.IGNORECASE)
@@ -107,13 +109,15 @@ def _unannounced(sentence: str) -> str:
 
 
 def strip_list_header(text: str, instruction_words: set[str]) -> str:
-    """`text` without a short header before a numbered list ("Two things:") that asks
-    nothing itself, so the list is read as a list."""
+    """`text` without a short header before a numbered list that asks nothing itself
+    ("Two things:") or asks for whatever the items name ("answer the following:"), so the
+    list is read as a list. A header that works on the items keeps them as its material
+    ("count the words in these lines:\n1. …")."""
     header = _LIST_HEADER.match(text)
     if not header:
         return text
     words = header["head"].lower().split()
-    if not words or words[0] in instruction_words:
+    if not words or (words[0] in instruction_words and not BARE_ASK.fullmatch(header["head"])):
         return text
     return text[header.end() :]
 

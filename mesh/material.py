@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from mesh.framing import only_greets
 from mesh.wording import (
+    BARE_ASK,
     CLAUSE,
     COUNT_WORDS,
     FILLER,
@@ -47,13 +48,6 @@ _AFTER_QUOTE = re.compile(r"(?<=\x00)\s+(?=[A-Z])")
 _LIST_START = re.compile(r"^\(?(?:1([.)])|a(\)))\s+")  # "1." "1)" "(1)" "a)" "(a)"
 _BULLET = re.compile(r"(?:^|\n)[ \t]*[-*•][ \t]+")
 _HEADER_LINE = re.compile(r"(?:^|(?<=[.?!\n])\s*)[^.?!\n]*:\s*$")  # "I need two things:"
-_BARE_ASK = re.compile(  # a header that asks for whatever the bullets under it name
-    r"(?:(?:(?:can|could|would)\s+(?:you|u)|please|pls)\s+)*(?:give|tell|get|show|send|find"
-    r"|calculate|compute|work\s+out|figure\s+out|answer)(?:\s+(?:me|us))?"
-    r"(?:\s+(?:the\s+following|these|quickly|please|pls))?"
-    r"|i\s+(?:need|want|would\s+like|'d\s+like)(?:\s+to\s+know)?",
-    re.IGNORECASE,
-)
 _YES_NO = re.compile(  # "is 2028 a leap year?" asks, in lower case too
     r"(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have)\s+"
     r"(?:[^.?!]|\.(?=\d))*\?",
@@ -182,7 +176,7 @@ def _bullet_items(text: str) -> list[str]:
     items = [text[b.end() : end].strip() for b, end in zip(bullets, ends, strict=True)]
     before = text[: bullets[0].start()]
     header = _HEADER_LINE.search(before)
-    asked = header is not None and _BARE_ASK.fullmatch(header[0].strip().rstrip(":").strip())
+    asked = header is not None and BARE_ASK.fullmatch(header[0].strip().rstrip(":").strip())
     if not asked and not all(map(is_instruction, items)):
         return []
     if header and not re.search(r"\d", header[0]):

@@ -31,6 +31,7 @@ _INLINE = re.compile(  # "can you summarize the following text Our team shipped 
 )
 _TLDR = re.compile(r"\s*tl;?\s?dr\b(?!:)", re.IGNORECASE)  # "tl;dr Our team shipped …"
 _FIGURE = re.compile(r"\d")
+_NUMBERED_LINE = re.compile(r"^[ \t]*\(?(?:\d{1,2}|[a-j])[.)][ \t]", re.MULTILINE)
 _ENDS_SENTENCE = re.compile(r"[.?!:]\s*$")
 
 
@@ -53,7 +54,7 @@ def mark_pasted(text: str) -> str:
         first, last = breaks[0], breaks[-1]
         head, body = text[: first.start()].rstrip(), text[first.end() :]
         if _asks_for_what_follows(head) and _only_text(body):
-            return f"{head}:\n{body}"
+            return f"{head.rstrip(' ,;')}:\n{body}"
         body, tail = text[: last.start()].rstrip(), text[last.end() :]
         if _asks_about_what_came(tail) and _only_text(body) and _pasted_before(body):
             return f"{tail.rstrip(' .?!')}:\n{body}"
@@ -88,6 +89,10 @@ def _asks_about_what_came(tail: str) -> bool:
 
 
 def _only_text(body: str) -> bool:
-    """Whether `body` is text to work on: some words, and no sentence that asks."""
+    """Whether `body` is text to work on: some words, no sentence that asks, and not a
+    numbered list (`mesh.framing` reads its header, `mesh.material` its items; bullets
+    under a header read with its colon, which this adds)."""
+    if len(_NUMBERED_LINE.findall(body)) > 1:
+        return False
     said = [s for s in sentences(body) if s.strip()]
     return bool(said) and not any(is_instruction(s) or s.rstrip().endswith("?") for s in said)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BARE_ASK",
     "CLAUSE",
     "COUNT_WORDS",
     "FILLER",
@@ -45,6 +46,13 @@ SEPARATELY = (  # "… -- and separately, is 2028 a leap year?" starts a new ask
 FILLER = re.compile(
     r"^(?:(?:and\s+)?also|and|plus|first(?: of all)?|firstly|separately|additionally|oh and|btw)"
     r"\b[,:]?\s+",
+    re.IGNORECASE,
+)
+BARE_ASK = re.compile(  # a header that asks for whatever the list under it names
+    r"(?:(?:(?:can|could|would)\s+(?:you|u)|please|pls)\s+)*(?:give|tell|get|show|send|find"
+    r"|calculate|compute|work\s+out|figure\s+out|answer)(?:\s+(?:me|us))?"
+    r"(?:\s+(?:the\s+following|these|quickly|please|pls))?"
+    r"|i\s+(?:need|want|would\s+like|'d\s+like)(?:\s+to\s+know)?",
     re.IGNORECASE,
 )
 _POLITE = re.compile(  # "can you write up a report on: …" is an instruction

@@ -43,6 +43,17 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Two things:\n1. Count the words in 'a b c'\n2. Convert 30 °C to Fahrenheit",
          ["Count the words in 'a b c'", "Convert 30 °C to Fahrenheit"]),
         ("Compute this: 1) 2+2 2) 3+3", ["Compute this: 1) 2+2 2) 3+3"]),  # an instruction
+        # a header that asks for what the items name, with or without a colon: it was read
+        # as an ask of its own ("answer these\n1." and "what is 2+2\n2.") or hid the list
+        ("answer these\n1. what is 2+2\n2. convert 5 km to miles",
+         ["what is 2+2", "convert 5 km to miles"]),
+        ("answer the following:\n1. what is 2+2\n2. convert 5 km to miles",
+         ["what is 2+2", "convert 5 km to miles"]),
+        ("Two things\n1) 17*23\n2) 5 km in miles", ["17*23", "5 km in miles"]),
+        ("do the following\n- what is 2+2\n- convert 5 km to miles",
+         ["what is 2+2", "convert 5 km to miles"]),
+        ("count the words in these lines:\n1. The cat sat\n2. The dog ran",  # works on them
+         ["count the words in these lines:\n1. The cat sat\n2. The dog ran"]),
         # a statement the next sentence asks about travels with it
         ("My API keeps getting HTTP 429. What does that status code mean?",
          ["My API keeps getting HTTP 429. What does that status code mean?"]),

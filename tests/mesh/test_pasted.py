@@ -46,6 +46,7 @@ def test_pasted_text_becomes_the_material_of_its_ask(request_text: str, marked: 
         "summarize this\nWhat is the capital of France?",  # what follows asks
         "summarize\nconvert 5 km to miles",
         "Two things:\n1. what is 2+2\n2. convert 5 km to miles",
+        "answer this\n1) 17*23\n2) 5 km in miles",  # a numbered list is read as one
         'turn this JSON into CSV: [{"city": "Oslo"}]',  # material after a colon already
         "what day is this Friday, I mean the next one, in the calendar of this year please",
         "My rent is 900 a month. I pay 60 for power.\nwhat is that in total",  # figures
@@ -63,6 +64,10 @@ def test_asks_on_their_own_lines_are_not_pasted_text(request_text: str) -> None:
          "count the words in that:\nThe cat sat on the mat. The dog barked."),
         ("proofread this\nTheir going to the store tomorow.",
          "proofread this:\nTheir going to the store tomorow."),  # a verb no list holds
+        ("summarize this,\nOur team shipped it. Customers love it.",
+         "summarize this:\nOur team shipped it. Customers love it."),
+        ("do the following\n- what is 2+2\n- convert 5 km to miles",  # bullets split after it
+         "do the following:\n- what is 2+2\n- convert 5 km to miles"),
     ],
 )  # fmt: skip
 def test_short_pasted_text_is_material_when_nothing_says_it_is_context(
