@@ -116,8 +116,9 @@ def strip_list_header(text: str, instruction_words: set[str]) -> str:
     header = _LIST_HEADER.match(text)
     if not header:
         return text
-    words = header["head"].lower().split()
-    if not words or (words[0] in instruction_words and not BARE_ASK.fullmatch(header["head"])):
+    head = header["head"].strip()
+    words = head.lower().split()
+    if not words or (words[0] in instruction_words and not BARE_ASK.fullmatch(head)):
         return text
     return text[header.end() :]
 

@@ -45,7 +45,7 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Compute this: 1) 2+2 2) 3+3", ["Compute this: 1) 2+2 2) 3+3"]),  # an instruction
         # a header that asks for what the items name, with or without a colon: it was read
         # as an ask of its own ("answer these\n1." and "what is 2+2\n2.") or hid the list
-        ("answer these\n1. what is 2+2\n2. convert 5 km to miles",
+        ("answer these  \n1. what is 2+2\n2. convert 5 km to miles",  # spaces before the break
          ["what is 2+2", "convert 5 km to miles"]),
         ("answer the following:\n1. what is 2+2\n2. convert 5 km to miles",
          ["what is 2+2", "convert 5 km to miles"]),
