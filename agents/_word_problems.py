@@ -178,7 +178,7 @@ def _per_person(lowered: str) -> str:
         or re.search(rf"[-+*/%^]|\b(?:{OPS}|{VERB_OPS})\b", lowered)
     ):
         return lowered
-    rest = re.sub(_HEADCOUNT, " ", lowered)
+    rest = _HEADCOUNT.sub(" ", lowered)
     totals = list(re.finditer(r"(?<![\w.])\d+(?:\.\d+)?(?!\w|\.\d)", rest))
     if len(totals) != 1:
         return lowered

@@ -76,12 +76,6 @@ def test_short_pasted_text_is_material_when_nothing_says_it_is_context(
     assert mark_pasted(request_text) == marked
 
 
-def test_a_long_run_of_spaces_is_read_in_linear_time() -> None:
-    """A line break pattern that starts at any space backtracked over the whole run."""
-    hostile = "a" + " " * 50_000 + "b"
-    assert mark_pasted(hostile) == hostile  # returns at all: quadratic took seconds
-
-
 def test_a_pasted_text_is_summarized_by_one_task(mesh: Mesh) -> None:
     """Each pasted sentence was a task of its own that no agent matched (4 failed tasks)."""
     result = mesh.run(f"please summarize this\n\n{NOTES}")
