@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import json
 import re
 from typing import Any
 
@@ -23,6 +24,8 @@ def read_table(text: str, where: str) -> pd.DataFrame:
     body = check_size(text, where).lstrip("\ufeff").strip()
     if not body:
         raise TaskRejected(f"the table in {where} is empty")
+    if body[:1] == "[":
+        return _json_records(body, where)
     sep = "\t" if where.lower().endswith(".tsv") else sniff_delimiter(body)
     try:
         frame = pd.read_csv(io.StringIO(body), sep=sep, skipinitialspace=True)
@@ -36,6 +39,21 @@ def read_table(text: str, where: str) -> pd.DataFrame:
     if dupes:
         raise TaskRejected(f"the table in {where} repeats column names {dupes}")
     return frame
+
+
+def _json_records(body: str, where: str) -> pd.DataFrame:
+    """A DataFrame from a JSON array of records, as the transform agent passes them on
+    ("sort by price and keep the first 2, then the average of their prices")."""
+    try:
+        records = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise TaskRejected(f"cannot read the table in {where} as JSON: {exc}") from None
+    if not records or not all(isinstance(r, dict) for r in records):
+        raise TaskRejected(
+            f"the JSON in {where} is not a list of records: give objects like"
+            ' [{"name": "Ann", "age": 31}]'
+        )
+    return pd.DataFrame.from_records(records)
 
 
 def describe_table(frame: pd.DataFrame) -> tuple[str, dict[str, Any]]:

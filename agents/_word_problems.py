@@ -25,12 +25,13 @@ _SHARE_ASKED = re.compile(
     r"(?:between|among))\b"
 )
 _HEADCOUNT = re.compile(  # "6 people", "4 ppl"; bare after "split the bill between 4" or in
-    # "we were 6", "a party of 5"; or "me and 3 friends", who are 4
+    # "we were 6", "a party of 5", "my team of 7"; or "me and 3 friends", who are 4
     r"\b(?:me|i)\s+and\s+(?P<others>\d+)\s+(?:friends|others|people|ppl|colleagues"
     r"|coworkers|mates|guys|flatmates|roommates)\b"
     r"|\b(?P<heads>\d+)\s+(?:of\s+us|people|ppl|persons|friends|guests|ways|roommates"
     r"|flatmates|colleagues|coworkers|players|kids|children|adults|folks|guys|mates)\b"
-    r"|(?:(?<=between\s)|\b(?:we\s+(?:are|were)|we're|(?:party|group)\s+of)\s+)"
+    r"|(?:(?<=between\s)|\b(?:we\s+(?:are|were)|we're"
+    r"|(?:party|group|team|family|table|crew|household)\s+of)\s+)"
     r"(?P<bare>\d+)\b(?!\s*[%.,]\d)"
 )
 

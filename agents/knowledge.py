@@ -51,6 +51,8 @@ _KIND_ASKED = {  # what a "how far/hot/…" question's answer measures
     "high": rf"height|altitude|{_LENGTH}",
     "deep": rf"depth|{_LENGTH}",
 }
+_MEASURE = {"far": "distance", "hot": "temperature", "cold": "temperature", "heavy": "mass"}
+_MEASURE |= {"fast": "speed", "tall": "height", "high": "height", "deep": "depth"}
 _HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(_KIND_ASKED)})\b", re.I)
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
@@ -59,7 +61,8 @@ _ADD_HINT = (
 
 KNOWLEDGE_CARD = AgentCard(
     name="knowledge",
-    version="0.2.0",  # 0.2: a skill per document, from what is indexed
+    version="0.2.1",  # 0.2: a skill per document, from what is indexed; 0.2.1: "how far is
+    # the moon" is refused when the only distances near it are of something else
     description=(
         "Answers questions from the local knowledge base: documents indexed in Chroma."
         " Quotes the sentences that answer the question and names the documents they come"
@@ -96,6 +99,23 @@ KNOWLEDGE_CARD = AgentCard(
         ),
     ],
 )
+
+
+def _about_subject(
+    question: str, kind: str, candidates: list[tuple[str, str]]
+) -> npt.NDArray[np.bool_]:
+    """Per sentence, whether it and the sentence before it name all that a "how far/hot/…"
+    question asks about, of the words the nearby sentences use: "how far is the moon" or
+    "how far is Mars from the Sun" is not answered by Earth's distance from the Sun, though
+    that is the only distance near it ("Its average distance …" names Earth in the
+    sentence before)."""
+    held = [_terms(sentence) for sentence, _ in candidates]
+    known = set().union(*held)  # "according to your docs" names nothing to measure
+    subject = (_terms(question) & known) - _terms(f"{kind} away roughly approximately average")
+    for i in range(1, len(held)):
+        if candidates[i - 1][1] == candidates[i][1]:
+            held[i] = held[i] | _terms(candidates[i - 1][0])
+    return np.array([subject <= terms for terms in held])
 
 
 @dataclass
@@ -311,9 +331,15 @@ class KnowledgeBase:
         if kind := _HOW_KIND.search(question):  # "how far …" wants a distance, not a time
             measures = re.compile(_KIND_ASKED[kind[1].lower()], re.I)
             fits = np.array([bool(measures.search(s)) for s, _ in candidates])
-            if (fits & np.isfinite(scores)).any():
-                scores[~fits] = -np.inf
-                order = [int(i) for i in np.argsort(-scores)]
+            fits &= _about_subject(question, kind[1], candidates)
+            if not (fits & np.isfinite(scores)).any():
+                raise TaskRejected(
+                    f"no document in the knowledge base answers {question!r}: the nearest"
+                    f" sentences that give a {_MEASURE[kind[1].lower()]} give it for something"
+                    f" else; {_ADD_HINT}"
+                )
+            scores[~fits] = -np.inf
+            order = [int(i) for i in np.argsort(-scores)]
         floor = float(scores[order[0]]) - SECOND_SENTENCE_MARGIN
         top_source = candidates[order[0]][1]
         runner_up = [i for i in order[1:] if candidates[i][1] == top_source][:1]

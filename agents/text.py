@@ -55,6 +55,13 @@ _STATS_ASKED = re.compile(  # what the statistics answer; anything else is not t
     r"|length|long|analy[sz]|readab|text|about",
     re.IGNORECASE,
 )
+_OTHER_WORK = re.compile(  # asks about words or letters that no statistic answers
+    r"\b(?:revers|sort|alphabeti|upper[\s-]*case|lower[\s-]*case|title[\s-]*case|capitali"
+    r"|translat|rewrite|rephras|paraphras|proofread|spell|correct|fix|replac|remov|delet"
+    r"|shuffl|redact|censor|encod|decod|encrypt|decrypt|longest|shortest|vowel|consonant"
+    r"|palindrom|anagram|rhym|syllabl)\w*",
+    re.IGNORECASE,
+)
 _COUNT_KEYS = {"word": "words", "sentence": "sentences", "character": "characters"}
 _COUNT_KEYS |= {"char": "characters", "unique": "unique_words", "distinct": "unique_words"}
 _COUNT_RE = re.compile(  # "3 sentences", "one short sentence", "a single sentence"
@@ -252,9 +259,10 @@ def _summary_length(instruction: str, given: Any) -> int:
 
 TEXT_CARD = AgentCard(
     name="text",
-    version="0.2.2",  # 0.2: the count asked for is its value, for the task after; 0.2.1:
+    version="0.2.3",  # 0.2: the count asked for is its value, for the task after; 0.2.1:
     # a task that asks neither for statistics nor a summary is refused; the text after a
-    # question ("how many sentences in this paragraph? …"); 0.2.2: "3pm" is one word
+    # question ("how many sentences in this paragraph? …"); 0.2.2: "3pm" is one word;
+    # 0.2.3: "reverse the words", "the longest word" are refused, not answered with counts
     description=(
         "Text analysis: counts the words, sentences and characters of a text, finds its most"
         " frequent words, and summarises it in a few of its own key sentences."
@@ -297,11 +305,14 @@ def handler(req: TaskRequest) -> TaskResult:
     instruction = _instruction(req.description)
     mode = req.inputs.get("mode") or ("summary" if _SUMMARY_RE.search(instruction) else "stats")
     asks_other = re.search(r"[A-Za-z]", instruction) and not _STATS_ASKED.search(instruction)
-    if not req.inputs.get("mode") and mode == "stats" and asks_other:  # "multiply the count"
-        raise TaskRejected(
-            "the text agent counts the words, sentences and characters of a text and"
-            f" summarises it; {instruction.strip()!r} asks for neither"
-        )
+    if not req.inputs.get("mode") and mode == "stats":
+        other = _OTHER_WORK.search(instruction)  # "reverse the words", "the longest word"
+        if asks_other or other:  # "multiply the count"
+            raise TaskRejected(
+                "the text agent counts the words, sentences and characters of a text and"
+                f" summarises it; {instruction.strip()!r} asks for neither"
+                + (f": {other[0].lower()}… is neither a count nor a summary" if other else "")
+            )
     if mode == "summary":
         count = _summary_length(instruction, req.inputs.get("sentences"))
         picked = rank_sentences(text, count)

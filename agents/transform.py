@@ -54,8 +54,10 @@ _USUAL_FIELDS = {  # the field an adjective alone sorts by
 _SORT_WORD = re.compile(r"\b(?:sort(?:ed)?|ordered\s+by|order\s+by)\b", re.I)
 _DESC = re.compile(r"^\W*(?:\w+\W+){0,3}?(?:desc(?:ending)?|reverse|largest\s+first|z-a)\b", re.I)
 _LIMIT = re.compile(r"\b(?:first|top|limit(?:\s+to)?)\s+(\d{1,6})\b", re.I)
-_RECORDS = re.compile(
-    r"\s*(?:only\s+)?(?:the\s+|those\s+)?(?:records|rows|ones|items|entries|objects)\b", re.I
+_RECORDS = re.compile(  # "keep the rows where …", "keep the first 2 records": no field named
+    r"\s*(?:only\s+)?(?:the\s+|those\s+)?(?:(?:first|top)\s+\d{1,6}\b"
+    r"|(?:records|rows|ones|items|entries|objects)\b)",
+    re.I,
 )
 _RENAME = re.compile(r"\brename\s+(\S+)\s+(?:to|as)\s+(\S+)", re.I)
 _FORMAT = re.compile(r"\b(pretty[\s-]?print|prettify|format|indent|validate|check)\b", re.I)

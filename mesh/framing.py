@@ -41,7 +41,15 @@ _ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|\s[-–—])\s+", re.IGNORECASE)
 _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …", "answer these\n1. …"
     r"^\s*(?P<head>[^\n:?!.]{1,40})(?::\s*|[ \t]*\n\s*)(?=\(?(?:1[.)]|a\))\s)"
 )
-_FIRST_PERSON = re.compile(r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me)\b", re.IGNORECASE)
+_INLINE_LIST = re.compile(  # "I need (a) … and (b) …", "what is 1) 2+2 2) 3+3"
+    r"^\s*(?P<head>[^\n:?!.()]{1,40}?)[ \t]+(?P<open>\(?)(?P<first>1|a)\)[ \t]"
+)
+_JOINER = re.compile(r"(?:[,;]\s*|\s+)(?:and|&|plus)$|[,;]$", re.IGNORECASE)
+_FIRST_PERSON = re.compile(  # and the speaker left out: "getting a bunch of 429s from …"
+    r"^(?:i|i'm|im|i've|i'd|my|we|we're|we've|our|me|got|getting|keep\s+getting|seeing|hitting"
+    r"|running\s+into|dealing\s+with|struggling\s+with|debugging|noticed|noticing)\b",
+    re.IGNORECASE,
+)
 _SPEAKER = re.compile(r"\b(?:i|i'm|im|me|my|we|us|our)\b", re.IGNORECASE)
 _REFERS_BACK = re.compile(r"\b(?:which\s+one|that|this|it|these|those|they)\b", re.IGNORECASE)
 _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday of …"
@@ -113,6 +121,8 @@ def strip_list_header(text: str, instruction_words: set[str]) -> str:
     ("Two things:") or asks for whatever the items name ("answer the following:"), so the
     list is read as a list. A header that works on the items keeps them as its material
     ("count the words in these lines:\n1. …")."""
+    if inline := _inline_list(text, instruction_words):
+        return inline
     header = _LIST_HEADER.match(text)
     if not header:
         return text
@@ -121,6 +131,33 @@ def strip_list_header(text: str, instruction_words: set[str]) -> str:
     if not words or (words[0] in instruction_words and not BARE_ASK.fullmatch(head)):
         return text
     return text[header.end() :]
+
+
+def _inline_list(text: str, instruction_words: set[str]) -> str | None:
+    """A list in the line after a few words, as a numbered list on lines of its own: the
+    items finish the words before them when those ask ("what is (a) 2+2 and (b) 3+3" is
+    "what is 2+2", "what is 3+3"), else the words are a header ("I need (a) … (b) …").
+    None when the items do not go on in sequence ("the area with (a) 3 m sides")."""
+    found = _INLINE_LIST.match(text)
+    if not found or "\n" in text:
+        return None
+    lettered, opening = found["first"] == "a", re.escape(found["open"])
+    start, items = found.end(), []
+    for number in range(2, 11):
+        label = chr(ord("a") + number - 1) if lettered else str(number)
+        after = re.search(rf"\s{opening}{label}\)[ \t]", text[start:])
+        if not after:
+            break
+        items.append(text[start : start + after.start()])
+        start += after.end()
+    if not items:
+        return None
+    items = [_JOINER.sub("", item.strip()) for item in [*items, text[start:]]]
+    head = found["head"].strip()
+    words = head.lower().split()
+    finishes = words[0] in instruction_words and not BARE_ASK.fullmatch(head)
+    lead = f"{head} " if finishes else ""
+    return "\n".join(f"{n}. {lead}{item}" for n, item in enumerate(items, 1))
 
 
 def _is_statement(sentence: str, instruction_words: set[str]) -> bool:

@@ -6,7 +6,9 @@ Deterministic and rule-based, on purpose (measured by ``bench/planner_eval.py``)
   question unless the full stop ends an abbreviation such as "e.g."; after "?", before
   "and" / "also" with figures; also right after a quote when an instruction follows), at
   numbered items ("1) ... 2) ..." or "Q1: … Q2: …" when the request starts with one;
-  without punctuation before, the next number in sequence outside brackets), into as
+  without punctuation before, the next number in sequence outside brackets; after a few
+  words, "(a) … (b) …" in sequence, the words finishing each item when they ask: "what
+  is (a) 2+2 and (b) 3+3"), into as
   many asks as "both:" or "two things:" announces, at bullets ("- …") when every bullet
   asks, at ";" (not in "tl;dr"), at
   "then" / "after that" / "and then" / "and after that", and at "and" / "also" / ","

@@ -299,13 +299,14 @@ def test_limits_are_the_documented_ones() -> None:
         # "N things at X each" is X per thing for N things; not when more is given
         ("I need 3 bags of flour at 250 g each. whats the total", "(250 * 3)"),
         ("3 tickets at $25 each, total?", "(25 * 3)"),
-        # "we were 6", "a party of 8" give the headcount
+        # "we were 6", "a party of 8", "my team of 7" give the headcount
         (
             "we were 6 at dinner and the bill came to 237.60, how much does each of us owe if"
             " we split it evenly?",
             "237.60 / 6",
         ),
         ("a party of 8 spent 412 total, what's each person's share", "412 / 8"),
+        ("my team of 7 had dinner for 413.35. how much does each person owe", "413.35 / 7"),
         ("how much is 17*23 on 2024-01-01", "17*23"),  # a date is not 2024 - 1 - 1
         ("What is 7 factorial?", "factorial(7)"),
         ("what is 5! + 1", "factorial(5) + 1"),

@@ -263,6 +263,17 @@ def test_table_from_inputs_description_or_upstream(analyst: CsvAnalyst) -> None:
     assert ask(analyst, "total units", upstream={"t1": fetched}).data["value"] == 38
 
 
+def test_json_records_from_the_task_before_are_a_table(analyst: CsvAnalyst) -> None:
+    """The transform agent passes records on as JSON: "average of their prices" after
+    "keep the first 2" failed as "cannot read the table … as CSV"."""
+    records = '[{"product": "c", "price": 20}, {"product": "a", "price": 12.5}]'
+    kept = TaskResult(task_id="t1", status="succeeded", output=records, data={})
+    assert ask(analyst, "average price", upstream={"t1": kept}).data["value"] == 16.25
+    listed = TaskResult(task_id="t1", status="succeeded", output="[1, 2]", data={})
+    with pytest.raises(TaskRejected, match="not a list of records"):
+        ask(analyst, "average price", upstream={"t1": listed})
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [

@@ -203,6 +203,18 @@ def test_a_how_far_question_takes_a_sentence_with_a_distance(
     assert "150 million kilometres" in answer.text and "8 minutes" not in answer.text
 
 
+@pytest.mark.parametrize(
+    "question", ["how far is the moon?", "how far is mars from the sun", "how cold is neptune"]
+)
+def test_a_how_far_question_about_something_no_sentence_measures_is_refused(
+    kb: KnowledgeBase, question: str
+) -> None:
+    """ "how far is the moon" was answered with Earth's distance from the Sun, the only
+    distance near it, reported as success."""
+    with pytest.raises(TaskRejected, match="give it for something else"):
+        kb.answer(question)
+
+
 @pytest.mark.parametrize("question", ["whats 350 F in celsius", "how many litres are in 12 kg?"])
 def test_a_question_with_a_figure_takes_only_a_sentence_that_mentions_it(
     kb: KnowledgeBase, question: str

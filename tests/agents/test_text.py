@@ -273,6 +273,22 @@ def test_a_task_that_asks_neither_statistics_nor_a_summary_is_refused(descriptio
     assert handler(_request("how long is it", text="a b c")).data["words"] == 3
 
 
+@pytest.mark.parametrize(
+    "description",
+    [
+        'reverse the words in "the quick brown fox"',
+        'capitalize every word in "the lord of the rings"',
+        'what is the longest word in "a quick brown elephant"',
+        'count the vowels in "mississippi"',
+    ],
+)
+def test_a_task_about_words_that_no_count_answers_is_refused(description: str) -> None:
+    """These came back as word counts of the quoted text, reported as success."""
+    with pytest.raises(TaskRejected, match="neither a count nor a summary"):
+        handler(_request(description))
+    assert handler(_request('count the words in "the longest day"')).data["words"] == 3
+
+
 def test_the_text_after_a_question_is_its_subject() -> None:
     asked = "how many sentences in this paragraph? The build failed. Then Sam restarted it."
     assert handler(_request(asked)).data["sentences"] == 2

@@ -127,6 +127,17 @@ def test_a_filter_before_the_data_keeps_the_matching_records(asked: str) -> None
     assert [r["item"] for r in json.loads(run(f"{asked} {ITEMS}").output)] == ["pens", "pads"]
 
 
+@pytest.mark.parametrize(
+    "asked", ["sort by qty descending and keep the first 2 records", "keep only the top 2"]
+)
+def test_keep_the_first_n_records_takes_them_and_names_no_field(asked: str) -> None:
+    """ "keep the first 2 records" was read as fields to keep: "say which fields to keep"."""
+    kept = json.loads(run(f"{asked}: {ITEMS}").output)
+    assert len(kept) == 2 and all(set(r) == {"item", "qty"} for r in kept)
+    if "qty" in asked:
+        assert [r["item"] for r in kept] == ["pens", "pads"]
+
+
 def test_a_field_and_a_filter_are_both_applied() -> None:
     assert json.loads(run(f"keep only item where qty > 5: {ITEMS}").output) == [
         {"item": "pens"},
