@@ -9,6 +9,7 @@ results of the tasks before standing in for "the result".
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import partial
 
 from mesh.agents._arith import CONSTANTS, FUNCTIONS, TOKEN_RE
@@ -117,6 +118,7 @@ _PLACES_RE = re.compile(  # "to 5 decimal places", "to 2 dp"
     re.IGNORECASE,
 )
 _ROUND_VERB = re.compile(r"\b(?:and\s+)?round(?:ed)?\b(?!\()(?:\s+(?:it|that)\b)?", re.I)
+_SPEAKER_FIRST = re.compile(r"(?:i|i'm|i've|we|we're|my|our)\b")
 _DATE_RE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")  # 2024-01-01 is a date, not 2022
 _FILLER = {"what", "is", "s", "the", "value", "of", "how", "much", "compute", "calculate"}
 _FILLER |= {"evaluate", "please"}
@@ -237,8 +239,21 @@ def extract_expressions(text: str) -> list[str]:
         and not _BARE.fullmatch(expr)
         and not _DATE_RE.search(expr)
     )
-    exprs = [expr for _, expr in found] if len(found) > 1 else [_best(lowered, text)]
+    asked = [expr for start, expr in found if not _restated(lowered, start, expr, found)]
+    exprs = asked if len(found) > 1 else [_best(lowered, text)]
     return [f"round({expr}, {places[1]})" for expr in exprs] if places else exprs
+
+
+def _restated(lowered: str, start: int, expr: str, found: list[tuple[int, str]]) -> bool:
+    """Whether an expression in a statement of the speaker's is only the figures a later
+    one asks about: "i owe 6 weeks plus 5 days of notice, so what's 6*7+5?" asks 47, not
+    also 6 + 5."""
+    clause = re.split(r"[.;?!,]\s", lowered[:start])[-1]
+    numbers = Counter(re.findall(r"\d+(?:\.\d+)?", expr))
+    return bool(_SPEAKER_FIRST.match(clause.lstrip())) and any(
+        later > start and not numbers - Counter(re.findall(r"\d+(?:\.\d+)?", other))
+        for later, other in found
+    )
 
 
 def _normalise(text: str) -> str:

@@ -119,8 +119,30 @@ UNITS: dict[str, list[tuple[str, Fraction, list[str]]]] = {
     ],
 }
 TEMPERATURES = {
-    "°C": ["°c", "c", "celsius", "centigrade", "degrees celsius", "degree celsius", "deg c"],
-    "°F": ["°f", "f", "fahrenheit", "degrees fahrenheit", "degree fahrenheit", "deg f"],
+    "°C": [
+        "°c",
+        "c",
+        "celsius",
+        "centigrade",
+        "degrees celsius",
+        "degree celsius",
+        "deg c",
+        "celcius",
+        "degrees celcius",
+        "celsuis",
+    ],  # the last three: as often typed
+    "°F": [
+        "°f",
+        "f",
+        "fahrenheit",
+        "degrees fahrenheit",
+        "degree fahrenheit",
+        "deg f",
+        "farenheit",
+        "fahrenheight",
+        "farenheight",
+        "degrees farenheit",
+    ],
     "K": ["k", "kelvin", "kelvins", "degrees kelvin"],
 }
 

@@ -51,7 +51,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.9",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.10",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
@@ -63,7 +63,8 @@ CALCULATOR_CARD = AgentCard(
     # and a monthly amount over months; "7.5 hours times 365 nights" is 7.5 * 365; a
     # result from a float before at full precision keeps 12 significant digits; 0.3.9: a
     # longer period of fixed length in words is a rate's span ("1,450 a month … for a
-    # whole year" is 1450 * 12), and the card says so
+    # whole year" is 1450 * 12), and the card says so; 0.3.10: "my team of 7" is a
+    # headcount; the speaker's figures a later question restates are not computed too
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"

@@ -9,7 +9,6 @@ documents.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,21 @@ import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
+from mesh.agents._evidence import (
+    HOW_KIND,
+    KIND_ASKED,
+    MEASURE,
+    QUANTITY_ASKED,
+    about_subject,
+    names_any,
+    overlap,
+    terms,
+    where_asked,
+)
 from mesh.agents._numwords import with_digits
 from mesh.agents._passages import split_chunks, split_sentences
 from mesh.errors import AgentError, ConfigError, TaskRejected
-from mesh.lexical import STOPWORDS, stem
+from mesh.lexical import STOPWORDS
 from mesh.models import MAX_DESCRIPTION_CHARS, AgentCard, Skill, TaskRequest, TaskResult
 from mesh.vectorstore.client import get_collection
 
@@ -36,24 +46,7 @@ _TOPIC_WORDS = 30
 FIGURE_SLACK = 0.1  # a sentence holding the question's own figures ("429") may score lower
 LEXICAL_BONUS = 0.3  # how much the question's rarer words ("tuple", "429") move a sentence
 _UPSERT_BATCH = 256
-_QUANTITY_ASKED = re.compile(
-    r"\bhow\s+(?:many|much|far|long|old|big|large|fast|hot|cold|heavy|tall|deep|high)\b", re.I
-)
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
-_LENGTH = r"kilomet|\bkm\b|miles?\b|met(?:re|er)s?\b|\bau\b|light[- ]years?|feet|\bft\b"
-_KIND_ASKED = {  # what a "how far/hot/…" question's answer measures
-    "far": rf"distance|{_LENGTH}",
-    "hot": r"°|degrees|temperature",
-    "cold": r"°|degrees|temperature",
-    "heavy": r"\bkg\b|kilogram|\bmass|weigh|tonnes?",
-    "fast": r"speed|per\s+(?:second|hour)|/s\b|/h\b|mph",
-    "tall": rf"height|{_LENGTH}",
-    "high": rf"height|altitude|{_LENGTH}",
-    "deep": rf"depth|{_LENGTH}",
-}
-_MEASURE = {"far": "distance", "hot": "temperature", "cold": "temperature", "heavy": "mass"}
-_MEASURE |= {"fast": "speed", "tall": "height", "high": "height", "deep": "depth"}
-_HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(_KIND_ASKED)})\b", re.I)
 _ADD_HINT = (
     "add documents with KnowledgeBase.add_documents({'name': 'text'}) or put .md files in"
     f" a folder and call ensure_seeded(folder) (the shipped ones are in {DOCS_DIR})"
@@ -101,23 +94,6 @@ KNOWLEDGE_CARD = AgentCard(
 )
 
 
-def _about_subject(
-    question: str, kind: str, candidates: list[tuple[str, str]]
-) -> npt.NDArray[np.bool_]:
-    """Per sentence, whether it and the sentence before it name all that a "how far/hot/…"
-    question asks about, of the words the nearby sentences use: "how far is the moon" or
-    "how far is Mars from the Sun" is not answered by Earth's distance from the Sun, though
-    that is the only distance near it ("Its average distance …" names Earth in the
-    sentence before)."""
-    held = [_terms(sentence) for sentence, _ in candidates]
-    known = set().union(*held)  # "according to your docs" names nothing to measure
-    subject = (_terms(question) & known) - _terms(f"{kind} away roughly approximately average")
-    for i in range(1, len(held)):
-        if candidates[i - 1][1] == candidates[i][1]:
-            held[i] = held[i] | _terms(candidates[i - 1][0])
-    return np.array([subject <= terms for terms in held])
-
-
 @dataclass
 class Answer:
     """An answer with its provenance: quoted sentences, their documents and the passages."""
@@ -133,30 +109,6 @@ def _unit_rows(vectors: Any) -> npt.NDArray[np.float32]:
     matrix = np.asarray([np.asarray(v, dtype=np.float32) for v in vectors], dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return np.asarray(matrix / np.clip(norms, 1e-12, None), dtype=np.float32)
-
-
-def _terms(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
-
-
-def _overlap(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.float32]:
-    """Per (sentence, source), the share of the question's words the sentence holds, each
-    weighted by how few of the sentences hold it: "what is a tuple" prefers the sentence
-    naming tuples among many about Python, and "HTTP 429" the one with 429 (a number
-    counts double: it names one thing exactly). A word of the source's name says what the
-    document is about, not which of its sentences answers: "python" picks nothing in
-    python-basics."""
-    asked = _terms(question)
-    held = [_terms(sentence) - _terms(source.replace("-", " ")) for sentence, source in candidates]
-    weights = {}
-    for term in asked:
-        if df := sum(term in h for h in held):
-            weights[term] = math.log(1 + len(held) / df) * (2 if term.isdigit() else 1)
-    total = sum(weights.values()) or 1.0
-    return np.array(
-        [sum(w for t, w in weights.items() if t in h) / total for h in held], dtype=np.float32
-    )
 
 
 def document_skill(name: str, text: str) -> Skill:
@@ -195,10 +147,19 @@ class KnowledgeBase:
         self._ef = embedding_function
         self.min_score = min_score
         self.collection = get_collection(client, collection, embedding_function)
+        self._known: tuple[int, set[str]] = (-1, set())
 
     def count(self) -> int:
         """How many chunks are indexed."""
         return self.collection.count()
+
+    def _vocabulary(self) -> set[str]:
+        """The words the indexed documents use, kept until the chunk count changes."""
+        count = self.count()
+        if self._known[0] != count:
+            texts = self.collection.get(include=["documents"])["documents"] or []
+            self._known = (count, set().union(*map(terms, texts)))
+        return self._known[1]
 
     def add_documents(self, docs: dict[str, str]) -> int:
         """Index documents by name, one chunk per paragraph; re-adding replaces, never doubles.
@@ -292,8 +253,11 @@ class KnowledgeBase:
             )
         qv = _unit_rows(self._ef.embed_query([question]))[0]
         passages = self._search(qv, k)
+        split = [split_sentences(p["text"]) for p in passages]
         candidates = [
-            (sentence, p["source"]) for p in passages for sentence in split_sentences(p["text"])
+            (sentence, p["source"])
+            for p, said in zip(passages, split, strict=True)
+            for sentence in said
         ]
         if not candidates:
             raise TaskRejected(
@@ -301,7 +265,7 @@ class KnowledgeBase:
             )
         dense = _unit_rows(self._ef([s for s, _ in candidates])) @ qv
         best = float(dense.max())
-        scores = dense + LEXICAL_BONUS * _overlap(question, candidates)
+        scores = dense + LEXICAL_BONUS * overlap(question, candidates)
         passes = dense >= self.min_score  # words alone never make an answer
         figures = set(_FIGURE.findall(question))
         if figures:  # "what is 350 F in celsius" is not answered by what Celsius is
@@ -320,7 +284,7 @@ class KnowledgeBase:
                 f" it mentions {', '.join(sorted(figures))} (a figure to compute with is a"
                 f" task for another agent); {_ADD_HINT}"
             )
-        if _QUANTITY_ASKED.search(question):  # "how many …" wants a sentence with a number
+        if asked := QUANTITY_ASKED.search(question):  # "how many …" wants a number
             scores[[not re.search(r"\d", with_digits(s)) for s, _ in candidates]] = -np.inf
             order = [int(i) for i in np.argsort(-scores)]
             if not np.isfinite(scores[order[0]]):
@@ -328,18 +292,29 @@ class KnowledgeBase:
                     f"no document in the knowledge base gives the number {question!r} asks"
                     f" for: the nearest sentences state none; {_ADD_HINT}"
                 )
-        if kind := _HOW_KIND.search(question):  # "how far …" wants a distance, not a time
-            measures = re.compile(_KIND_ASKED[kind[1].lower()], re.I)
-            fits = np.array([bool(measures.search(s)) for s, _ in candidates])
-            fits &= _about_subject(question, kind[1], candidates)
+            fits = about_subject(question, asked[0], split, self._vocabulary())
+            if kind := HOW_KIND.search(question):  # "how far …" wants a distance, not a time
+                measures = re.compile(KIND_ASKED[kind[1].lower()], re.I)
+                fits &= np.array([bool(measures.search(s)) for s, _ in candidates])
             if not (fits & np.isfinite(scores)).any():
+                measure = MEASURE[kind[1].lower()] if kind else "number"
                 raise TaskRejected(
                     f"no document in the knowledge base answers {question!r}: the nearest"
-                    f" sentences that give a {_MEASURE[kind[1].lower()]} give it for something"
-                    f" else; {_ADD_HINT}"
+                    f" sentences that give a {measure} give it for something else; {_ADD_HINT}"
                 )
             scores[~fits] = -np.inf
             order = [int(i) for i in np.argsort(-scores)]
+        names = names_any(question, split, [p["source"] for p in passages])
+        if not (names & np.isfinite(scores)).any():
+            raise TaskRejected(
+                f"no document in the knowledge base answers {question!r}: the nearest"
+                f" sentences name none of what it asks about; {_ADD_HINT}"
+            )
+        scores[~names] = -np.inf
+        places = where_asked(question, candidates)
+        if (places & np.isfinite(scores)).any():  # else the nearest, as for any question
+            scores[~places] = -np.inf
+        order = [int(i) for i in np.argsort(-scores)]
         floor = float(scores[order[0]]) - SECOND_SENTENCE_MARGIN
         top_source = candidates[order[0]][1]
         runner_up = [i for i in order[1:] if candidates[i][1] == top_source][:1]

@@ -255,14 +255,15 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.7",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.8",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
     # 0.2.3: "convert those hours to minutes" after a count; "lbs"; 0.2.4: of two
     # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km");
     # 0.2.5: the card names oven and recipe temperatures; 0.2.6: a rate over a span
     # converts its total ("5 km a day for 30 days … in miles" is 150 km); 0.2.7: "in a
     # year" is a rate's span too, and a number before without a unit takes the one the
-    # sentence it came from gives ("299,792,458 metres per second")
+    # sentence it came from gives ("299,792,458 metres per second"); 0.2.8: "celcius",
+    # "farenheit" as often typed
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"

@@ -29,15 +29,16 @@ _GREETING = re.compile(
     r"\s*[!.,]*",
     re.IGNORECASE,
 )
-_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:", "need 3 answers:"
+_ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:", "quick q -"
     r"(?:(?:i\s+)?(?:need|have|got)\s+)?"
     r"(?:(?:a\s+)?(?:couple(?:\s+of)?|few|two|three|four|five|several|some|one|\d)\s+)?"
     r"(?:(?:quick|small|short|simple|little|easy|more|random)\s+){0,2}"
-    r"(?:ones?|questions?|things?|q'?s|asks?|requests?|favou?rs?|queries|query|answers)"
+    r"(?:ones?|questions?|things?|q'?s|(?<=quick\s)q|asks?|requests?|favou?rs?|queries|query"
+    r"|answers)"
     r"(?:\s+for\s+(?:you|ya|u))?(?:\s+(?:pls|plz|please|then|here))?"
 )
 _ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
-_ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|\s[-–—])\s+", re.IGNORECASE)
+_ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|,|\s[-–—])\s+", re.IGNORECASE)
 _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …", "answer these\n1. …"
     r"^\s*(?P<head>[^\n:?!.]{1,40})(?::\s*|[ \t]*\n\s*)(?=\(?(?:1[.)]|a\))\s)"
 )

@@ -66,6 +66,10 @@ def parse_state(value: AgentState | str) -> AgentState:
 _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
 _POWER_ORDINAL = re.compile(r"\bto the (\d+)(?:st|nd|rd|th)\b(?: power\b)?", re.IGNORECASE)
 _FACTORIAL = re.compile(r"(?<![\w.])(\d{1,3})!(?!=)")
+_TIMES = re.compile(r"(?<=\d)\s*[x×]\s*(?=\d)")  # "1,250 x 48"
+_MISSPELT = {"celcius": "celsius", "celsuis": "celsius", "farenheit": "fahrenheit"}
+_MISSPELT |= {"fahrenheight": "fahrenheit", "farenheight": "fahrenheit"}
+_MISSPELLING = re.compile(rf"\b(?:{'|'.join(_MISSPELT)})\b", re.IGNORECASE)
 
 
 def searchable(query: str) -> str:
@@ -76,8 +80,11 @@ def searchable(query: str) -> str:
 
     Math written as notation is searched in words, which the cards hold: "2 to the 12th"
     as "2 to the power of 12" (calculator 0.195 -> 0.481), "7!" as "7 factorial"
-    (0.173 -> 0.483)."""
+    (0.173 -> 0.483), "1,250 x 48" as "1,250 times 48" (0.158 -> 0.530). The units'
+    names as often misspelt are searched as spelt: "whats that in celcius" (units 0.184,
+    under the floor, -> 0.207)."""
     query = _POWER_ORDINAL.sub(r"to the power of \1", _URL.sub("url", query))
+    query = _MISSPELLING.sub(lambda m: _MISSPELT[m[0].lower()], _TIMES.sub(" times ", query))
     return _FACTORIAL.sub(r"\1 factorial", query)
 
 

@@ -362,6 +362,10 @@ def test_no_expression_asks_for_one(request_text: str) -> None:
         ("In 2024, how much is 17*23?", ["17*23"]),
         ("what is max(3, 7) * 2", ["max(3, 7) * 2"]),
         ("what is 42", ["42"]),
+        # the speaker's figures, then the question on them: 6 + 5 was computed too, and
+        # "that many days" after it had two numbers to choose from
+        ("I owe 6 weeks plus 5 days of notice, so what's 6*7+5?", ["6*7+5"]),
+        ("what is 2+3, and what is 2+3+4", ["2+3", "2+3+4"]),  # both asked
     ],
 )
 def test_every_calculation_asked_for_is_found(request_text: str, expected: list[str]) -> None:

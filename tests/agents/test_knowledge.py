@@ -215,6 +215,39 @@ def test_a_how_far_question_about_something_no_sentence_measures_is_refused(
         kb.answer(question)
 
 
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        # "The registry stores an agent card …" came first: near, but no place
+        ("where does the mesh store the agent cards?", "kept in Chroma"),
+        ("who made python?", "Guido van Rossum"),  # "made" only asks, as "created" does
+        ("who's the guy that created Python?", "Guido van Rossum"),
+    ],
+)
+def test_the_sentence_quoted_answers_what_kind_of_question_it_is(
+    kb: KnowledgeBase, question: str, quoted: str
+) -> None:
+    assert quoted in kb.answer(question).text
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        # "The four inner planets … are rocky" and "Mars has two small moons"
+        ("how many planets have rings", "give a number give it for something else"),
+        ("how many moons does jupiter have", "give a number give it for something else"),
+        # "Python is a high-level … language": the documents say "dict"
+        ("what is a python dictionary", "name none of what it asks about"),
+    ],
+)
+def test_a_sentence_that_does_not_name_what_is_asked_does_not_answer(
+    kb: KnowledgeBase, question: str, message: str
+) -> None:
+    with pytest.raises(TaskRejected, match=message):
+        kb.answer(question)
+    assert "two small moons" in kb.answer("How many moons does Mars have?").text
+
+
 @pytest.mark.parametrize("question", ["whats 350 F in celsius", "how many litres are in 12 kg?"])
 def test_a_question_with_a_figure_takes_only_a_sentence_that_mentions_it(
     kb: KnowledgeBase, question: str

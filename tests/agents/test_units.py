@@ -31,6 +31,9 @@ def run(description: str, **kw: object) -> TaskResult:
         ("100 km/h to mph", "100 km/h = 62.1371192237 mph"),
         ("3 cups to ml", "3 cup = 709.7647095 mL"),
         ("1 kWh in joules", "1 kWh = 3600000 J"),
+        # the names as often misspelt: "found no conversion"
+        ("recipe says bake at 425F - whats that in celcius", "425 °F = 218.333333333 °C"),
+        ("100 farenheit to celsius", "100 °F = 37.7777777778 °C"),
     ],
 )
 def test_converts_requests_in_words(request_text: str, output: str) -> None:

@@ -368,6 +368,25 @@ def test_math_notation_is_searched_in_words(mesh: Mesh, ask: str, value: int) ->
     assert only.agent == "calculator" and only.data["value"] == value
 
 
+@pytest.mark.parametrize(
+    ("ask", "agent"),
+    [
+        ("quick q - whats 1,250 x 48", "calculator"),
+        ("bake at 425F - whats that in celcius", "units"),
+    ],
+)
+def test_an_x_between_numbers_and_misspelt_units_are_searched_as_meant(
+    mesh: Mesh, ask: str, agent: str
+) -> None:
+    """Both were refused at discovery: the calculator scored 0.158 and the units 0.184."""
+    from mesh.registry_input import searchable
+
+    assert searchable("1,250 x 48 or 3×4") == "1,250 times 48 or 3 times 4"
+    assert searchable("72 Farenheit in celcius") == "72 fahrenheit in celsius"
+    (only,) = mesh.run(ask).results.values()
+    assert only.agent == agent and only.status == "succeeded"
+
+
 def test_numbers_in_words_are_no_more_evidence_than_digits(mesh: Mesh) -> None:
     """ "six times fifteen" scored the calculator 0.19, under the floor: "six" and
     "fifteen" counted as rare words no card holds."""

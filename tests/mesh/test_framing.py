@@ -23,6 +23,8 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
          ["What's 7 cubed", "how many pounds is 90 kg?"]),  # it was a task, refused
         ("Question for you. What is 2+2?", ["What is 2+2?"]),
         ("Quick question: what is 7 cubed?", ["what is 7 cubed?"]),
+        ("quick q - whats 1,250 x 48", ["whats 1,250 x 48"]),  # was read as text to count
+        ("quick q, what is 2+2", ["what is 2+2"]),
         # "can you" before an instruction kept its material from being read as material
         ("can you write up a report on our spend: social 4200, search ads 3100, print 700",
          ["can you write up a report on our spend: social 4200, search ads 3100, print 700"]),

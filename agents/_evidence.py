@@ -1,0 +1,124 @@
+"""Which sentences near a question can answer it: the knowledge agent's checks that a
+quoted sentence is about what was asked, not only near it in meaning. Each works on the
+question's terms (stemmed words without stopwords) and on the retrieved passages, each a
+list of its sentences, so that "Its average distance …" is read with the sentence
+before it that names Earth."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import numpy.typing as npt
+
+from mesh.lexical import STOPWORDS, stem
+
+__all__ = [
+    "HOW_KIND",
+    "KIND_ASKED",
+    "MEASURE",
+    "QUANTITY_ASKED",
+    "about_subject",
+    "names_any",
+    "overlap",
+    "terms",
+    "where_asked",
+]
+
+QUANTITY_ASKED = re.compile(
+    r"\bhow\s+(?:many|much|far|long|old|big|large|fast|hot|cold|heavy|tall|deep|high)\b", re.I
+)
+_LENGTH = r"kilomet|\bkm\b|miles?\b|met(?:re|er)s?\b|\bau\b|light[- ]years?|feet|\bft\b"
+KIND_ASKED = {  # what a "how far/hot/…" question's answer measures
+    "far": rf"distance|{_LENGTH}",
+    "hot": r"°|degrees|temperature",
+    "cold": r"°|degrees|temperature",
+    "heavy": r"\bkg\b|kilogram|\bmass|weigh|tonnes?",
+    "fast": r"speed|per\s+(?:second|hour)|/s\b|/h\b|mph",
+    "tall": rf"height|{_LENGTH}",
+    "high": rf"height|altitude|{_LENGTH}",
+    "deep": rf"depth|{_LENGTH}",
+}
+MEASURE = {"far": "distance", "hot": "temperature", "cold": "temperature", "heavy": "mass"}
+MEASURE |= {"fast": "speed", "tall": "height", "high": "height", "deep": "depth"}
+_WHERE = re.compile(r"\s*where\b", re.IGNORECASE)
+_PLACE = re.compile(
+    r"\b(?:in|at|on|inside|into|under|between|beyond|near|within)\s+(?:the\s+|a\s+)?[A-Z]"
+)
+HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(KIND_ASKED)})\b", re.I)
+
+
+def where_asked(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.bool_]:
+    """Per sentence, whether it gives a place when the question asks where ("where does the
+    mesh store the agent cards?": "The cards are kept in Chroma …", not "The registry
+    stores an agent card …"); all True for any other question."""
+    if not _WHERE.match(question):
+        return np.ones(len(candidates), dtype=bool)
+    return np.array([bool(_PLACE.search(sentence)) for sentence, _ in candidates], dtype=bool)
+
+
+def terms(text: str) -> set[str]:
+    """The words of `text` that can name what is asked: stemmed, without stopwords."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+def overlap(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.float32]:
+    """Per (sentence, source), the share of the question's words the sentence holds, each
+    weighted by how few of the sentences hold it: "what is a tuple" prefers the sentence
+    naming tuples among many about Python, and "HTTP 429" the one with 429 (a number
+    counts double: it names one thing exactly). A word of the source's name says what the
+    document is about, not which of its sentences answers: "python" picks nothing in
+    python-basics."""
+    asked = terms(question)
+    held = [terms(sentence) - terms(source.replace("-", " ")) for sentence, source in candidates]
+    weights = {}
+    for term in asked:
+        if df := sum(term in h for h in held):
+            weights[term] = math.log(1 + len(held) / df) * (2 if term.isdigit() else 1)
+    total = sum(weights.values()) or 1.0
+    return np.array(
+        [sum(w for t, w in weights.items() if t in h) / total for h in held], dtype=np.float32
+    )
+
+
+def about_subject(
+    question: str, asked: str, sentences: list[list[str]], known: set[str]
+) -> npt.NDArray[np.bool_]:
+    """Per sentence of each passage, whether it and the sentence before it name all that a
+    "how many/far/hot/…" question asks about, of the words the documents use (`known`).
+    "how far is the moon" or "how far is Mars from the Sun" is not answered by Earth's
+    distance from the Sun, though that is the only distance near it ("Its average
+    distance …" names Earth in the sentence before), nor "how many planets have rings" by
+    "eight planets"."""
+    subject = (terms(question) & known) - terms(f"{asked} away roughly approximately average")
+    fits = []
+    for passage in sentences:
+        held = [terms(sentence) for sentence in passage]
+        fits += [subject <= held[i] | (held[i - 1] if i else set()) for i in range(len(held))]
+    return np.array(fits, dtype=bool)
+
+
+def names_any(
+    question: str, sentences: list[list[str]], sources: list[str]
+) -> npt.NDArray[np.bool_]:
+    """Per sentence of each passage, whether it or the sentence before it holds one of the
+    question's words, besides its document's name and the words that only ask ("who made
+    python" and "who's the guy that created Python?" are answered by "… created by Guido
+    van Rossum"): "what is a python dictionary" is not answered by "Python is a
+    high-level … language", the nearest sentence (the documents say "dict")."""
+    asked = terms(question) - _ASKING
+    names = []
+    for passage, source in zip(sentences, sources, strict=True):
+        wanted = asked - terms(source.replace("-", " "))
+        held = [terms(sentence) & wanted for sentence in passage]
+        names += [not wanted or bool(held[i] or (i and held[i - 1])) for i in range(len(held))]
+    return np.array(names, dtype=bool)
+
+
+_ASKING = terms(  # verbs that ask for a fact, and the filler around them
+    "made make created create invented invent wrote write built build designed design"
+    " developed develop founded mean meant define explain describe tell called call stand"
+    " guy person people someone somebody thing stuff quick exactly actually really basically"
+)
