@@ -118,33 +118,13 @@ UNITS: dict[str, list[tuple[str, Fraction, list[str]]]] = {
         ("mmHg", _F("133.322387415"), ["mmHg", "mmhg"]),
     ],
 }
-TEMPERATURES = {
-    "°C": [
-        "°c",
-        "c",
-        "celsius",
-        "centigrade",
-        "degrees celsius",
-        "degree celsius",
-        "deg c",
-        "celcius",
-        "degrees celcius",
-        "celsuis",
-    ],  # the last three: as often typed
-    "°F": [
-        "°f",
-        "f",
-        "fahrenheit",
-        "degrees fahrenheit",
-        "degree fahrenheit",
-        "deg f",
-        "farenheit",
-        "fahrenheight",
-        "farenheight",
-        "degrees farenheit",
-    ],
+TEMPERATURES = {  # with the names as often misspelt: "celcius", "farenheit"
+    "°C": ["°c", "c", "celsius", "centigrade", "degrees celsius", "degree celsius", "deg c",
+           "celcius", "degrees celcius", "celsuis"],
+    "°F": ["°f", "f", "fahrenheit", "degrees fahrenheit", "degree fahrenheit", "deg f",
+           "farenheit", "fahrenheight", "farenheight", "degrees farenheit"],
     "K": ["k", "kelvin", "kelvins", "degrees kelvin"],
-}
+}  # fmt: skip
 
 SI_UNITS = {
     "length": ("metre", "m", "base"),

@@ -54,8 +54,9 @@ _ADD_HINT = (
 
 KNOWLEDGE_CARD = AgentCard(
     name="knowledge",
-    version="0.2.1",  # 0.2: a skill per document, from what is indexed; 0.2.1: "how far is
-    # the moon" is refused when the only distances near it are of something else
+    version="0.2.1",  # 0.2: a skill per document, from what is indexed; 0.2.1: the sentence
+    # quoted names what is asked ("how far is the moon", "how many planets have rings" and
+    # "what is a python dictionary" are refused), and gives a place when asked where
     description=(
         "Answers questions from the local knowledge base: documents indexed in Chroma."
         " Quotes the sentences that answer the question and names the documents they come"

@@ -308,10 +308,11 @@ def handler(req: TaskRequest) -> TaskResult:
     if not req.inputs.get("mode") and mode == "stats":
         other = _OTHER_WORK.search(instruction)  # "reverse the words", "the longest word"
         if asks_other or other:  # "multiply the count"
+            asked = f"{other[0].lower()!r} is neither a count nor a summary" if other else ""
             raise TaskRejected(
                 "the text agent counts the words, sentences and characters of a text and"
                 f" summarises it; {instruction.strip()!r} asks for neither"
-                + (f": {other[0].lower()}… is neither a count nor a summary" if other else "")
+                + (f" ({asked})" if asked else "")
             )
     if mode == "summary":
         count = _summary_length(instruction, req.inputs.get("sentences"))

@@ -156,7 +156,7 @@ def _inline_list(text: str, instruction_words: set[str]) -> str | None:
     items = [_JOINER.sub("", item.strip()) for item in [*items, text[start:]]]
     head = found["head"].strip()
     words = head.lower().split()
-    finishes = words[0] in instruction_words and not BARE_ASK.fullmatch(head)
+    finishes = bool(words) and words[0] in instruction_words and not BARE_ASK.fullmatch(head)
     lead = f"{head} " if finishes else ""
     return "\n".join(f"{n}. {lead}{item}" for n, item in enumerate(items, 1))
 

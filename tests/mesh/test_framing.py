@@ -209,6 +209,14 @@ def test_what_frames_a_request_is_not_planned_as_an_ask(request_: str, planned: 
     assert [text for text, _ in parts(request_)] == planned
 
 
+def test_a_list_in_the_line_after_nothing_but_spaces_is_read_as_a_list() -> None:
+    """An empty header raised IndexError."""
+    from mesh.framing import strip_list_header
+    from mesh.wording import INSTRUCTION_WORDS
+
+    assert strip_list_header(" \t(a) 2+2 (b) 3+3", INSTRUCTION_WORDS) == "1. 2+2\n2. 3+3"
+
+
 @pytest.mark.parametrize(
     ("request_", "context"),
     [
