@@ -14,7 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from mesh.agents._tabular import Condition, check_size, markdown_table, show, sniff_delimiter
+from mesh.agents._tabular import (
+    Condition,
+    check_size,
+    markdown_table,
+    show,
+    sniff_delimiter,
+    to_records,
+)
 from mesh.errors import TaskRejected
 from mesh.lexical import STOPWORDS, stem
 
@@ -48,12 +55,7 @@ def _json_records(body: str, where: str) -> pd.DataFrame:
         records = json.loads(body)
     except json.JSONDecodeError as exc:
         raise TaskRejected(f"cannot read the table in {where} as JSON: {exc}") from None
-    if not records or not all(isinstance(r, dict) for r in records):
-        raise TaskRejected(
-            f"the JSON in {where} is not a list of records: give objects like"
-            ' [{"name": "Ann", "age": 31}]'
-        )
-    return pd.DataFrame.from_records(records)
+    return pd.DataFrame.from_records(to_records(records))
 
 
 def describe_table(frame: pd.DataFrame) -> tuple[str, dict[str, Any]]:

@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from mesh.agents._units_data import TEMPERATURES, UNITS
 from mesh.errors import TaskRejected
+from mesh.wording import MISSPELT
 
 __all__ = [
     "MAX_NUMBER_CHARS",
@@ -54,6 +55,9 @@ def _build_aliases() -> tuple[dict[str, Unit], dict[str, list[Unit]]]:
         for alias in aliases:
             exact[alias] = unit
             exact[alias.upper() if len(alias) <= 2 else alias] = unit
+    for wrong, right in MISSPELT.items():  # "celcius", as discovery reads it too
+        if right in exact:
+            exact[wrong] = exact[right]
     for alias, unit in exact.items():
         same = folded.setdefault(alias.lower(), [])
         if unit not in same:

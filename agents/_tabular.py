@@ -17,6 +17,7 @@ from typing import Any
 from mesh.errors import TaskRejected
 from mesh.models import TaskResult
 
+Record = dict[str, Any]
 MAX_TABLE_CHARS = 20_000_000
 MAX_SHOWN_ROWS = 50
 DELIMITERS = (",", ";", "\t", "|")
@@ -247,6 +248,23 @@ def json_prefix(text: str) -> str | None:
     except json.JSONDecodeError:
         return None
     return text[:end]
+
+
+def to_records(value: Any) -> list[Record]:
+    """JSON as a list of records: an array of objects, or one object as a single record.
+    The transform agent's data and the CSV analyst's table when JSON is passed on."""
+    if isinstance(value, dict):
+        arrays = [v for v in value.values() if isinstance(v, list)]
+        if len(value) == 1 and len(arrays) == 1:
+            value = arrays[0]
+        else:
+            return [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise TaskRejected(
+            "the JSON must be an array of objects (records) for this: e.g."
+            ' [{"name": "Ann", "age": 31}]'
+        )
+    return value
 
 
 def upstream_table(upstream: Mapping[str, TaskResult], keys: Sequence[str]) -> str | None:

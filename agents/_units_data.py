@@ -118,13 +118,11 @@ UNITS: dict[str, list[tuple[str, Fraction, list[str]]]] = {
         ("mmHg", _F("133.322387415"), ["mmHg", "mmhg"]),
     ],
 }
-TEMPERATURES = {  # with the names as often misspelt: "celcius", "farenheit"
-    "°C": ["°c", "c", "celsius", "centigrade", "degrees celsius", "degree celsius", "deg c",
-           "celcius", "degrees celcius", "celsuis"],
-    "°F": ["°f", "f", "fahrenheit", "degrees fahrenheit", "degree fahrenheit", "deg f",
-           "farenheit", "fahrenheight", "farenheight", "degrees farenheit"],
+TEMPERATURES = {
+    "°C": ["°c", "c", "celsius", "centigrade", "degrees celsius", "degree celsius", "deg c"],
+    "°F": ["°f", "f", "fahrenheit", "degrees fahrenheit", "degree fahrenheit", "deg f"],
     "K": ["k", "kelvin", "kelvins", "degrees kelvin"],
-}  # fmt: skip
+}
 
 SI_UNITS = {
     "length": ("metre", "m", "base"),

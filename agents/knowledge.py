@@ -188,6 +188,7 @@ class KnowledgeBase:
                     metadatas=metas[start:end],
                 )
             written += len(chunks)
+        self._known = (-1, set())  # the same count may hold other words
         return written
 
     def ensure_seeded(self, docs_dir: Path | None = None) -> int:

@@ -17,18 +17,19 @@ from typing import Any
 
 from mesh.agents._tabular import (
     MAX_SHOWN_ROWS,
+    Record,
     check_size,
     inline_table,
     json_prefix,
     mentions,
     parse_condition,
     sniff_delimiter,
+    to_records,
     upstream_table,
 )
 from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
-Record = dict[str, Any]
 _INT = re.compile(r"^-?(?:0|[1-9]\d{0,17})$")
 _FLOAT = re.compile(r"^-?(?:0|[1-9]\d*)?\.\d+(?:[eE][-+]?\d+)?$|^-?(?:0|[1-9]\d*)[eE][-+]?\d+$")
 _TARGET = re.compile(
@@ -110,22 +111,6 @@ def _typed(cell: str) -> Any:
     if _FLOAT.match(text):
         return float(text)
     return cell
-
-
-def to_records(value: Any) -> list[Record]:
-    """JSON as a list of records: an array of objects, or one object as a single record."""
-    if isinstance(value, dict):
-        arrays = [v for v in value.values() if isinstance(v, list)]
-        if len(value) == 1 and len(arrays) == 1:
-            value = arrays[0]
-        else:
-            return [value]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise TaskRejected(
-            "the JSON must be an array of objects (records) for this: e.g."
-            ' [{"name": "Ann", "age": 31}]'
-        )
-    return value
 
 
 def write_csv(records: list[Record]) -> str:

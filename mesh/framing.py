@@ -127,11 +127,15 @@ def strip_list_header(text: str, instruction_words: set[str]) -> str:
     header = _LIST_HEADER.match(text)
     if not header:
         return text
-    head = header["head"].strip()
-    words = head.lower().split()
-    if not words or (words[0] in instruction_words and not BARE_ASK.fullmatch(head)):
-        return text
-    return text[header.end() :]
+    return text if _works_on_items(header["head"], instruction_words) else text[header.end() :]
+
+
+def _works_on_items(head: str, instruction_words: set[str]) -> bool:
+    """Whether the words before a list ask something of the items, which are then its
+    material or finish it ("count the words in these lines:", "what is (a) … (b) …"),
+    rather than nothing ("Two things:") or only for what each item asks ("answer these")."""
+    words = head.strip().lower().split()
+    return bool(words) and words[0] in instruction_words and not BARE_ASK.fullmatch(head.strip())
 
 
 def _inline_list(text: str, instruction_words: set[str]) -> str | None:
@@ -155,9 +159,7 @@ def _inline_list(text: str, instruction_words: set[str]) -> str | None:
         return None
     items = [_JOINER.sub("", item.strip()) for item in [*items, text[start:]]]
     head = found["head"].strip()
-    words = head.lower().split()
-    finishes = bool(words) and words[0] in instruction_words and not BARE_ASK.fullmatch(head)
-    lead = f"{head} " if finishes else ""
+    lead = f"{head} " if _works_on_items(head, instruction_words) else ""
     return "\n".join(f"{n}. {lead}{item}" for n, item in enumerate(items, 1))
 
 

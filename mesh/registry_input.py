@@ -14,6 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mesh.errors import InputError
 from mesh.models import MAX_QUERY_CHARS, AgentCard, AgentState
+from mesh.wording import respell
 
 _FIXES = {
     "missing": "add it",
@@ -67,9 +68,6 @@ _URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
 _POWER_ORDINAL = re.compile(r"\bto the (\d+)(?:st|nd|rd|th)\b(?: power\b)?", re.IGNORECASE)
 _FACTORIAL = re.compile(r"(?<![\w.])(\d{1,3})!(?!=)")
 _TIMES = re.compile(r"(?<=\d)\s*[x×]\s*(?=\d)")  # "1,250 x 48"
-_MISSPELT = {"celcius": "celsius", "celsuis": "celsius", "farenheit": "fahrenheit"}
-_MISSPELT |= {"fahrenheight": "fahrenheit", "farenheight": "fahrenheit"}
-_MISSPELLING = re.compile(rf"\b(?:{'|'.join(_MISSPELT)})\b", re.IGNORECASE)
 
 
 def searchable(query: str) -> str:
@@ -84,7 +82,7 @@ def searchable(query: str) -> str:
     names as often misspelt are searched as spelt: "whats that in celcius" (units 0.184,
     under the floor, -> 0.207)."""
     query = _POWER_ORDINAL.sub(r"to the power of \1", _URL.sub("url", query))
-    query = _MISSPELLING.sub(lambda m: _MISSPELT[m[0].lower()], _TIMES.sub(" times ", query))
+    query = respell(_TIMES.sub(" times ", query))
     return _FACTORIAL.sub(r"\1 factorial", query)
 
 

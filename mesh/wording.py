@@ -15,6 +15,7 @@ __all__ = [
     "COUNT_WORDS",
     "FILLER",
     "INSTRUCTION_WORDS",
+    "MISSPELT",
     "QUESTION_WORDS",
     "SEPARATELY",
     "SEQUENCE",
@@ -23,9 +24,15 @@ __all__ = [
     "is_instruction",
     "lead_word",
     "only_lead",
+    "respell",
     "strip_lead",
 ]
 
+MISSPELT = {"celcius": "celsius", "celsuis": "celsius", "farenheit": "fahrenheit"}
+MISSPELT |= {"fahrenheight": "fahrenheit", "farenheight": "fahrenheit"}
+"""Words as often typed, and how they are spelt: discovery searches them as spelt, and
+the units agent reads them as the units they name."""
+_MISSPELLING = re.compile(rf"\b(?:{'|'.join(MISSPELT)})\b", re.IGNORECASE)
 COUNT_WORDS = {"both": 2, "two": 2, "three": 3, "four": 4, "five": 5}  # "do both:", "both results"
 QUESTION_WORDS = {"how", "what", "what's", "whats", "when", "where", "which", "who", "why"}
 VERBS = {
@@ -95,3 +102,8 @@ def lead_word(text: str) -> str:
 def first_word(text: str) -> str:
     words = _TLDR.sub("tl;dr", text.lstrip(), count=1).split(maxsplit=1)
     return words[0].lower().strip(",:") if words else ""
+
+
+def respell(text: str) -> str:
+    """`text` with the words of `MISSPELT` as they are spelt ("72 F in celcius")."""
+    return _MISSPELLING.sub(lambda m: MISSPELT[m[0].lower()], text)

@@ -270,7 +270,7 @@ def test_json_records_from_the_task_before_are_a_table(analyst: CsvAnalyst) -> N
     kept = TaskResult(task_id="t1", status="succeeded", output=records, data={})
     assert ask(analyst, "average price", upstream={"t1": kept}).data["value"] == 16.25
     listed = TaskResult(task_id="t1", status="succeeded", output="[1, 2]", data={})
-    with pytest.raises(TaskRejected, match="not a list of records"):
+    with pytest.raises(TaskRejected, match="must be an array of objects"):
         ask(analyst, "average price", upstream={"t1": listed})
 
 

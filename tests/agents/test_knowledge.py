@@ -230,6 +230,19 @@ def test_the_sentence_quoted_answers_what_kind_of_question_it_is(
     assert quoted in kb.answer(question).text
 
 
+def test_the_words_the_documents_use_follow_a_document_replaced(
+    client: ClientAPI, emb: MiniLMEmbedding
+) -> None:
+    """The vocabulary is kept between questions; a document replaced by one of as many
+    chunks must not leave it stale ("jupiter" unknown would let Mars's moons answer)."""
+    kb = KnowledgeBase(client, emb, collection="vocabulary")
+    kb.add_documents({"planets": "Mars has two small moons."})
+    assert "two small moons" in kb.answer("how many moons does mars have?").text
+    kb.add_documents({"planets": "Mars has two small moons. Jupiter is a gas giant."})
+    with pytest.raises(TaskRejected, match="for something else"):
+        kb.answer("how many moons does jupiter have?")
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [
