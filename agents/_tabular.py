@@ -39,8 +39,19 @@ def normalize(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", name.strip().lower())
 
 
+ABBREVIATED = {
+    "address": "addr", "amount": "amt", "count": "cnt", "customer": "cust",
+    "department": "dept", "employee": "emp", "manager": "mgr", "percent": "pct",
+    "quantity": "qty", "revenue": "rev", "temperature": "temp", "year": "yr",
+}  # fmt: skip
+"""Column words as often shortened: "avg salary per dept" groups by department."""
+
+
 def _column_pattern(column: str) -> str:
-    words = [re.escape(w) for w in normalize(column).split()]
+    words = [
+        f"(?:{re.escape(w)}|{ABBREVIATED[w]})" if w in ABBREVIATED else re.escape(w)
+        for w in normalize(column).split()
+    ]
     return r"(?<![\w])" + r"[\s_\-]+".join(words) + r"(?:e?s)?(?![\w])"
 
 

@@ -6,7 +6,8 @@ duration ("90 days after 2024-02-10", "add 1 month to 2024-01-31" → 2024-02-29
 and years clamp to the month's last day), the weekday of a date, and whether a year is a
 leap year. Dates are ISO (2024-03-01) or written out (1 March 2024, March 1, 2024);
 numeric dates with slashes are refused because 03/04/2024 means two different days.
-"today" is the machine's local date unless `inputs["today"]` fixes it.
+"today" is the date the request states ("today is 2025-03-15"), else `inputs["today"]`,
+else the machine's local date.
 """
 
 from __future__ import annotations
@@ -18,21 +19,22 @@ from datetime import date, timedelta
 from typing import Any
 
 from mesh.agents._arith import THAT_MANY, upstream_number
+from mesh.agents._calendar import business_days_between, calendar_difference, shift
 from mesh.agents._numwords import with_digits
 from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
-MAX_AMOUNT = 1_000_000
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _MONTHS["sept"] = 9
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _WEEKDAYS = list(calendar.day_name)
 _ORD = r"(?:st|nd|rd|th)?"
+_ISO_DATE = r"\b\d{4}-\d{1,2}-\d{1,2}\b"
+_DAY_MONTH = rf"\b\d{{1,2}}{_ORD}\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{4}}\b"
+_MONTH_DAY = rf"\b(?:{_MONTH})\.?\s+\d{{1,2}}{_ORD},?\s+\d{{4}}\b"
 _DATE = re.compile(
-    r"(?P<iso>\b\d{4}-\d{1,2}-\d{1,2}\b)"
-    rf"|(?P<dmy>\b\d{{1,2}}{_ORD}\s+(?:of\s+)?(?:{_MONTH})\.?,?\s+\d{{4}}\b)"
-    rf"|(?P<mdy>\b(?:{_MONTH})\.?\s+\d{{1,2}}{_ORD},?\s+\d{{4}}\b)"
+    rf"(?P<iso>{_ISO_DATE})|(?P<dmy>{_DAY_MONTH})|(?P<mdy>{_MONTH_DAY})"
     r"|(?P<rel>\b(?:today|tomorrow|yesterday)\b)"
     r"|(?P<slash>\b\d{1,4}[/.]\d{1,2}[/.]\d{1,4}\b)",
     re.IGNORECASE,
@@ -61,6 +63,13 @@ _DURATION = re.compile(
 _BACKWARD = re.compile(r"\b(before|ago|earlier|prior\s+to|subtract|minus|back\s+from)\b", re.I)
 _FORWARD = re.compile(r"\b(after|from|later|add|plus|since|hence)\b", re.I)
 _FROM_AFTER = re.compile(r"\b(?:until|till|to)\b[^.?!]*\bfrom\s+\S")  # "until X from Y"
+_WRITTEN = rf"(?:{_ISO_DATE}|{_DAY_MONTH}|{_MONTH_DAY})"
+_STATED_TODAY = re.compile(  # "today is 2025-03-15", "it's 1 March 2025 today"
+    rf"[,;]?\s*(?:\b(?:and|but|assuming|if|given(?:\s+that)?)\s+)?(?:\btoday(?:'s\s+date)?"
+    rf"\s+is\s+(?:the\s+)?(?P<date>{_WRITTEN})|\bit(?:'s|\s+is)\s+(?P<said>{_WRITTEN})\s+today\b)",
+    re.IGNORECASE,
+)
+_UNTIL_NOW = re.compile(r"\b(?:until|since|till|ago|from\s+now|left|remain(?:ing|s)?|to\s+go)\b")
 _ASKED_UNIT = re.compile(r"\bhow\s+many\s+(weeks|months|years)\b")
 
 
@@ -114,65 +123,6 @@ def find_dates(text: str, today: date | None = None) -> list[date]:
     """Every date in `text`, in order."""
     now = today or date.today()
     return [_date_from(m, now) for m in _DATE.finditer(text)]
-
-
-def add_months(start: date, months: int) -> date:
-    """`start` moved by whole months, clamped to the last day of the month it lands in."""
-    index = start.year * 12 + start.month - 1 + months
-    year, month = divmod(index, 12)
-    if not 1 <= year <= 9999:
-        raise TaskRejected(f"moving {start} by {months} months leaves the years 1-9999")
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(start.day, last))
-
-
-def add_business_days(start: date, days: int) -> date:
-    """`days` Monday-to-Friday days after (or, if negative, before) `start`."""
-    step = 1 if days >= 0 else -1
-    weeks, rest = divmod(abs(days), 5)
-    current = start + timedelta(weeks=weeks * step)
-    while rest:
-        current += timedelta(days=step)
-        if current.weekday() < 5:
-            rest -= 1
-    return current
-
-
-def business_days_between(start: date, end: date) -> int:
-    """Weekdays from `start` (inclusive) up to `end` (exclusive); negative if end is earlier."""
-    if end < start:
-        return -business_days_between(end, start)
-    whole_weeks, rest = divmod((end - start).days, 7)
-    count = whole_weeks * 5
-    for offset in range(rest):
-        if (start + timedelta(days=whole_weeks * 7 + offset)).weekday() < 5:
-            count += 1
-    return count
-
-
-def shift(start: date, amount: int, unit: str) -> date:
-    """`start` moved by `amount` days, weeks, months, years or business days."""
-    if abs(amount) > MAX_AMOUNT:
-        raise TaskRejected(f"{amount} {unit} is too far: keep durations under {MAX_AMOUNT:,}")
-    try:
-        if unit == "days":
-            return start + timedelta(days=amount)
-        if unit == "weeks":
-            return start + timedelta(weeks=amount)
-        if unit == "business_days":
-            return add_business_days(start, amount)
-        return add_months(start, amount * (12 if unit == "years" else 1))
-    except OverflowError:
-        raise TaskRejected(f"moving {start} by {amount} {unit} leaves the years 1-9999") from None
-
-
-def calendar_difference(start: date, end: date) -> tuple[int, int, int]:
-    """Whole (years, months, days) from `start` to `end` (end must not be earlier)."""
-    months = (end.year - start.year) * 12 + end.month - start.month
-    if add_months(start, months) > end:
-        months -= 1
-    anchor = add_months(start, months)
-    return months // 12, months % 12, (end - anchor).days
 
 
 def _plural(n: int, noun: str) -> str:
@@ -234,9 +184,13 @@ def _amount(token: str) -> int:
 
 def answer(description: str, today: date | None = None) -> tuple[str, dict[str, Any]]:
     """The answer to a date question in words, and its structured data."""
-    now = today or date.today()
     text = re.sub(r"\bthe\s+(day|week|month|year)\s+(after|before)\b", r"1 \1 \2", description)
     text = text.strip()
+    stated = _STATED_TODAY.search(text)  # the speaker's today wins over the clock's
+    if stated:
+        today = parse_date(stated["date"] or stated["said"])
+        text = f"{text[: stated.start()]}{text[stated.end() :]}"
+    now = today or date.today()
     dates = find_dates(text, now)
     lowered = text.lower()
     leap = re.search(r"\bleap\s+year\b", lowered)
@@ -284,8 +238,10 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
             "iso_week": day.isocalendar().week,
             "day_of_year": day.timetuple().tm_yday,
         }
-    if len(dates) == 1 and re.search(r"\b(until|since|till|ago|from now)\b", lowered):
-        return _difference(now, dates[0], "business" in lowered)
+    if len(dates) == 1 and (until := _UNTIL_NOW.search(lowered)):
+        since = until[0] in ("since", "ago")  # "how many days since X" counts up to today
+        start, end = (dates[0], now) if since else (now, dates[0])
+        return _difference(start, end, "business" in lowered)
     raise TaskRejected(
         f"found no date question in {text[:200]!r}: ask e.g. 'how many days between 2024-01-01"
         " and 2024-03-01', 'what date is 90 days after 2024-02-10', 'what day of the week is"
@@ -295,9 +251,10 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
 
 DATES_CARD = AgentCard(
     name="dates",
-    version="0.2.2",  # 0.2: "that many days" from the task before; 0.2.1: a day count
+    version="0.2.3",  # 0.2: "that many days" from the task before; 0.2.1: a day count
     # says its unit, so "convert that into hours" after it needs no "from days"; 0.2.2:
-    # "how many weeks/months/years between" answers in that unit; "until X from Y"
+    # "how many weeks/months/years between" answers in that unit; "until X from Y";
+    # 0.2.3: "today is X" in the request is today; "days left"; "since X" counts up
     description=(
         "Date arithmetic and calendars: days between two dates, a date plus or minus days,"
         " weeks, months or business days, the day of the week of a date, leap years."

@@ -194,15 +194,16 @@ def _after_statements(before: str, items: list[str]) -> list[str]:
 def _sentence_ends(text: str) -> list[str]:
     """Split after ". " "? " "! " before a capital, or before a lower-case instruction
     word or yes/no question, after an order word or filler or not ("… fahrenheit. what
-    is …", "… utilities 180. then divide the total by 4", "… in sales.csv? also, is 2028
-    a leap year?"), unless the full stop ends an abbreviation; after "?", also before a
-    filler and figures ("… sqrt of 1764? and 4 gallons in liters")."""
+    is …", "… utilities 180. then divide the total by 4", "… transport 100. also how
+    many liters is …", "… in sales.csv? also, is 2028 a leap year?"), unless the full
+    stop ends an abbreviation; after "?", also before a filler and figures ("… sqrt of
+    1764? and 4 gallons in liters")."""
     out, start = list[str](), 0
     for gap in _SENTENCE_GAP.finditer(text):
         rest = text[gap.end() :]
         asks = (
             first_word(rest) in INSTRUCTION_WORDS
-            or (SEQUENCE.match(rest) and is_instruction(rest))
+            or ((SEQUENCE.match(rest) or FILLER.match(rest)) and is_instruction(rest))
             or _asks_yes_no(rest)
             or (text[gap.start() - 1] == "?" and FILLER.match(rest) and _FIGURE.search(rest))
         )

@@ -134,6 +134,18 @@ def test_older_and_younger_compare_the_age_column(tmp_path: Path) -> None:
     assert younger.data["matching_rows"] == 1
 
 
+def test_a_column_named_by_its_usual_abbreviation_is_that_column(tmp_path: Path) -> None:
+    (tmp_path / "staff.csv").write_text(
+        "name,department,salary\nAnn,Eng,85000\nBob,Sales,52000\nCara,Eng,95000\n"
+    )
+    result = ask(CsvAnalyst(tmp_path), "avg salary per dept in staff.csv")
+    assert (result.data["operation"], result.data["by"]) == ("mean", "department")
+    assert result.data["result"] == [
+        {"department": "Eng", "average salary": 90000},
+        {"department": "Sales", "average salary": 52000},
+    ]
+
+
 @pytest.mark.parametrize(
     ("table", "question", "column", "value"),
     [

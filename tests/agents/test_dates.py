@@ -6,15 +6,9 @@ from datetime import date
 
 import pytest
 
-from mesh.agents.dates import (
-    add_business_days,
-    add_months,
-    answer,
-    business_days_between,
-    handler,
-    parse_date,
-)
-from mesh.errors import TaskRejected
+from mesh.agents._calendar import add_business_days, add_months, business_days_between
+from mesh.agents.dates import answer, handler, parse_date
+from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import TaskRequest, TaskResult
 
 TODAY = date(2024, 6, 15)
@@ -128,6 +122,43 @@ def test_handler_pins_today_from_inputs() -> None:
     )
     assert result.data["date"] == "2025-01-01"
     assert result.agent == "dates"
+
+
+@pytest.mark.parametrize(
+    ("question", "output"),
+    [
+        (
+            "We're launching on 2025-11-02 and today is 2025-03-15. How many days do we have left?",
+            "232 days from 2025-03-15 to 2025-11-02 (7 months, 18 days)",
+        ),
+        (
+            "It's 1 March 2025 today. how many days since 2024-12-25?",
+            "66 days from 2024-12-25 to 2025-03-01 (2 months, 4 days)",
+        ),
+        (
+            "assuming today's date is March 3, 2025, what date is 30 days from today",
+            "2025-04-02 (Wednesday) is 30 days after 2025-03-03",
+        ),
+        (  # the stated today is not a second date to count between
+            "today is 2025-03-15, how many days between 2025-01-01 and 2025-02-01",
+            "31 days from 2025-01-01 to 2025-02-01 (1 month)",
+        ),
+    ],
+)
+def test_today_stated_in_the_request_wins_over_the_clock(question: str, output: str) -> None:
+    assert answer(question, TODAY)[0] == output
+
+
+def test_days_since_a_past_date_count_up_to_today() -> None:
+    output, data = answer("how many days since 2024-06-01?", TODAY)
+    assert output == "14 days from 2024-06-01 to 2024-06-15"
+    assert data["value"] == 14
+    assert answer("how many days left until 2024-07-01", TODAY)[1]["value"] == 16
+
+
+def test_a_stated_today_that_is_no_date_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="February 2025 has 28 days"):
+        answer("today is 2025-02-30, how many days until 2025-12-25", TODAY)
 
 
 @pytest.mark.parametrize(

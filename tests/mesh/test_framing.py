@@ -161,6 +161,12 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("two things: write a report on expenses: hosting 90, domains 15, email 45. also, is"
          " 2028 a leap year?", ["write a report on expenses: hosting 90, domains 15, email"
          " 45.", "is 2028 a leap year?"]),
+        # a lower-case "also" + a question after a full stop ends colon material, too
+        ("give me a breakdown of my monthly spend: rent 1,600, groceries 300, transport 100."
+         " also how many liters is 5 US gallons?", ["give me a breakdown of my monthly spend:"
+         " rent 1,600, groceries 300, transport 100.", "how many liters is 5 US gallons?"]),
+        ("summarize this: we met at noon. also the room was cold.",  # no ask after "also"
+         ["summarize this: we met at noon. also the room was cold."]),
         # after "?", "and" with figures starts an ask; without them it stays ("and why?")
         ("Quick q's: who created python? what's the sqrt of 1764? and 4 gallons in liters",
          ["who created python?", "what's the sqrt of 1764?", "4 gallons in liters"]),
