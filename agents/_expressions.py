@@ -18,7 +18,7 @@ from mesh.agents._word_problems import OPS as _OPS
 from mesh.agents._word_problems import as_arithmetic
 from mesh.errors import TaskRejected
 
-__all__ = ["extract_expression", "extract_expressions"]
+__all__ = ["extract_expression", "extract_expressions", "list_unit"]
 
 
 _X = r"(-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|\be\b)|\([^()]*\))"
@@ -159,6 +159,19 @@ def _list_named_elsewhere(lowered: str) -> str:
     (found,) = lists
     expression = _of_list(named[1], re.findall(_XN, found[0]))
     return lowered[: found.start()] + expression + lowered[found.end() :]
+
+
+_UNIT_AFTER_LIST = re.compile(  # "the average of 68, 72 and 79 degrees F": all in °F
+    rf"\b(?:sum|total|average|avg|mean)\s+of\s+(?:{_NUMBERS})"
+    r"\s+(?P<unit>(?:degrees?\s+)?[a-z°]+)\b(?!\s*(?:[*/+^-]|times|plus|minus|divided|per))"
+)
+
+
+def list_unit(text: str) -> str | None:
+    """The unit written after the last of a list the text sums or averages, which every
+    number in it shares ("the average of 68, 72 and 79 degrees F"); None without one."""
+    found = _UNIT_AFTER_LIST.search(text.lower())
+    return found["unit"] if found else None
 
 
 def _runs(text: str) -> list[tuple[bool, int, int, int]]:

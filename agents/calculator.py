@@ -20,7 +20,7 @@ from mesh.agents._arith import (
     format_number,
     upstream_numbers,
 )
-from mesh.agents._expressions import extract_expression, extract_expressions
+from mesh.agents._expressions import extract_expression, extract_expressions, list_unit
 from mesh.agents._numwords import with_digits
 from mesh.agents._quantities import find_unit
 from mesh.agents._word_problems import rate_unit
@@ -51,7 +51,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.10",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.11",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
@@ -64,7 +64,8 @@ CALCULATOR_CARD = AgentCard(
     # result from a float before at full precision keeps 12 significant digits; 0.3.9: a
     # longer period of fixed length in words is a rate's span ("1,450 a month … for a
     # whole year" is 1450 * 12), and the card says so; 0.3.10: "my team of 7" is a
-    # headcount; the speaker's figures a later question restates are not computed too
+    # headcount; the speaker's figures a later question restates are not computed too;
+    # 0.3.11: the sum or average of values in one unit keeps it ("… 79 degrees F" is °F)
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -279,7 +280,7 @@ def handler(req: TaskRequest) -> TaskResult:
         expr, value = exprs[0], evaluate(exprs[0])
         if _inexact(req.upstream):  # 110.12333333333333 * 1.2 is 132.148, not …7999999996
             value = float(format(float(value), f".{INEXACT_DIGITS}g"))
-        unit = _unit_of_rate(req.description)
+        unit = _unit_of_rate(req.description) or _unit_of_list(req.description)
     data: dict[str, object] = {"expression": expr, "value": _json_value(value)}
     return TaskResult(
         task_id=req.task_id,
@@ -301,6 +302,19 @@ def _inexact(upstream: Mapping[str, TaskResult]) -> bool:
         "." in n and len(re.sub(r"\D", "", n).lstrip("0")) >= 16
         for n, _ in upstream_numbers(upstream)
     )
+
+
+def _unit_of_list(description: str) -> str | None:
+    """The unit of a sum or average of values written in one unit ("the average of 68, 72
+    and 79 degrees F" is 73 °F), when it is a unit of measure, so a task after it can
+    convert the result."""
+    word = list_unit(description)
+    for candidate in (word, word.split()[-1]) if word else ():
+        try:
+            return find_unit(candidate).symbol
+        except TaskRejected:  # "3, 4 and 5 apples": a count, not a unit
+            continue
+    return None
 
 
 def _unit_of_rate(description: str) -> str | None:

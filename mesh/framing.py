@@ -60,6 +60,7 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     re.IGNORECASE,
 )
 _FIGURE = re.compile(r"\d")
+_FIGURE_TO_WORK_ON = re.compile(r"(?<![A-Za-z\d])\d")  # not a label's: "Q3", "H1", "FY24"
 _CONTENT_WORD = re.compile(
     r"\b(?!(?:what|when|where|which|does|that|this|with|from|have|will)\b)[a-z]{4,}"
 )
@@ -230,11 +231,12 @@ def _words(text: str) -> set[str]:
 def _tells(sentence: str, following: str, instruction_words: set[str]) -> bool:
     """Whether a sentence only tells something, without figures or an ask, before a
     sentence that asks ("Signed up for a half marathon this spring. It's 13.1 mi - how
-    many km is that?")."""
+    many km is that?", "Q3 numbers are in. give me a breakdown …": a label's digit is no
+    figure)."""
     return bool(
         following
         and _is_statement(sentence, instruction_words)
-        and not _FIGURE.search(sentence)
+        and not _FIGURE_TO_WORK_ON.search(sentence)
         and not _ASKS_ANYWAY.search(sentence)
         and not _is_statement(following, instruction_words)
     )
@@ -287,7 +289,7 @@ def set_context_aside(
         elif (
             pending
             and (not _FIGURE.search(sentence) or _SPEAKER.search(sentence))
-            and any(map(_FIGURE.search, pending))
+            and any(map(_FIGURE_TO_WORK_ON.search, pending))
         ):
             sentence, states = _joined(*pending, sentence), False
         elif (

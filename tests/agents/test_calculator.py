@@ -576,6 +576,29 @@ def test_a_rate_over_a_span_keeps_the_rates_unit(description: str, unit: str | N
 
 
 @pytest.mark.parametrize(
+    ("description", "unit"),
+    [
+        ("the average of 68, 72 and 79 degrees F", "°F"),
+        ("sum of 3, 4 and 5 km", "km"),
+        ("average of 3, 4 and 5 apples", None),  # a count, not a unit of measure
+        ("the average of 68, 72 and 79", None),
+        ("the total of 12, 15 and 20 kg times 2", None),  # a product: kg no longer holds
+    ],
+)
+def test_a_sum_or_average_of_values_in_one_unit_keeps_it(
+    description: str, unit: str | None
+) -> None:
+    result = handler(TaskRequest(task_id="t1", description=description))
+    assert result.data.get("unit") == unit
+
+
+def test_an_average_temperature_can_be_converted_after_it(mesh: Mesh) -> None:
+    result = mesh.run("the average of 68, 72 and 79 degrees F, then convert that to celsius")
+    assert [r.agent for r in result.results.values()] == ["calculator", "units"]
+    assert result.results["t2"].output.startswith("73 °F = 22.77")
+
+
+@pytest.mark.parametrize(
     ("asked", "value"),
     [
         # both scored under MESH_MIN_SCORE for every agent: the card did not say "avg",

@@ -192,6 +192,11 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         # a sentence that only tells, with no figures, before a question
         ("Signed up for a half marathon this spring. It's 13.1 mi - how many km is that?",
          ["Signed up for a half marathon this spring. It's 13.1 mi - how many km is that?"]),
+        # a label's digit ("Q3", "FY24") is no figure to work on: the sentence only tells
+        ("Q3 numbers are in. give me a breakdown of sales: online 4200, store 2800",
+         ["give me a breakdown of sales: online 4200, store 2800"]),
+        ("FY24 closed. what is 2+2", ["what is 2+2"]),
+        ("Q3 revenue was 4200. what is 2+2", ["Q3 revenue was 4200.", "what is 2+2"]),
         # a numbered item on a line of its own
         ("1) 19% of 2,340\n2) 5 ft 11 in to cm", ["19% of 2,340", "5 ft 11 in to cm"]),
         ("what is 5 a) b)", ["what is 5 a) b)"]),  # not a list: it does not start as one
