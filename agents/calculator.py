@@ -51,7 +51,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.11",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.3.12",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
@@ -66,6 +66,7 @@ CALCULATOR_CARD = AgentCard(
     # whole year" is 1450 * 12), and the card says so; 0.3.10: "my team of 7" is a
     # headcount; the speaker's figures a later question restates are not computed too;
     # 0.3.11: the sum or average of values in one unit keeps it ("… 79 degrees F" is °F)
+    # 0.3.12: a result asked for in another unit ("half of 3 cups in ml") is refused
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
@@ -281,6 +282,7 @@ def handler(req: TaskRequest) -> TaskResult:
         if _inexact(req.upstream):  # 110.12333333333333 * 1.2 is 132.148, not …7999999996
             value = float(format(float(value), f".{INEXACT_DIGITS}g"))
         unit = _unit_of_rate(req.description) or _unit_of_list(req.description)
+        _refuse_a_conversion(req.description, unit)
     data: dict[str, object] = {"expression": expr, "value": _json_value(value)}
     return TaskResult(
         task_id=req.task_id,
@@ -302,6 +304,26 @@ def _inexact(upstream: Mapping[str, TaskResult]) -> bool:
         "." in n and len(re.sub(r"\D", "", n).lstrip("0")) >= 16
         for n, _ in upstream_numbers(upstream)
     )
+
+
+_IN_UNIT = re.compile(r"\b(?:in|into|to)\s+(?P<unit>(?:degrees?\s+)?[a-z°]+)\W*$", re.I)
+
+
+def _refuse_a_conversion(description: str, unit: str | None) -> None:
+    """Refuse a result asked for in a unit it is not in ("half of 3 cups in ml" answered
+    1.5 as if the ml were said): the calculator computes, the units agent converts."""
+    asked = _IN_UNIT.search(description)
+    if asked is None:
+        return
+    try:
+        target = find_unit(asked["unit"]).symbol
+    except TaskRejected:  # "in total", "to 2 dp": no unit
+        return
+    if target != unit:
+        raise TaskRejected(
+            f"the result is asked for in {asked['unit']!r} and the calculator does not convert"
+            " units: compute first, then convert, e.g. 'half of 3 cups, then convert that to ml'"
+        )
 
 
 def _unit_of_list(description: str) -> str | None:

@@ -48,6 +48,14 @@ _FROM_TO = re.compile(rf"(?:from\s+)(?P<src>{_UNIT}){_CONNECT}(?P<dst>{_UNIT})",
 _LEADING = re.compile(  # "5 feet " before "11 inches to cm", "1 h and " before "30 min in s"
     rf"(?:(?<![\w.])(?:{_NUMBER})\s*{_UNIT}\s*(?:,\s*|and\s+)?)+$", re.I
 )
+_LISTED_BEFORE = re.compile(  # "10, 20 and " before "30 miles in km": figures to total first
+    rf"(?<![\w.])(?:(?:{_NUMBER})\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*\+\s*|\s+plus\s+))+$", re.I
+)
+_WORKED_ON = re.compile(  # "half of " before "3 cups in ml": arithmetic, not a conversion
+    r"\b(?:half|third|quarter|double|twice|triple|thrice|times|percent)\s+(?:of\s+)?"
+    r"(?:the\s+|an?\s+)?$|%\s+of\s+$",
+    re.I,
+)
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
 _TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
 _THAT_MANY = re.compile(  # "that many days", "convert those hours to minutes"
@@ -77,6 +85,7 @@ def parse_conversions(
     for match in _QUANTITY_TO.finditer(text):
         value, src = parse_number(match["value"]), find_unit(match["src"])
         written = _written(value, src)
+        _refuse_work_on(text[end : match.start()], match)
         lead = _LEADING.search(text, end, match.start())
         if lead:
             parts = [(m["value"], find_unit(m["src"])) for m in _PAIR.finditer(lead[0])]
@@ -113,6 +122,27 @@ def parse_conversions(
         f"found no conversion in {description[:200]!r}: write it like 'convert 5 miles to km',"
         " 'how many feet are in 3 m' or '100 °F in celsius'"
     )
+
+
+def _refuse_work_on(before: str, quantity: re.Match[str]) -> None:
+    """Refuse figures listed before one quantity ("sum of 10, 20 and 30 miles in km") or
+    arithmetic on it ("half of 3 cups in ml"): converting the quantity alone answered 30
+    miles or 3 cups as if they were the whole."""
+    worked = _WORKED_ON.search(before)
+    if worked:
+        raise TaskRejected(
+            f"{worked[0].strip()!r} before {quantity[0]!r} asks for arithmetic, and the units"
+            " agent only converts: compute first, then convert, e.g. 'half of 3 cups, then"
+            " convert that to ml'"
+        )
+    listed = _LISTED_BEFORE.search(before)
+    if listed:
+        figures = f"{listed[0]}{quantity['value']} {quantity['src']}"
+        raise TaskRejected(
+            f"{figures!r} lists several figures, and the units agent converts one quantity:"
+            " ask for their total or average first, then convert it, e.g. 'the sum of 10, 20"
+            f" and 30 miles, then convert that to km'"
+        )
 
 
 def _quantity_in_answer(upstream: Mapping[str, TaskResult], target: Unit) -> Asked | None:
@@ -255,7 +285,7 @@ def si_unit(text: str) -> tuple[str, dict[str, Any]] | None:
 
 UNITS_CARD = AgentCard(
     name="units",
-    version="0.2.8",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
+    version="0.2.9",  # 0.2: compound quantities, several conversions; 0.2.1: unit symbols
     # 0.2.2: durations are a skill of their own ("how many seconds are in 2 weeks" went to dates)
     # 0.2.3: "convert those hours to minutes" after a count; "lbs"; 0.2.4: of two
     # quantities, the one the target measures ("13.1 miles in 1.5 hours … in km");
@@ -263,7 +293,7 @@ UNITS_CARD = AgentCard(
     # converts its total ("5 km a day for 30 days … in miles" is 150 km); 0.2.7: "in a
     # year" is a rate's span too, and a number before without a unit takes the one the
     # sentence it came from gives ("299,792,458 metres per second"); 0.2.8: "celcius",
-    # "farenheit" as often typed
+    # "farenheit" as often typed; 0.2.9: figures listed before one quantity are refused
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"

@@ -70,6 +70,10 @@ _DATE = re.compile(
     r"|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b",
     re.IGNORECASE,
 )
+_TODAY_IS = re.compile(  # "today is 2026-02-01.", "It's 1 March 2025 today." date the ask
+    r"^\s*(?:today(?:'s\s+date)?\s+is|it(?:'s|\s+is)\s+[^.?!]*\btoday\b)[^?]*$", re.I
+)
+_FROM_TODAY = re.compile(r"\b(?:today|until|till|since|ago|left|from\s+now)\b", re.I)
 _DATA_LINE = re.compile(r"[A-Za-z][\w ]{0,30}:\s+\S")  # "Budget: flights 640, …"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DECLARES = re.compile(  # "… is 45 days", "Project kicked off on 2025-01-01"
@@ -224,6 +228,12 @@ def _gives_data(sentence: str, following: str, instruction_words: set[str]) -> b
     )
 
 
+def _counts_from(sentence: str, ask: str) -> bool:
+    """Whether a sentence gives the today a date question after it counts from ("today is
+    2026-02-01. what date is 3 weeks from today?"): the dates agent needs both."""
+    return bool(_TODAY_IS.match(sentence) and _DATE.search(sentence) and _FROM_TODAY.search(ask))
+
+
 def _words(text: str) -> set[str]:
     return {word.rstrip("s") for word in _CONTENT_WORD.findall(text.lower())}
 
@@ -270,18 +280,24 @@ def set_context_aside(
             continue
         gives_data = _gives_data(sentence, following, instruction_words)
         aside = _tells(sentence, following, instruction_words)
+        dates_today = _counts_from(sentence, following)
         if (
             (states and not _ASKS_ANYWAY.search(sentence))
             or _frames(sentence)
             or gives_data
             or aside
+            or dates_today
         ):
             pending.append(sentence)
             continue
-        refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0]) or (
-            _LATER.search(sentence)  # "what's the date 6 months later?" after a dated one
-            and not _DATE.search(sentence)
-            and any(map(_DATE.search, pending))
+        refers = (
+            _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])
+            or (
+                _LATER.search(sentence)  # "what's the date 6 months later?" after a dated one
+                and not _DATE.search(sentence)
+                and any(map(_DATE.search, pending))
+            )
+            or (pending and _counts_from(pending[-1], sentence))
         )
         if pending and refers:
             context += pending[:-1]

@@ -592,6 +592,28 @@ def test_a_sum_or_average_of_values_in_one_unit_keeps_it(
     assert result.data.get("unit") == unit
 
 
+@pytest.mark.parametrize(
+    ("description", "unit"),
+    [("what is half of 3 cups in ml", "ml"), ("sum of 10, 20 and 30 miles in km", "km")],
+)
+def test_a_result_asked_for_in_another_unit_is_refused(description: str, unit: str) -> None:
+    """ "half of 3 cups in ml" answered 1.5, as if the ml had not been asked."""
+    with pytest.raises(TaskRejected, match=f"asked for in '{unit}'.*does not convert units"):
+        handler(TaskRequest(task_id="t1", description=description))
+
+
+@pytest.mark.parametrize(
+    ("description", "value"),
+    [
+        ("what's 15% of 80 in total", 12),
+        ("what is 100 divided by 7 to 3 decimal places", 14.286),
+        ("I run 5.5 km every day. How much is that over 30 days in km?", 165),
+    ],
+)
+def test_in_or_to_without_another_unit_still_computes(description: str, value: float) -> None:
+    assert handler(TaskRequest(task_id="t1", description=description)).data["value"] == value
+
+
 def test_an_average_temperature_can_be_converted_after_it(mesh: Mesh) -> None:
     result = mesh.run("the average of 68, 72 and 79 degrees F, then convert that to celsius")
     assert [r.agent for r in result.results.values()] == ["calculator", "units"]

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from mesh import Mesh
 from mesh.agents._calendar import add_business_days, add_months, business_days_between
 from mesh.agents.dates import answer, handler, parse_date
 from mesh.errors import InvalidInput, TaskRejected
@@ -147,6 +148,22 @@ def test_handler_pins_today_from_inputs() -> None:
 )
 def test_today_stated_in_the_request_wins_over_the_clock(question: str, output: str) -> None:
     assert answer(question, TODAY)[0] == output
+
+
+@pytest.mark.parametrize(
+    ("request_text", "answer"),
+    [
+        ("today is 2026-02-01. what date is 3 weeks from today?", "2026-02-22 (Sunday)"),
+        ("it is 2025-06-01 today. how many days until 2025-12-25?", "207 days from 2025-06-01"),
+    ],
+)
+def test_a_sentence_that_says_what_day_it_is_goes_with_the_date_question(
+    mesh: Mesh, request_text: str, answer: str
+) -> None:
+    """The stated today was planned as a task of its own, and the dates agent refused it."""
+    result = mesh.run(request_text)
+    assert [r.agent for r in result.results.values()] == ["dates"]
+    assert result.answer.startswith(answer)
 
 
 def test_days_since_a_past_date_count_up_to_today() -> None:

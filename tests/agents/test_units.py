@@ -156,6 +156,34 @@ def test_refuses_what_it_cannot_do_and_says_why(request_text: str, message: str)
         run(request_text)
 
 
+@pytest.mark.parametrize(
+    ("request_text", "message"),
+    [
+        ("sum of 10, 20 and 30 miles in km", "'10, 20 and 30 miles' lists several figures"),
+        ("10 + 20 miles in km", "'10 + 20 miles' lists several figures"),
+        ("what is half of 3 cups in ml", "'half of' before '3 cups in ml' asks for arithmetic"),
+        ("double 5 km in miles", "'double' before '5 km in miles' asks for arithmetic"),
+    ],
+)
+def test_work_on_a_quantity_is_refused_not_dropped(request_text: str, message: str) -> None:
+    """These answered "30 mi = 48.28 km" and "3 cup = 709.76 mL", as if the sum or the half
+    had not been asked: success reported for a question nobody asked."""
+    with pytest.raises(TaskRejected, match=re.escape(message)):
+        run(request_text)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "output"),
+    [
+        ("5 feet 11 inches in cm", "5 ft 11 in = 180.34 cm"),
+        ("convert 1,000 miles to km", "1000 mi = 1609.344 km"),
+        ("I ran 5 km, 10 km and 3 km: total in miles", "5 km 10 km 3 km = 11.1846814603 mi"),
+    ],
+)
+def test_quantities_with_their_own_units_are_still_summed(request_text: str, output: str) -> None:
+    assert run(request_text).output == output
+
+
 def test_two_upstream_numbers_are_not_guessed_between() -> None:
     two = {
         t: TaskResult(task_id=t, status="succeeded", data={"value": v, "unit": "km"})

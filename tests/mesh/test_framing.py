@@ -196,6 +196,10 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Q3 numbers are in. give me a breakdown of sales: online 4200, store 2800",
          ["give me a breakdown of sales: online 4200, store 2800"]),
         ("FY24 closed. what is 2+2", ["what is 2+2"]),
+        # a stated today goes with the date question that counts from it, and only then
+        ("today is 2026-02-01. what date is 3 weeks from today?",
+         ["today is 2026-02-01. what date is 3 weeks from today?"]),
+        ("today is sunny. what is 2+2?", ["what is 2+2?"]),
         ("Q3 revenue was 4200. what is 2+2", ["Q3 revenue was 4200.", "what is 2+2"]),
         # a numbered item on a line of its own
         ("1) 19% of 2,340\n2) 5 ft 11 in to cm", ["19% of 2,340", "5 ft 11 in to cm"]),
