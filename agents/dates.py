@@ -243,9 +243,9 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
         start, end = (dates[0], now) if since else (now, dates[0])
         return _difference(start, end, "business" in lowered)
     raise TaskRejected(
-        f"found no date question in {text[:200]!r}: ask e.g. 'how many days between 2024-01-01"
-        " and 2024-03-01', 'what date is 90 days after 2024-02-10', 'what day of the week is"
-        " 2025-12-25' or 'is 2024 a leap year'"
+        f"found no date question in {description.strip()[:200]!r}: ask e.g. 'how many days"
+        " between 2024-01-01 and 2024-03-01', 'what date is 90 days after 2024-02-10',"
+        " 'what day of the week is 2025-12-25' or 'is 2024 a leap year'"
     )
 
 

@@ -293,7 +293,8 @@ UNITS_CARD = AgentCard(
     # converts its total ("5 km a day for 30 days … in miles" is 150 km); 0.2.7: "in a
     # year" is a rate's span too, and a number before without a unit takes the one the
     # sentence it came from gives ("299,792,458 metres per second"); 0.2.8: "celcius",
-    # "farenheit" as often typed; 0.2.9: figures listed before one quantity are refused
+    # "farenheit" as often typed; 0.2.9: figures listed before one quantity ("10, 20 and
+    # 30 miles") or arithmetic on it ("half of 3 cups") are refused, not dropped
     description=(
         "Unit conversion: converts lengths, distances, weights, temperatures, volumes, areas,"
         " speeds, durations, data sizes, energy, power and pressure between metric, imperial"

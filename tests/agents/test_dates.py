@@ -173,6 +173,11 @@ def test_days_since_a_past_date_count_up_to_today() -> None:
     assert answer("how many days left until 2024-07-01", TODAY)[1]["value"] == 16
 
 
+def test_a_stated_today_without_a_question_is_refused_quoting_the_request() -> None:
+    with pytest.raises(TaskRejected, match=r"found no date question in 'it is 2025-06-01 today\.'"):
+        answer("it is 2025-06-01 today.", TODAY)
+
+
 def test_a_stated_today_that_is_no_date_is_refused() -> None:
     with pytest.raises(InvalidInput, match="February 2025 has 28 days"):
         answer("today is 2025-02-30, how many days until 2025-12-25", TODAY)
