@@ -20,6 +20,7 @@ from mesh.wording import MISSPELT
 __all__ = [
     "MAX_NUMBER_CHARS",
     "SIGNIFICANT_DIGITS",
+    "TARGET_LAST",
     "UNIT",
     "Unit",
     "convert",
@@ -70,6 +71,8 @@ _ALIAS_RE = "|".join(
     re.escape(a).replace(r"\ ", r"\s+") for a in sorted(set(_EXACT) | set(_FOLDED), key=len)[::-1]
 )
 UNIT = rf"(?:degrees?\s+)?(?:{_ALIAS_RE})(?![A-Za-z0-9²³])"
+TARGET_LAST = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{UNIT})\s*[?.!]*\s*$", re.I)
+"""The unit a request ends by asking for: "… in miles?", "… to °C"."""
 
 
 def find_unit(text: str) -> Unit:

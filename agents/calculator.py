@@ -22,7 +22,7 @@ from mesh.agents._arith import (
 )
 from mesh.agents._expressions import extract_expression, extract_expressions, list_unit
 from mesh.agents._numwords import with_digits
-from mesh.agents._quantities import find_unit
+from mesh.agents._quantities import TARGET_LAST, find_unit
 from mesh.agents._word_problems import rate_unit
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -306,22 +306,15 @@ def _inexact(upstream: Mapping[str, TaskResult]) -> bool:
     )
 
 
-_IN_UNIT = re.compile(r"\b(?:in|into|to)\s+(?P<unit>(?:degrees?\s+)?[a-z°]+)\W*$", re.I)
-
-
 def _refuse_a_conversion(description: str, unit: str | None) -> None:
     """Refuse a result asked for in a unit it is not in ("half of 3 cups in ml" answered
     1.5 as if the ml were said): the calculator computes, the units agent converts."""
-    asked = _IN_UNIT.search(description)
-    if asked is None:
+    asked = TARGET_LAST.search(description.strip())
+    if asked is None:  # "in total", "to 2 dp": no unit
         return
-    try:
-        target = find_unit(asked["unit"]).symbol
-    except TaskRejected:  # "in total", "to 2 dp": no unit
-        return
-    if target != unit:
+    if find_unit(asked["dst"]).symbol != unit:
         raise TaskRejected(
-            f"the result is asked for in {asked['unit']!r} and the calculator does not convert"
+            f"the result is asked for in {asked['dst']!r} and the calculator does not convert"
             " units: compute first, then convert, e.g. 'half of 3 cups, then convert that to ml'"
         )
 

@@ -274,13 +274,12 @@ class KnowledgeBase:
             holds = np.array([figures <= set(_FIGURE.findall(s)) for s, _ in candidates])
             passes = holds & (passes | (dense >= self.min_score - FIGURE_SLACK))
         scores[~passes] = -np.inf
-        order = [int(i) for i in np.argsort(-scores)]
         if best < self.min_score:
             raise TaskRejected(
                 f"no document in the knowledge base answers {question!r} (best sentence scored"
                 f" {best:.2f}, below {self.min_score:.2f}); {_ADD_HINT}"
             )
-        if figures and not np.isfinite(scores[order[0]]):
+        if figures and not np.isfinite(scores).any():
             raise TaskRejected(
                 f"no document in the knowledge base answers {question!r}: no sentence near"
                 f" it mentions {', '.join(sorted(figures))} (a figure to compute with is a"
@@ -288,8 +287,7 @@ class KnowledgeBase:
             )
         if asked := QUANTITY_ASKED.search(question):  # "how many …" wants a number
             scores[[not re.search(r"\d", with_digits(s)) for s, _ in candidates]] = -np.inf
-            order = [int(i) for i in np.argsort(-scores)]
-            if not np.isfinite(scores[order[0]]):
+            if not np.isfinite(scores).any():
                 raise TaskRejected(
                     f"no document in the knowledge base gives the number {question!r} asks"
                     f" for: the nearest sentences state none; {_ADD_HINT}"
@@ -305,7 +303,6 @@ class KnowledgeBase:
                     f" sentences that give a {measure} give it for something else; {_ADD_HINT}"
                 )
             scores[~fits] = -np.inf
-            order = [int(i) for i in np.argsort(-scores)]
         names = names_any(question, split, [p["source"] for p in passages])
         if not (names & np.isfinite(scores)).any():
             raise TaskRejected(

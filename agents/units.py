@@ -18,8 +18,15 @@ from typing import Any, NamedTuple
 from mesh.agents._arith import NUMBER as _NUMBER
 from mesh.agents._arith import THAT_MANY, upstream_number
 from mesh.agents._numwords import with_digits
+from mesh.agents._quantities import (
+    TARGET_LAST,
+    Unit,
+    convert,
+    find_unit,
+    format_quantity,
+    parse_number,
+)
 from mesh.agents._quantities import UNIT as _UNIT
-from mesh.agents._quantities import Unit, convert, find_unit, format_quantity, parse_number
 from mesh.agents._units_data import SI_UNITS
 from mesh.agents._word_problems import rate_over_span
 from mesh.errors import TaskRejected
@@ -57,7 +64,6 @@ _WORKED_ON = re.compile(  # "half of " before "3 cups in ml": arithmetic, not a 
     re.I,
 )
 _PAIR = re.compile(rf"(?P<value>{_NUMBER})\s*(?P<src>{_UNIT})", re.I)
-_TO_ONLY = re.compile(rf"(?:\bto|\binto|\bin)\s+(?P<dst>{_UNIT})\s*[?.!]*\s*$", re.I)
 _THAT_MANY = re.compile(  # "that many days", "convert those hours to minutes"
     rf"(?:{THAT_MANY}|\b(?:those|these)\s+)(?={_UNIT})", re.I
 )
@@ -106,7 +112,7 @@ def parse_conversions(
         return [loose]
     number = upstream_number(upstream or {})
     given = (parse_number(number[0]), number[1]) if number else None
-    ranged = _FROM_TO.search(text) or _TO_ONLY.search(text)
+    ranged = _FROM_TO.search(text) or TARGET_LAST.search(text)
     source = (ranged.groupdict().get("src") or given[1]) if given and ranged else None
     if given and ranged and source is not None:
         value, src = given[0], find_unit(source)
@@ -186,7 +192,7 @@ def _loose(text: str) -> Asked | None:
     one the target measures ("I ran 13.1 miles in 1.5 hours. how far is that in km?");
     None unless both are there once."""
     pairs = list(_PAIR.finditer(text))
-    target = _HOW_MANY_OF.search(text) or _TO_ONLY.search(text) or _TARGET_FIRST.search(text)
+    target = _HOW_MANY_OF.search(text) or TARGET_LAST.search(text) or _TARGET_FIRST.search(text)
     target_unit = find_unit(target["dst"]) if target else None
     if target_unit and (total := _over_span(text, target_unit)):
         return total

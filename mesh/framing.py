@@ -59,8 +59,7 @@ _ASKS_ANYWAY = re.compile(  # a statement that still asks: "I need the weekday o
     r"|let|question|questions|interested|require[sd]?|i'd|we'd|i'll|we'll)\b",
     re.IGNORECASE,
 )
-_FIGURE = re.compile(r"\d")
-_FIGURE_TO_WORK_ON = re.compile(r"(?<![A-Za-z\d])\d")  # not a label's: "Q3", "H1", "FY24"
+_FIGURE = re.compile(r"(?<![A-Za-z\d])\d")  # a figure to work on, not a label's: "Q3", "FY24"
 _CONTENT_WORD = re.compile(
     r"\b(?!(?:what|when|where|which|does|that|this|with|from|have|will)\b)[a-z]{4,}"
 )
@@ -246,7 +245,7 @@ def _tells(sentence: str, following: str, instruction_words: set[str]) -> bool:
     return bool(
         following
         and _is_statement(sentence, instruction_words)
-        and not _FIGURE_TO_WORK_ON.search(sentence)
+        and not _FIGURE.search(sentence)
         and not _ASKS_ANYWAY.search(sentence)
         and not _is_statement(following, instruction_words)
     )
@@ -305,7 +304,7 @@ def set_context_aside(
         elif (
             pending
             and (not _FIGURE.search(sentence) or _SPEAKER.search(sentence))
-            and any(map(_FIGURE_TO_WORK_ON.search, pending))
+            and any(map(_FIGURE.search, pending))
         ):
             sentence, states = _joined(*pending, sentence), False
         elif (

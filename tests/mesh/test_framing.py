@@ -196,6 +196,7 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("Q3 numbers are in. give me a breakdown of sales: online 4200, store 2800",
          ["give me a breakdown of sales: online 4200, store 2800"]),
         ("FY24 closed. what is 2+2", ["what is 2+2"]),
+        ("Trying to work out our FY24 budget. what is 4200 * 12?", ["what is 4200 * 12?"]),
         # a stated today goes with the date question that counts from it, and only then
         ("today is 2026-02-01. what date is 3 weeks from today?",
          ["today is 2026-02-01. what date is 3 weeks from today?"]),
