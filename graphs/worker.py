@@ -13,7 +13,11 @@ next candidates' refusals would only bury the reason, and no outcome is recorded
 The worker never raises: every outcome is a `TaskResult` (or a parked task waiting for
 replies), so no task is lost, and discovered tasks feed their outcome back to discovery,
 except failures that only say the agent or what it calls was unreachable
-(`mesh.retry.transient`: timeouts, lost connections, `AgentUnavailable`, 5xx).
+(`mesh.retry.transient`: timeouts, lost connections, `AgentUnavailable`, 5xx). A
+`TaskRejected` is taught only when a later candidate then does the task: the refusal
+showed who fits. When every candidate refuses, the ask was one nobody could do as
+worded ("sum of 10, 20 and 30 miles in km"), and ranking its refusers lower would only
+hide them from the rewording their refusal suggests.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mesh.bus import AwaitingReplies, Channel
-from mesh.errors import InvalidInput, MeshError
+from mesh.errors import InvalidInput, MeshError, TaskRejected
 from mesh.graphs.runtime import Services
 from mesh.identity import run_as
 from mesh.models import Envelope, Task, TaskRequest, TaskResult
@@ -61,6 +65,7 @@ def run_task(
     settings = services.settings
     attempts = 0
     errors: list[str] = []
+    refused: list[str] = []  # taught as misfits only once another candidate does the task
     for index, agent in enumerate(candidates):
         if index:
             emit({"kind": "reassigned", "task_id": task.id, "agent": agent, "after": errors[-1]})
@@ -104,11 +109,16 @@ def run_task(
             except InvalidInput as exc:  # the input is wrong: no other agent would do better
                 errors.append(describe_failure(agent, exc))
                 return Outcome(_failed(task, agent, attempts, _summary(errors)))
+            except TaskRejected as exc:
+                error, again = describe_failure(agent, exc), False
+                refused.append(agent)
             except Exception as exc:
                 error, again = describe_failure(agent, exc, settings.task_timeout), retryable(exc)
                 blamed = blamed or not transient(exc)
             else:
                 if result.status == "succeeded":
+                    for misfit in refused:
+                        _learn(services, task, misfit, False)
                     _learn(services, task, agent, True)
                     return Outcome(
                         result.model_copy(update={"attempts": attempts}),

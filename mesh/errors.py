@@ -65,6 +65,8 @@ class TaskRejected(AgentError):
     arithmetic expression in 'tell me a joke': give one such as 'What is 17 * 23?'"; raise
     `AgentUnavailable` for what may pass on another try (a timeout, a refused connection,
     a 5xx). Like every `MeshError`, its message says what was wrong and what to do.
+    Discovery ranks the agent lower for asks like it only once another candidate does the
+    task: when every candidate refuses, the ask is one nobody could do as worded.
     """
 
 

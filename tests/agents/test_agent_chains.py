@@ -192,6 +192,18 @@ def test_a_refusal_is_tried_once_and_a_refused_connection_again(mesh: Mesh) -> N
     assert (down.error or "").endswith("(2 attempts)")
 
 
+def test_the_rewording_a_refusal_suggests_works_on_the_same_mesh(mesh: Mesh) -> None:
+    """Every candidate refused the first ask; none of them is ranked lower for it, so the
+    ask their refusal suggests still reaches them."""
+    refused = mesh.run("sum of 10, 20 and 30 miles in km")
+    assert not refused.ok
+    suggested = "the sum of 10, 20 and 30 miles, then convert that to km"
+    assert f"e.g. '{suggested}'" in refused.answer
+    done = mesh.run(suggested)
+    assert done.ok, done.answer
+    assert "60 mi = 96.56064 km (by units)" in done.answer
+
+
 @pytest.mark.parametrize(
     ("request_", "reason"),
     [

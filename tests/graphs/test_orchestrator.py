@@ -348,7 +348,6 @@ def test_only_what_another_try_could_fix_is_retried(error: BaseException, again:
         (ConnectionError("connection refused"), False),
         (AgentUnavailable("the gauge network is down"), False),
         (httpx.ConnectTimeout("timed out"), False),
-        (TaskRejected("no gauge in that place: name a city"), True),
         (ValueError("bad reading"), True),
     ],
 )
@@ -366,6 +365,31 @@ def test_discovery_learns_what_an_agent_got_wrong_not_that_it_was_down(
     (seen,) = fast.registry.explain(ask, k=1)
     assert (seen["evidence"]["failure"] > 0) is taught
     assert transient(failure) is not taught
+
+
+def test_a_refusal_teaches_discovery_only_when_another_agent_does_the_task(fast: Mesh) -> None:
+    """A refusal shows a misfit once someone else fits; when all refuse, nobody was at fault."""
+
+    def refuse(req: TaskRequest) -> str:
+        raise TaskRejected("no gauge in that place: name a city")
+
+    def almanac(req: TaskRequest) -> str:
+        if "Atlantis" in req.description:
+            raise TaskRejected("Atlantis is in no almanac: name a real city")
+        return "4 mm"
+
+    fast.add_agent(_card("gauge", "rainfall readings for a city"), refuse)
+    fast.add_agent(_card("almanac", "rainfall readings and climate for a city"), almanac)
+    nobody = "rainfall readings for Atlantis"
+    failed = fast.run(nobody).results["t1"]
+    assert failed.status == "failed" and failed.attempts == 2
+    assert all(e["evidence"]["failure"] == 0 for e in fast.registry.explain(nobody, k=2))
+
+    somebody = "rainfall readings for Lyon"
+    done = fast.run(somebody).results["t1"]
+    assert (done.status, done.agent) == ("succeeded", "almanac")
+    seen = {e["agent"]: e["evidence"] for e in fast.registry.explain(somebody, k=2)}
+    assert seen["gauge"]["failure"] > 0 and seen["almanac"]["success"] > 0
 
 
 def test_a_handler_returning_something_else_fails_its_task_saying_what_to_return(
