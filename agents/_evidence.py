@@ -20,6 +20,7 @@ __all__ = [
     "MEASURE",
     "QUANTITY_ASKED",
     "about_subject",
+    "kind_named",
     "names_any",
     "overlap",
     "terms",
@@ -62,6 +63,43 @@ def terms(text: str) -> set[str]:
     """The words of `text` that can name what is asked: stemmed, without stopwords."""
     words = re.findall(r"[a-z0-9]+", text.lower())
     return {stem(w) for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+_KIND = re.compile(  # "what embedding model does …", "which database is …": the kind asked for
+    r"^\s*(?:what|which)\s+(?!(?:is|are|was|were|does|do|did|can|the|a|an|kind|sort|type)\b)"
+    r"(?P<kind>[a-z-]+(?:\s+[a-z-]+){0,2}?)\s+(?:does|do|did|is|are|was|were|can|could|should"
+    r"|will|would|has|have)\b",
+    re.IGNORECASE,
+)
+_STATED_KINDS = terms("year date day time month century decade")  # "in 1991" names no year
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
+
+
+def kind_named(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.bool_]:
+    """Per (sentence, source), whether it names a thing of the kind a "what/which <kind> …"
+    question asks for, by that word or by a name the question does not hold: "what
+    embedding model does the registry use" is answered by the sentence naming the model,
+    not by the one saying most about the registry; "which planet has the moons Phobos and
+    Deimos" by "Mars has two small moons …". All True for any other question, and for a
+    kind a sentence states without naming it ("what year …" is answered by "in 1991")."""
+    asked = _KIND.match(question)
+    kind = terms(asked["kind"]) - _STATED_KINDS if asked else set()
+    if not kind:
+        return np.ones(len(candidates), dtype=bool)
+    known = terms(question)
+    return np.array(
+        [
+            bool(kind & terms(sentence))
+            or any(
+                word.lower() not in STOPWORDS and stem(word.lower()) not in known
+                for word in _CAPITALISED.findall(sentence)
+            )
+            for sentence, _ in candidates
+        ],
+        dtype=bool,
+    )
 
 
 def overlap(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.float32]:

@@ -37,8 +37,14 @@ _HEADCOUNT = re.compile(  # "6 people", "4 ppl"; bare after "split the bill betw
 
 
 _PERIOD = r"(day|week|month|year|hour|night|minute|shift|workday|weekday|session)"
-_RATE = re.compile(  # "5.5 km every day", "$12 an hour", "3 coffees a day"
-    rf"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:a|an|per|each|every)\s+{_PERIOD}\b"
+_RATE = re.compile(  # "5.5 km every day", "$12 an hour", "3 coffees a day", "(3 * 14.99) a month"
+    rf"(?<![\w.])(\d+(?:\.\d+)?|\(\d+ \* \d+(?:\.\d+)?\))\s*(?:([a-z°/]+)\s+)?"
+    rf"(?:a|an|per|each|every)\s+{_PERIOD}\b"
+)
+_COUNT_AT_RATE = re.compile(  # "3 subscriptions at 14.99 a month each": (3 * 14.99) a month
+    rf"(?<![\w.])(?P<count>\d+)\s+(?P<things>[a-z]+(?:\s+[a-z]+){{0,2}}?)\s+(?:at|for|costing)"
+    rf"\s+[$€£]?(?P<rate>\d+(?:\.\d+)?)\s+(?P<per>(?:a|an|per|every)\s+{_PERIOD})\s+"
+    r"(?:each|apiece)\b"
 )
 _PER_THING = re.compile(  # "23 kg per bag", "12 eggs in each box"
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:([a-z°/]+)\s+)?(?:per|(?:in\s+)?each|for\s+each|every)"
@@ -73,8 +79,10 @@ def as_arithmetic(lowered: str) -> str:
 
 
 def _rates_written_as_rates(lowered: str) -> str:
-    """The text with "N things at X each" as "X per thing" and "for a whole year" as "for
-    12 months", the forms `_rate_and_span` reads."""
+    """The text with "N things at X each" as "X per thing", "N things at X a month each"
+    as "(N * X) a month" and "for a whole year" as "for 12 months", the forms
+    `_rate_and_span` reads."""
+    lowered = _COUNT_AT_RATE.sub(r"\g<things> at (\g<count> * \g<rate>) \g<per>", lowered)
     return _whole_span(_each_as_per(lowered))
 
 
@@ -108,7 +116,9 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
         spans = list(re.finditer(rf"(?<![\w.])(\d+)\s+({thing})(?:e?s)?\b", lowered))
     if len(rates) != 1 or len(spans) != 1 or rates[0][3].rstrip("s") != spans[0][2]:
         return None
-    rest = lowered[: spans[0].start()] + " " + lowered[spans[0].end() :]
+    (rate,), (span,) = rates, spans
+    first, second = sorted((rate.span(1), span.span()))
+    rest = f"{lowered[: first[0]]} {lowered[first[1] : second[0]]} {lowered[second[1] :]}"
     if re.search(rf"[-+*/%^]|\b(?:{OPS})\b", rest):
         return None
     return rates[0], spans[0]

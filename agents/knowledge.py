@@ -25,6 +25,7 @@ from mesh.agents._evidence import (
     MEASURE,
     QUANTITY_ASKED,
     about_subject,
+    kind_named,
     names_any,
     overlap,
     terms,
@@ -310,9 +311,9 @@ class KnowledgeBase:
                 f" sentences name none of what it asks about; {_ADD_HINT}"
             )
         scores[~names] = -np.inf
-        places = where_asked(question, candidates)
-        if (places & np.isfinite(scores)).any():  # else the nearest, as for any question
-            scores[~places] = -np.inf
+        for fits in (where_asked(question, candidates), kind_named(question, candidates)):
+            if (fits & np.isfinite(scores)).any():  # else the nearest, as for any question
+                scores[~fits] = -np.inf
         order = [int(i) for i in np.argsort(-scores)]
         floor = float(scores[order[0]]) - SECOND_SENTENCE_MARGIN
         top_source = candidates[order[0]][1]

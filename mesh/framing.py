@@ -40,7 +40,7 @@ _ANNOUNCES = (  # "Two quick ones.", "Quick question:", "3 things pls:", "quick 
 _ANNOUNCEMENT = re.compile(rf"{_ANNOUNCES}\s*[!.:,]*", re.IGNORECASE)
 _ANNOUNCED = re.compile(rf"{_ANNOUNCES}\s*(?::|,|\s[-–—])\s+", re.IGNORECASE)
 _LIST_HEADER = re.compile(  # "Two things:\n1. …", "A few questions: 1) …", "answer these\n1. …"
-    r"^\s*(?P<head>[^\n:?!.]{1,40})(?::\s*|[ \t]*\n\s*)(?=\(?(?:1[.)]|a\))\s)"
+    r"^\s*(?P<head>[^\n:?!.]{1,60})(?::\s*|[ \t]*\n\s*)(?=\(?(?:1[.)]|a\))\s)"
 )
 _INLINE_LIST = re.compile(  # "I need (a) … and (b) …", "what is 1) 2+2 2) 3+3"
     r"^\s*(?P<head>[^\n:?!.()]{1,40}?)[ \t]+(?P<open>\(?)(?P<first>1|a)\)[ \t]"
@@ -73,6 +73,11 @@ _TODAY_IS = re.compile(  # "today is 2026-02-01.", "It's 1 March 2025 today." da
     r"^\s*(?:today(?:'s\s+date)?\s+is|it(?:'s|\s+is)\s+[^.?!]*\btoday\b)[^?]*$", re.I
 )
 _FROM_TODAY = re.compile(r"\b(?:today|until|till|since|ago|left|from\s+now)\b", re.I)
+_DATE_ASKED = re.compile(  # "what date is 18 months after the start?", "when is the deadline?"
+    r"\b(?:what|which)\s+(?:date|day)\b|\bwhen\b|\b(?:due|end|expiry|closing)\s+date\b"
+    r"|\b(?:days?|weeks?|months?|years?)\s+(?:after|before|later|earlier|from|until|since)\b",
+    re.I,
+)
 _DATA_LINE = re.compile(r"[A-Za-z][\w ]{0,30}:\s+\S")  # "Budget: flights 640, …"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _DECLARES = re.compile(  # "… is 45 days", "Project kicked off on 2025-01-01"
@@ -227,10 +232,16 @@ def _gives_data(sentence: str, following: str, instruction_words: set[str]) -> b
     )
 
 
-def _counts_from(sentence: str, ask: str) -> bool:
-    """Whether a sentence gives the today a date question after it counts from ("today is
-    2026-02-01. what date is 3 weeks from today?"): the dates agent needs both."""
-    return bool(_TODAY_IS.match(sentence) and _DATE.search(sentence) and _FROM_TODAY.search(ask))
+def _dates_the_ask(sentence: str, ask: str, instruction_words: set[str]) -> bool:
+    """Whether a statement gives the date a date question after it counts from: the today
+    ("today is 2026-02-01. what date is 3 weeks from today?"), or the date a question
+    without one of its own counts from ("my contract starts 2025-03-15. what date is 18
+    months after the start?"). The dates agent needs both."""
+    if not (_DATE.search(sentence) and _is_statement(sentence, instruction_words)):
+        return False
+    if _TODAY_IS.match(sentence):
+        return bool(_FROM_TODAY.search(ask))
+    return bool(_DATE_ASKED.search(ask)) and not _DATE.search(ask)
 
 
 def _words(text: str) -> set[str]:
@@ -279,13 +290,13 @@ def set_context_aside(
             continue
         gives_data = _gives_data(sentence, following, instruction_words)
         aside = _tells(sentence, following, instruction_words)
-        dates_today = _counts_from(sentence, following)
+        dated = _dates_the_ask(sentence, following, instruction_words)
         if (
             (states and not _ASKS_ANYWAY.search(sentence))
             or _frames(sentence)
             or gives_data
             or aside
-            or dates_today
+            or dated
         ):
             pending.append(sentence)
             continue
@@ -296,7 +307,7 @@ def set_context_aside(
                 and not _DATE.search(sentence)
                 and any(map(_DATE.search, pending))
             )
-            or (pending and _counts_from(pending[-1], sentence))
+            or (pending and _dates_the_ask(pending[-1], sentence, instruction_words))
         )
         if pending and refers:
             context += pending[:-1]

@@ -299,6 +299,12 @@ def test_limits_are_the_documented_ones() -> None:
         # "N things at X each" is X per thing for N things; not when more is given
         ("I need 3 bags of flour at 250 g each. whats the total", "(250 * 3)"),
         ("3 tickets at $25 each, total?", "(25 * 3)"),
+        # "N things at X a month each" is N * X a month (the count was dropped: 14.99 * 12)
+        (
+            "I have 3 streaming subscriptions at 14.99 a month each. how much is that per year?",
+            "((3 * 14.99) * 12)",
+        ),
+        ("2 gym memberships at $45 a month each, how much over 6 months", "((2 * 45) * 6)"),
         # "we were 6", "a party of 8", "my team of 7" give the headcount
         (
             "we were 6 at dinner and the bill came to 237.60, how much does each of us owe if"

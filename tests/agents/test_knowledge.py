@@ -222,8 +222,14 @@ def test_a_how_far_question_about_something_no_sentence_measures_is_refused(
         ("where does the mesh store the agent cards?", "kept in Chroma"),
         ("who made python?", "Guido van Rossum"),  # "made" only asks, as "created" does
         ("who's the guy that created Python?", "Guido van Rossum"),
+        # "what <kind> …" wants the sentence naming that kind: the one saying most about
+        # the registry came first
+        ("what embedding model does the mesh registry use for the agent cards?",
+         "all-MiniLM-L6-v2"),
+        ("which planet has the two little moons Phobos and Deimos?", "Mars"),  # by name
+        ("what year was Python first released?", "1991"),  # a year is stated, not named
     ],
-)
+)  # fmt: skip
 def test_the_sentence_quoted_answers_what_kind_of_question_it_is(
     kb: KnowledgeBase, question: str, quoted: str
 ) -> None:

@@ -52,6 +52,10 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("answer the following:\n1. what is 2+2\n2. convert 5 km to miles",
          ["what is 2+2", "convert 5 km to miles"]),
         ("Two things\n1) 17*23\n2) 5 km in miles", ["17*23", "5 km in miles"]),
+        ("I need two things for the quarterly review: a) a breakdown of sales: north 340,"
+         " south 210, west 95 b) the date 10 business days before 2025-12-24",  # 42 chars
+         ["a breakdown of sales: north 340, south 210, west 95",
+          "the date 10 business days before 2025-12-24"]),
         ("do the following\n- what is 2+2\n- convert 5 km to miles",
          ["what is 2+2", "convert 5 km to miles"]),
         ("count the words in these lines:\n1. The cat sat\n2. The dog ran",  # works on them
@@ -201,6 +205,17 @@ def parts(request: str) -> list[tuple[str, tuple[int, ...]]]:
         ("today is 2026-02-01. what date is 3 weeks from today?",
          ["today is 2026-02-01. what date is 3 weeks from today?"]),
         ("today is sunny. what is 2+2?", ["what is 2+2?"]),
+        # so does a stated date with a date question that has none of its own: the
+        # statement was set aside or planned alone, and "after the start" had no date
+        ("my contract starts 2025-03-15 and runs for 18 months. what date is 18 months after"
+         " the start?", ["my contract starts 2025-03-15 and runs for 18 months. what date is"
+         " 18 months after the start?"]),
+        ("the project kicked off on 2025-01-10. what date is 90 days after that?",
+         ["the project kicked off on 2025-01-10. what date is 90 days after that?"]),
+        ("we signed on March 3, 2025. when is 6 weeks after that?",
+         ["we signed on March 3, 2025. when is 6 weeks after that?"]),
+        ("the trial started 2025-03-15. what is 2+2?", ["the trial started 2025-03-15.",
+         "what is 2+2?"]),
         ("Q3 revenue was 4200. what is 2+2", ["Q3 revenue was 4200.", "what is 2+2"]),
         # a numbered item on a line of its own
         ("1) 19% of 2,340\n2) 5 ft 11 in to cm", ["19% of 2,340", "5 ft 11 in to cm"]),
