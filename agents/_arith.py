@@ -20,6 +20,7 @@ from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
 from typing import Any
 
+from mesh.agents._numbers import gcd, lcm, median
 from mesh.agents._numwords import with_digits
 from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import TaskResult
@@ -172,6 +173,9 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Value]]] = {  # name: (min, m
     "tan": (1, 1, lambda x: _snap(math.tan, x)),
     "min": (1, 100, min),
     "max": (1, 100, max),
+    "median": (1, 100, median),
+    "gcd": (2, 100, gcd),
+    "lcm": (2, 100, lcm),
 }
 _BINARY: dict[str, Callable[[Any, Any], Value]] = {
     "+": operator.add,

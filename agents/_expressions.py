@@ -70,6 +70,23 @@ X\s+to\s+the\s+(?:power\s+|of\s+)*X(?:st|nd|rd|th)?(?:\s+power)? -> {0} ** {1}
 \b(?:halve\s+|half\s+(?:of\s+)?)X -> {0} / 2
 \bsubtract\s+X\s*(?:%|percent)\s+(?:from|off)\s+X -> {1} - {0}%
 \b(?:take|knock)\s+X\s*(?:%|percent)\s+off\s+(?:of\s+)?X -> {1} - {0}%
+X\s*PCT\s+off\s+(?:of\s+)?ARTPRICE -> {1} - {0}%
+PRICE(?:\s+[a-z]+){0,2}?\s+(?:is|at|with)\s+X\s*PCT\s+off\b -> {0} - {1}%
+X\s*PCT\s+tip\s+(?:on|for)\s+ARTPRICE(?=.*\btotal\b) -> {0}% of {1} and {1} + {0}%
+\btotal\b([^.?!]*?)X\s*PCT\s+tip\s+(?:on|for)\s+ARTPRICE -> total{0}{1}% of {2} and {2} + {1}%
+X\s*PCT\s+tip\s+(?:on|for)\s+ARTPRICE -> {0}% of {1}
+\btip\s+(?:on|for)\s+ARTPRICE(?:\s+[a-z]+)?\s+(?:at|of)\s+X\s*PCT -> {1}% of {0}
+\b(?:paid|pay|costs?|for)\s+PRICE\b[^.?!]*?\bX\s*PCT\s+off\b(?=.*\boriginal) -> {0} / (1 - {1}/100)
+\bfrom\s+PRICE\s+to\s+PRICE\b(?=[^.?!]*[.?!,]?\s*[^.?!]*DELTA) -> ({1} - {0}) / {0} * 100
+\btip\s+of\s+X\s*PCT\s+(?:on|for)\s+ARTPRICE -> {0}% of {1}
+\bwhat\s+PCT\s+(?:is|of)\s+X\s+(?:is\s+)?(?:of|out\s+of|from)\s+X -> {0} / {1} * 100
+\bwhat\s+PCT\s+of\s+X\s+is\s+X -> {1} / {0} * 100
+X\s+is\s+what\s+PCT\s+of\s+X -> {0} / {1} * 100
+X\s+as\s+a\s+PCT\s+of\s+X -> {0} / {1} * 100
+X\s+out\s+of\s+X\s+(?:as\s+a\s+|in\s+)PCT -> {0} / {1} * 100
+DELTA\s+(?:[a-z]+\s+){0,3}?(?:from|between)\s+PRICE\s+(?:to|and)\s+PRICE -> ({1} - {0}) / {0} * 100
+\b(?:the\s+)?GCD\s+PAIR -> gcd({0}, {1})
+\b(?:the\s+)?LCM\s+PAIR -> lcm({0}, {1})
 \bsubtract\s+X\s+from\s+X -> {1} - {0}
 \btake\s+(?:away\s+)?X\s+(?:away\s+)?from\s+X -> {1} - {0}
 \badd\s+X\s*(?:%|percent)(?:\s+[a-z]+)?\s+(?:to|on\s+top\s+of|onto|on)\s+X -> {1} * (1 + {0}/100)
@@ -83,8 +100,25 @@ X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}
 _SUM = r"(?:DESCof\s+|(?:the|a|my|our)\s+)?[$€£]?X(?:\s+[a-z]+){0,2}"  # "a bill of $90 total"
 
 
+_MACROS = {  # besides X: words the rules share, kept short so each rule is one line
+    "PAIR": r"(?:of\s+)?X\s*(?:and|,)\s*X",
+    "DELTA": r"PCT\s+CHANGE",  # "percentage increase", "% change"
+    "PCT": r"(?:%|\bpercent(?:age)?)",
+    "ART": r"(?:a\s+|the\s+)?",
+    "PRICE": r"[$€£]?X",
+    "CHANGE": r"(?:change|increase|decrease|growth|drop|rise|fall)",
+    "GCD": r"(?:gcd|gcf|hcf|(?:greatest|highest)\s+common\s+(?:divisor|factor))",
+    "LCM": r"(?:lcm|(?:least|lowest)\s+common\s+multiple)",
+    "SUM": _SUM,
+    "FN": _FN,
+    "DESC": _DESC,
+}
+
+
 def _expand(rule: str) -> str:
-    return rule.replace("SUM", _SUM).replace("FN", _FN).replace("DESC", _DESC).replace("X", _X)
+    for name, pattern in _MACROS.items():
+        rule = rule.replace(name, pattern)
+    return rule.replace("X", _X)
 
 
 _PHRASES = [
@@ -95,11 +129,15 @@ _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
 _NUMBERS = (  # "78, 85, 92 and 88", or three or more with commas alone: "88, 92, 79"
     rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}|{_XN}(?:\s*,\s*{_XN}){{2,}}"
 )
-_LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3", "avg of 3, 4, 5"
-    rf"\b(?:(?:the\s+)?(sum|total|product|average|avg|mean)\s+of"
+_OF_LIST = r"sum|total|product|average|avg|mean|median"
+_LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3", "avg of 3, 4, 5",
+    # "the average and median of 4, 8, 15" (each of them)
+    rf"\b(?:(?:the\s+)?((?:{_OF_LIST})(?:\s*(?:,|and|&)\s+(?:the\s+)?(?:{_OF_LIST}))*)\s+of"
     rf"|(add|sum|total|multiply|average|avg))\s+({_NUMBERS})"
 )
-_NAMED = r"\b(average|avg|mean|sum|total)\b(?!\s+(?:of\s+)?[-\d.(])"  # not "sum (of) 2 and 3"
+_NAMED = (  # not "sum (of) 2 and 3", "median(…)"
+    r"\b(average|avg|mean|median|sum|total)\b(?!\s*\(|\s+(?:of\s+)?[-\d.(])"
+)
 _THEN_OP = re.compile(  # "48 times 27, minus 96": the comma closes what came before
     r"(?<![\w.])((?:[-(\d.]|\b[a-z]+(?=\())(?:(?:[-\d.()\s*/+%]|\bof\b|\b[a-z]+(?=\())*?[\d)%])?)"
     rf"\s*,\s+(?:and\s+)?(?:then\s+)?({_OPS}|[-+*/%])\s+(?=[-\d(.a-z])"
@@ -136,14 +174,19 @@ def _fill(template: str, match: re.Match[str]) -> str:
 
 def _list(match: re.Match[str]) -> str:
     """A sum, product or average of a list of operands, parenthesised."""
-    word, items = match[1] or match[2], re.findall(_XN, match[3])
-    if len(items) == 2 and word not in ("total", "average", "avg", "mean"):
+    words = re.findall(_OF_LIST, match[1]) if match[1] else [match[2]]
+    items = re.findall(_XN, match[3])
+    if len(words) > 1:
+        return " and ".join(_of_list(word, items) for word in words)
+    if len(items) == 2 and words[0] not in ("total", "average", "avg", "mean", "median"):
         return match[0]  # the two-operand phrase rules read it as written
-    return _of_list(word, items)
+    return _of_list(words[0], items)
 
 
 def _of_list(word: str, items: list[str]) -> str:
     op = {"sum": "+", "total": "+", "add": "+", "product": "*", "multiply": "*"}.get(word)
+    if word == "median":
+        return f"median({', '.join(items)})"
     if op is None:
         return f"(({' + '.join(items)}) / {len(items)})"
     return "(" + f" {op} ".join(items) + ")"
@@ -228,10 +271,13 @@ def extract_expression(text: str) -> str:
     squared", "X cubed", "X to the power of Y", "X raised to Y", "X to the 3rd power";
     "add X and/to Y", "subtract X from Y", "multiply X by Y", "divide X by Y",
     "sum/product/difference/quotient of X and Y", "remainder of X divided by Y"; "X% of
-    Y", "X percent of Y"; "the sum/total/product/average/mean of X, Y and Z",
-    "add/multiply/average X, Y and Z". X and Y are numbers, constants or a parenthesised
-    group; numbers in words ("fifteen", "two hundred and five") are read as digits. A bare
-    number counts only when nothing but "what is" / "compute" and the like surrounds it.
+    Y", "X percent of Y"; "X% tip on Y", "X% off Y", "what percent is X of Y", "X out of
+    Y as a percentage", "percentage change from X to Y"; "gcd/lcm of X and Y"; "the
+    sum/total/product/average/mean/median of X, Y and Z" (or "the average and median
+    of …", each), "add/multiply/average X, Y and Z". X and Y are numbers, constants or a
+    parenthesised group; numbers in words ("fifteen", "two hundred and five") are read as
+    digits. A bare number counts only when nothing but "what is" / "compute" and the like
+    surrounds it.
     """
     return _best(_normalise(with_digits(text)), text)
 
@@ -273,7 +319,7 @@ def _normalise(text: str) -> str:
     """Lower case, symbols and words in the forms the parser reads."""
     lowered = text.lower().replace("−", "-").replace("×", "*").replace("÷", "/")
     lowered = _NOUN_BEFORE_OP.sub("", _ASIDE.sub("", lowered))
-    if not re.search(r"\b(?:min|max|round|log)\s*\(", lowered):  # 1,000,000 -> 1000000
+    if not re.search(r"\b(?:min|max|round|log|median|gcd|lcm)\s*\(", lowered):  # 1,000 -> 1000
         lowered = re.sub(r"\b\d{1,3}(?:,\d{3})+\b", lambda m: m[0].replace(",", ""), lowered)
     lowered = _LIST_RE.sub(_list, re.sub(r"\b(add|sum|total)\s+up\b", r"\1", lowered))
     lowered = as_arithmetic(_list_named_elsewhere(lowered))

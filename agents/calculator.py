@@ -21,10 +21,18 @@ from mesh.agents._arith import (
     upstream_numbers,
 )
 from mesh.agents._expressions import extract_expression, extract_expressions, list_unit
-from mesh.agents._numwords import with_digits
+from mesh.agents._numbers import (
+    BaseAsked,
+    as_decimal_literals,
+    base_asked,
+    in_base,
+    prime_question,
+    written_in_base,
+)
 from mesh.agents._quantities import TARGET_LAST, find_unit
+from mesh.agents._references import mismatch, with_upstream
 from mesh.agents._word_problems import rate_unit
-from mesh.errors import TaskRejected
+from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
 
 __all__ = [
@@ -51,7 +59,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.3.12",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.4.0",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
@@ -67,10 +75,13 @@ CALCULATOR_CARD = AgentCard(
     # headcount; the speaker's figures a later question restates are not computed too;
     # 0.3.11: the sum or average of values in one unit keeps it ("… 79 degrees F" is °F)
     # 0.3.12: a result asked for in another unit ("half of 3 cups in ml") is refused
+    # 0.4.0: tips, discounts, "what percent is 45 of 60", percentage changes; medians;
+    # primes and prime factors, gcd and lcm; numbers in binary, octal and hexadecimal
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
-        " logarithms, trigonometry and rounding; big integers and decimals without rounding"
+        " logarithms, trigonometry and rounding; tips, discounts and percentage changes;"
+        " primes, factors and number bases; big integers and decimals without rounding"
         " error (0.1 + 0.2 = 0.3)."
     ),
     tags=["math", "arithmetic", "calculator", "numbers", "compute"],
@@ -114,6 +125,42 @@ CALCULATOR_CARD = AgentCard(
                 "4 tickets at 12.50 each and 2 drinks at 3 each, how much in total",
                 "6 eggs in each box and I have 4 boxes, how many eggs",
                 "multiply that by 8 hours a day",
+                "the median of 3, 9, 4, 7 and 1",
+            ],
+        ),
+        Skill(
+            name="percentages",
+            description=(
+                "Everyday percentages: a tip on a bill, a price after a discount, what"
+                " percent one number is of another, the percentage change between two."
+            ),
+            tags=["percent", "percentage", "tip", "discount", "sale", "change", "increase"],
+            examples=[
+                "15% tip on $84.50",
+                "what's 20% off 59.99",
+                "a $120 jacket is 25% off, what do I pay",
+                "what percent is 45 of 60",
+                "18 out of 24 as a percentage",
+                "percentage change from 80 to 100",
+            ],
+        ),
+        Skill(
+            name="whole-numbers",
+            description=(
+                "Whole numbers: is a number prime, its prime factors, the greatest common"
+                " divisor and least common multiple, remainders, and a number written in"
+                " binary, octal or hexadecimal (or read from them)."
+            ),
+            tags=["prime", "factors", "gcd", "lcm", "modulo", "binary", "hex", "octal"],
+            examples=[
+                "is 97 prime",
+                "prime factors of 84",
+                "gcd of 48 and 18",
+                "least common multiple of 4 and 6",
+                "17 mod 5",
+                "convert 255 to hex",
+                "what is 0b1010 in decimal",
+                "what is 2+2 in binary",
             ],
         ),
         Skill(
@@ -153,108 +200,6 @@ def _from_input(given: str) -> tuple[str, Number]:
         return found, evaluate(found)
 
 
-_REFERENCE = re.compile(
-    r"\b(?:the\s+(?:previous\s+|last\s+|above\s+|first\s+)?"
-    r"(?:result|answer|total|value|number|figure|outcome|count|amount)"
-    r"|(?:that|this)(?:\s+(?:number|year|amount|count|figure|value|total|sum|price|age))?|it)\b",
-    re.I,
-)
-
-
-_OPERAND = re.compile(
-    r"\b(?:add|subtract|multiply|divide|double|halve|square|cube|round|of|by|to|from|times"
-    r"|plus|minus)\s+$",
-    re.I,
-)
-_PLURAL_REFERENCE = re.compile(
-    r"\b(?:(?:both|all(?:\s+the)?|these|those|the(?:\s+(two|three|four|five|\d))?)\s+"
-    r"(?:results|answers|numbers|values|totals|figures)|both\s+of\s+them|all\s+of\s+them"
-    r"|them|both|the\s+(two|three|four|five)(?=\s*[?.!,]|\s*$)"
-    r"|all\s+(?:the\s+)?(two|three|four|five|\d)(?:\s+(?:results|answers|numbers|values))?)\b",
-    re.I,
-)
-
-
-_ORDINAL_REFERENCE = re.compile(
-    r"\bthe\s+(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last)"
-    r"(?:\s+(?:result|answer|number|value|one))?\b",
-    re.I,
-)
-_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1}
-_ORDINALS |= {"1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4}
-
-
-def _by_position(description: str, numbers: list[str]) -> str:
-    """ "the second result" / "the first" replaced by that number of the tasks before, in
-    their order; unchanged when one of them points past the numbers there are."""
-    if any(
-        _ORDINALS[m[1].lower()] >= len(numbers) for m in _ORDINAL_REFERENCE.finditer(description)
-    ):
-        return description
-    return _ORDINAL_REFERENCE.sub(lambda m: f"({numbers[_ORDINALS[m[1].lower()]]})", description)
-
-
-def with_upstream(description: str, upstream: Mapping[str, TaskResult]) -> str:
-    """The description with "the result" / "it" / "that" replaced by the number the task
-    it depends on produced ("multiply the result by 3" after a task that gave 62.1 reads
-    "multiply (62.1) by 3"), and "both results" / "the three answers" / "them" by the
-    numbers the tasks it depends on produced ("add (1024) and (243)"); unchanged when
-    the numbers do not fit the words."""
-    numbers = [n.replace(",", "").replace("−", "-") for n, _ in upstream_numbers(upstream)]
-    if len(numbers) > 1 and _ORDINAL_REFERENCE.search(description):
-        return _by_position(description, numbers)
-    plural = _PLURAL_REFERENCE.search(description)
-    if plural and len(numbers) > 1:
-        both = "two" if plural[0].lower().startswith("both") else None
-        word = plural[1] or plural[2] or plural[3] or both
-        if word and int(with_digits(word.lower())) != len(numbers):
-            return description
-        listed = ", ".join(f"({n})" for n in numbers[:-1]) + f" and ({numbers[-1]})"
-        return description[: plural.start()] + listed + description[plural.end() :]
-    references = list(_REFERENCE.finditer(description))
-    if len(numbers) == 1 and not references and not _PLURAL_REFERENCE.search(description):
-        return _ELIDED.sub(lambda m: _fill_elided(m, numbers[0]), description, count=1)
-    if len(numbers) != 1 or not references:
-        return description
-    # the one an operation takes: "I need it in hours so multiply that by 24"
-    ref = next((r for r in references if _OPERAND.search(description[: r.start()])), None)
-    ref = ref or references[0]
-    return f"{description[: ref.start()]}({numbers[0]}){description[ref.end() :]}"
-
-
-_ELIDED = re.compile(  # an operation on the result before, left unsaid: "then multiply by 40"
-    r"^\s*(?:(?:multiply|divide)(?=\s+by\b)"
-    r"|(?P<verb>add|subtract)\s+\d[\d,.]*%?(?!.*\b(?:to|from)\b)"
-    r"|(?:double|halve|square|cube)(?=\s*[.!?]?\s*$)"
-    r"|(?P<op>times|plus|minus|divided\s+by|multiplied\s+by)(?=\s))",
-    re.I,
-)
-
-
-def _fill_elided(match: re.Match[str], number: str) -> str:
-    """The operand left unsaid written in: "multiply (12) by 40", "add 5 to (12)",
-    "double (12)", "(12) times 3"."""
-    if match["op"]:
-        return f"({number}) {match[0].strip()}"
-    if match["verb"]:
-        joint = "to" if match["verb"].lower() == "add" else "from"
-        return f"{match[0]} {joint} ({number})"
-    return f"{match[0]} ({number})"
-
-
-def _mismatch(description: str, upstream: Mapping[str, TaskResult]) -> str:
-    """Why a reference to the results before could not be filled in, or ''."""
-    referred = _REFERENCE.search(description) or _PLURAL_REFERENCE.search(description)
-    if not upstream or not referred:
-        return ""
-    numbers = [n for n, _ in upstream_numbers(upstream)]
-    shown = ", ".join(numbers) if numbers else "none"
-    return (
-        f"; the tasks it depends on ({', '.join(upstream)}) gave {len(numbers)} number(s)"
-        f" ({shown}): say 'the result' for one, 'both results' or 'the N results' for several"
-    )
-
-
 def handler(req: TaskRequest) -> TaskResult:
     """Evaluate `inputs["expression"]`, or the expression found in the task description
     (where "the result" or "it" stands for the number the task it depends on gave)."""
@@ -263,10 +208,15 @@ def handler(req: TaskRequest) -> TaskResult:
     if given is not None and str(given).strip():
         expr, value = _from_input(str(given).strip())
     else:
+        description = as_decimal_literals(req.description)
+        if (prime := prime_question(description)) is not None:
+            return _succeeded(req, *prime)
+        if (base := base_asked(description)) is not None:
+            return _in_base(req, base)
         try:
-            exprs = extract_expressions(with_upstream(req.description, req.upstream))
+            exprs = extract_expressions(with_upstream(description, req.upstream))
         except TaskRejected as error:
-            raise TaskRejected(f"{error}{_mismatch(req.description, req.upstream)}") from None
+            raise TaskRejected(f"{error}{mismatch(req.description, req.upstream)}") from None
         if len(exprs) > 1:
             values = [evaluate(expr) for expr in exprs]
             return TaskResult(
@@ -277,6 +227,11 @@ def handler(req: TaskRequest) -> TaskResult:
                     f"{e} = {format_number(v)}" for e, v in zip(exprs, values, strict=True)
                 ),
                 data={"expressions": exprs, "values": [_json_value(v) for v in values]},
+            )
+        if not re.search(r"\d", description) and re.fullmatch(r"\(?[-\d.,e+]+\)?", exprs[0]):
+            raise TaskRejected(  # "… tip on 62.40 and what's the total" gave the tip again
+                f"nothing to compute in {req.description!r}: it names only the result before,"
+                f" {exprs[0].strip('()')}; say what to do with it, e.g. 'add it to 100'"
             )
         expr, value = exprs[0], evaluate(exprs[0])
         if _inexact(req.upstream):  # 110.12333333333333 * 1.2 is 132.148, not …7999999996
@@ -291,6 +246,39 @@ def handler(req: TaskRequest) -> TaskResult:
         output=f"{expr} = {format_number(value)}" + (f" {unit}" if unit else ""),
         data=data | ({"unit": unit} if unit else {}),
     )
+
+
+def _succeeded(req: TaskRequest, output: str, data: dict[str, object]) -> TaskResult:
+    return TaskResult(
+        task_id=req.task_id, status="succeeded", agent="calculator", output=output, data=data
+    )
+
+
+def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
+    """The number or result asked for written in another base ("2+2 in binary" is 0b100,
+    "convert 255 to hex" 0xff, "0xff in decimal" 255)."""
+    rest = with_upstream(asked.rest, req.upstream)
+    try:
+        expr = extract_expression(rest)
+    except TaskRejected:  # "convert 255": one number and no operation
+        numbers = re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])", rest)
+        if len(numbers) != 1:
+            raise
+        expr = numbers[0]
+    value, shown = evaluate(expr), ""
+    if not isinstance(value, int):
+        said = format_number(value)
+        raise InvalidInput(
+            f"{said if expr == said else f'{expr} = {said}'} is not a whole number: only whole"
+            f" numbers are written in {asked.name} here"
+        )
+    if asked.base == 10 and len(written := written_in_base(req.description)) == 1:
+        shown = f"{written[0]} = "  # "0xff = 255 in decimal"
+    shown += expr if expr == str(value) else f"{expr} = {value}"
+    digits = in_base(value, asked.base)
+    output = f"{shown} in decimal" if asked.base == 10 else f"{shown} = {digits} in {asked.name}"
+    data = {"expression": expr, "value": _json_value(value), "base": asked.base}
+    return _succeeded(req, output, data | {"digits": digits})
 
 
 INEXACT_DIGITS = 12
