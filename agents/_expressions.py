@@ -100,7 +100,8 @@ X\s*(?:percent|per\s+cent|%)\s+of\s+X -> {0}% of {1}
 _SUM = r"(?:DESCof\s+|(?:the|a|my|our)\s+)?[$€£]?X(?:\s+[a-z]+){0,2}"  # "a bill of $90 total"
 
 
-_MACROS = {  # besides X: words the rules share, kept short so each rule is one line
+_MACROS = {  # besides X: words the rules share, so each rule is one line; in this order, a
+    # macro may use those after it (DELTA is PCT and CHANGE)
     "PAIR": r"(?:of\s+)?X\s*(?:and|,)\s*X",
     "DELTA": r"PCT\s+CHANGE",  # "percentage increase", "% change"
     "PCT": r"(?:%|\bpercent(?:age)?)",

@@ -135,11 +135,11 @@ def factorise(n: int) -> list[int]:
     return sorted(factors)
 
 
-_WHOLE = r"(-?\d[\d,]*(?:\.\d+)?)"
+_NUMBER = r"(-?\d[\d,]*(?:\.\d+)?)"  # "7.5" too, to refuse it
 _PRIME_ASKED = re.compile(
-    rf"\bis\s+{_WHOLE}\s+(?:a\s+)?prime\b|\b{_WHOLE}\s+is\s+(?:a\s+)?prime\s*\?"
-    rf"|\bprime\s+factors?\s+(?:of\s+)?{_WHOLE}|\bfactori[sz]e\s+{_WHOLE}"
-    rf"|\bfactori[sz]ation\s+of\s+{_WHOLE}",
+    rf"\bis\s+{_NUMBER}\s+(?:a\s+)?prime\b|\b{_NUMBER}\s+is\s+(?:a\s+)?prime\s*\?"
+    rf"|\bprime\s+factors?\s+(?:of\s+)?{_NUMBER}|\bfactori[sz]e\s+{_NUMBER}"
+    rf"|\bfactori[sz]ation\s+of\s+{_NUMBER}",
     re.IGNORECASE,
 )
 

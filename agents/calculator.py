@@ -218,16 +218,10 @@ def handler(req: TaskRequest) -> TaskResult:
         except TaskRejected as error:
             raise TaskRejected(f"{error}{mismatch(req.description, req.upstream)}") from None
         if len(exprs) > 1:
-            values = [evaluate(expr) for expr in exprs]
-            return TaskResult(
-                task_id=req.task_id,
-                status="succeeded",
-                agent="calculator",
-                output="\n".join(
-                    f"{e} = {format_number(v)}" for e, v in zip(exprs, values, strict=True)
-                ),
-                data={"expressions": exprs, "values": [_json_value(v) for v in values]},
-            )
+            values = [evaluate(e) for e in exprs]
+            lines = [f"{e} = {format_number(v)}" for e, v in zip(exprs, values, strict=True)]
+            listed = {"expressions": exprs, "values": [_json_value(v) for v in values]}
+            return _succeeded(req, "\n".join(lines), listed)
         if not re.search(r"\d", description) and re.fullmatch(r"\(?[-\d.,e+]+\)?", exprs[0]):
             raise TaskRejected(  # "… tip on 62.40 and what's the total" gave the tip again
                 f"nothing to compute in {req.description!r}: it names only the result before,"
@@ -239,13 +233,8 @@ def handler(req: TaskRequest) -> TaskResult:
         unit = _unit_of_rate(req.description) or _unit_of_list(req.description)
         _refuse_a_conversion(req.description, unit)
     data: dict[str, object] = {"expression": expr, "value": _json_value(value)}
-    return TaskResult(
-        task_id=req.task_id,
-        status="succeeded",
-        agent="calculator",
-        output=f"{expr} = {format_number(value)}" + (f" {unit}" if unit else ""),
-        data=data | ({"unit": unit} if unit else {}),
-    )
+    output = f"{expr} = {format_number(value)}" + (f" {unit}" if unit else "")
+    return _succeeded(req, output, data | ({"unit": unit} if unit else {}))
 
 
 def _succeeded(req: TaskRequest, output: str, data: dict[str, object]) -> TaskResult:
