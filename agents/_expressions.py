@@ -18,7 +18,7 @@ from mesh.agents._word_problems import OPS as _OPS
 from mesh.agents._word_problems import as_arithmetic
 from mesh.errors import TaskRejected
 
-__all__ = ["extract_expression", "extract_expressions", "list_unit"]
+__all__ = ["computes_nothing", "extract_expression", "extract_expressions", "list_unit"]
 
 
 _X = r"(-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|\be\b)|\([^()]*\))"
@@ -164,6 +164,11 @@ _FILLER |= {"evaluate", "please"}
 _BARE = re.compile(  # a number alone, "(10)" too: "square (10)" computes nothing
     r"\(?\s*[-+]?\s*(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+|pi|π|e)\s*%?\s*\)?"
 )
+
+
+def computes_nothing(expr: str) -> bool:
+    """Whether an expression is a number alone, "(10)" too."""
+    return bool(_BARE.fullmatch(expr))
 
 
 def _fill(template: str, match: re.Match[str]) -> str:

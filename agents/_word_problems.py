@@ -121,7 +121,7 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     rest = f"{lowered[: first[0]]} {lowered[first[1] : second[0]]} {lowered[second[1] :]}"
     if re.search(rf"[-+*/%^]|\b(?:{OPS})\b", rest):
         return None
-    return rates[0], spans[0]
+    return rate, span
 
 
 def _each_as_per(lowered: str) -> str:

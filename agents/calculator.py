@@ -15,12 +15,18 @@ from mesh.agents._arith import (
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_INPUT_CHARS,
+    NUMBER,
     Number,
     evaluate,
     format_number,
     upstream_numbers,
 )
-from mesh.agents._expressions import extract_expression, extract_expressions, list_unit
+from mesh.agents._expressions import (
+    computes_nothing,
+    extract_expression,
+    extract_expressions,
+    list_unit,
+)
 from mesh.agents._numbers import (
     BaseAsked,
     as_decimal_literals,
@@ -222,7 +228,7 @@ def handler(req: TaskRequest) -> TaskResult:
             lines = [f"{e} = {format_number(v)}" for e, v in zip(exprs, values, strict=True)]
             listed = {"expressions": exprs, "values": [_json_value(v) for v in values]}
             return _succeeded(req, "\n".join(lines), listed)
-        if not re.search(r"\d", description) and re.fullmatch(r"\(?[-\d.,e+]+\)?", exprs[0]):
+        if not re.search(r"\d", description) and computes_nothing(exprs[0]):
             raise TaskRejected(  # "… tip on 62.40 and what's the total" gave the tip again
                 f"nothing to compute in {req.description!r}: it names only the result before,"
                 f" {exprs[0].strip('()')}; say what to do with it, e.g. 'add it to 100'"
@@ -250,10 +256,10 @@ def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
     try:
         expr = extract_expression(rest)
     except TaskRejected:  # "convert 255": one number and no operation
-        numbers = re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])", rest)
+        numbers = re.findall(rf"(?<![\w.])(?:{NUMBER})(?![\w.])", rest)
         if len(numbers) != 1:
             raise
-        expr = numbers[0]
+        expr = numbers[0].replace(",", "").replace("−", "-")
     value, shown = evaluate(expr), ""
     if not isinstance(value, int):
         said = format_number(value)

@@ -63,7 +63,6 @@ _FIGURE = re.compile(r"(?<![A-Za-z\d])\d")  # a figure to work on, not a label's
 _CONTENT_WORD = re.compile(
     r"\b(?!(?:what|when|where|which|does|that|this|with|from|have|will)\b)[a-z]{4,}"
 )
-_LATER = re.compile(r"\b(?:later|earlier)\b", re.IGNORECASE)
 _DATE = re.compile(
     r"\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul"
     r"|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b",
@@ -75,7 +74,8 @@ _TODAY_IS = re.compile(  # "today is 2026-02-01.", "It's 1 March 2025 today." da
 _FROM_TODAY = re.compile(r"\b(?:today|until|till|since|ago|left|from\s+now)\b", re.I)
 _DATE_ASKED = re.compile(  # "what date is 18 months after the start?", "when is the deadline?"
     r"\b(?:what|which)\s+(?:date|day)\b|\bwhen\b|\b(?:due|end|expiry|closing)\s+date\b"
-    r"|\b(?:days?|weeks?|months?|years?)\s+(?:after|before|later|earlier|from|until|since)\b",
+    r"|\b(?:days?|weeks?|months?|years?)\s+(?:after|before|from|until|since)\b"
+    r"|\b(?:later|earlier)\b",  # "what's the date 6 months later?"
     re.I,
 )
 _DATA_LINE = re.compile(r"[A-Za-z][\w ]{0,30}:\s+\S")  # "Budget: flights 640, …"
@@ -300,14 +300,8 @@ def set_context_aside(
         ):
             pending.append(sentence)
             continue
-        refers = (
-            _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0])
-            or (
-                _LATER.search(sentence)  # "what's the date 6 months later?" after a dated one
-                and not _DATE.search(sentence)
-                and any(map(_DATE.search, pending))
-            )
-            or (pending and _dates_the_ask(pending[-1], sentence, instruction_words))
+        refers = _REFERS_BACK.search(_NEXT_STEP.split(sentence, maxsplit=1)[0]) or (
+            pending and _dates_the_ask(pending[-1], sentence, instruction_words)
         )
         if pending and refers:
             context += pending[:-1]

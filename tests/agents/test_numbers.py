@@ -101,6 +101,7 @@ def test_gcd_of_a_fraction_says_it_takes_whole_numbers() -> None:
         ("what's 0xff in decimal", "0xff = 255 in decimal"),
         ("convert 1010 from binary to decimal", "1010 from binary = 10 in decimal"),
         ("convert 255 to hex", "255 = 0xff in hexadecimal"),
+        ("convert 1,000 to hex", "1000 = 0x3e8 in hexadecimal"),  # was read as 1 and 000
         ("what is 100 in base 7", "100 = 202 in base 7"),
         ("-5 in binary", "-5 = -0b101 in binary"),
         ("what is 0b1010 + 1", "10 + 1 = 11"),
