@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -15,39 +16,82 @@ import numpy.typing as npt
 from mesh.lexical import STOPWORDS, stem
 
 __all__ = [
-    "HOW_KIND",
-    "KIND_ASKED",
-    "MEASURE",
-    "QUANTITY_ASKED",
+    "NumberAsked",
     "about_subject",
     "kind_named",
     "names_any",
+    "number_asked",
     "overlap",
     "terms",
     "where_asked",
 ]
 
-QUANTITY_ASKED = re.compile(
+_QUANTITY_ASKED = re.compile(
     r"\bhow\s+(?:many|much|far|long|old|big|large|fast|hot|cold|heavy|tall|deep|high)\b", re.I
 )
 _LENGTH = r"kilomet|\bkm\b|miles?\b|met(?:re|er)s?\b|\bau\b|light[- ]years?|feet|\bft\b"
-KIND_ASKED = {  # what a "how far/hot/…" question's answer measures
-    "far": rf"distance|{_LENGTH}",
-    "hot": r"°|degrees|temperature",
-    "cold": r"°|degrees|temperature",
-    "heavy": r"\bkg\b|kilogram|\bmass|weigh|tonnes?",
-    "fast": r"speed|per\s+(?:second|hour)|/s\b|/h\b|mph",
-    "tall": rf"height|{_LENGTH}",
-    "high": rf"height|altitude|{_LENGTH}",
-    "deep": rf"depth|{_LENGTH}",
+_TEMPERATURE = r"°|degrees|temperature|kelvin"
+_KIND_ASKED = {  # what a "how far/hot/…" question's answer measures, and its measure's name
+    "far": (rf"distance|{_LENGTH}", "distance"),
+    "hot": (_TEMPERATURE, "temperature"),
+    "cold": (_TEMPERATURE, "temperature"),
+    "heavy": (r"\bkg\b|kilogram|\bmass|weigh|tonnes?", "mass"),
+    "fast": (r"speed|per\s+(?:second|hour)|/s\b|/h\b|mph", "speed"),
+    "tall": (rf"height|{_LENGTH}", "height"),
+    "high": (rf"height|altitude|{_LENGTH}", "height"),
+    "deep": (rf"depth|{_LENGTH}", "depth"),
+    "old": (r"\bages?\b|\bold\b|years\s+ago|formed|founded|born|since|released", "age"),
+    "big": (rf"size|diamet|radius|{_LENGTH}|\bmass\b|\bkg\b", "size"),
+    "large": (rf"size|diamet|radius|{_LENGTH}|\bmass\b|\bkg\b", "size"),
 }
-MEASURE = {"far": "distance", "hot": "temperature", "cold": "temperature", "heavy": "mass"}
-MEASURE |= {"fast": "speed", "tall": "height", "high": "height", "deep": "depth"}
+_HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(_KIND_ASKED)})\b", re.I)
+_MEASURED = {  # "what is the <measure> of …": the "how …" it asks, or None for a bare number
+    "distance": "far", "diameter": "far", "radius": "far", "circumference": "far",
+    "temperature": "hot", "boiling point": "hot", "melting point": "hot",
+    "freezing point": "hot", "mass": "heavy", "weight": "heavy", "speed": "fast",
+    "velocity": "fast", "height": "tall", "altitude": "high", "depth": "deep",
+    "size": "big", "age": "old", "population": None, "number": None, "period": None,
+    "duration": None, "density": None, "gravity": None, "pressure": None, "area": None,
+    "volume": None,
+}  # fmt: skip
+_MEASURE_ASKED = re.compile(
+    r"^\s*(?:what|which)(?:'s|s|\s+is|\s+are|\s+was|\s+were)\s+(?:the\s+)?(?:[a-z]+\s+)?"
+    rf"(?P<measure>{'|'.join(_MEASURED)})\s+(?:of|on|for|at|from|between)\b",
+    re.IGNORECASE,
+)
+
+
+class NumberAsked(NamedTuple):
+    """A question that wants a number: the words that ask for it ("how far", "the mass of")
+    and, when the number measures something, what a sentence giving it holds (a pattern)
+    and the measure's name."""
+
+    words: str
+    holds: re.Pattern[str] | None
+    measure: str
+
+
+def number_asked(question: str) -> NumberAsked | None:
+    """What number a question asks for: "how many …", "how far …" or "what is the mass of
+    the Sun" (a mass, which "its mass is more than twice …" does not give); else None."""
+    if found := _QUANTITY_ASKED.search(question):
+        how = _HOW_KIND.search(question)
+        kind = how[1].lower() if how else None
+    elif found := _MEASURE_ASKED.search(question):
+        kind = _MEASURED[" ".join(found["measure"].lower().split())]
+    else:
+        return None
+    if kind is None:
+        measure = found["measure"].lower() if "measure" in found.re.groupindex else "number"
+        return NumberAsked(found[0], None, measure)
+    pattern, measure = _KIND_ASKED[kind]
+    return NumberAsked(found[0], re.compile(pattern, re.I), measure)
+
+
 _WHERE = re.compile(r"\s*where\b", re.IGNORECASE)
 _PLACE = re.compile(
     r"\b(?:in|at|on|inside|into|under|between|beyond|near|within)\s+(?:the\s+|a\s+)?[A-Z]"
 )
-HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(KIND_ASKED)})\b", re.I)
 
 
 def where_asked(question: str, candidates: list[tuple[str, str]]) -> npt.NDArray[np.bool_]:
@@ -139,14 +183,15 @@ def about_subject(
 
 
 def names_any(
-    question: str, sentences: list[list[str]], sources: list[str]
+    question: str, sentences: list[list[str]], sources: list[str], asking: str = ""
 ) -> npt.NDArray[np.bool_]:
     """Per sentence of each passage, whether it or the sentence before it holds one of the
     question's words, besides its document's name and the words that only ask ("who made
     python" and "who's the guy that created Python?" are answered by "… created by Guido
-    van Rossum"): "what is a python dictionary" is not answered by "Python is a
+    van Rossum"), nor those that ask for a number (`asking`, as "how old" in "how old is the
+    Solar System"): "what is a python dictionary" is not answered by "Python is a
     high-level … language", the nearest sentence (the documents say "dict")."""
-    asked = terms(question) - _ASKING
+    asked = terms(question) - _ASKING - terms(asking)
     names = []
     for passage, source in zip(sentences, sources, strict=True):
         wanted = asked - terms(source.replace("-", " "))

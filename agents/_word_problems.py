@@ -55,6 +55,11 @@ _AT_EACH = re.compile(  # "3 bags of flour at 250 g each": 250 g per bag, for 3 
     r"|for|weighing|costing)\s+[$€£]?(?P<price>\d+(?:\.\d+)?)\s*(?:(?P<unit>[a-z°/]+)\s+)?"
     r"(?P<each>each|apiece)\b"
 )
+_THING_TAKES = re.compile(  # "a loaf needs 225 g of flour", "each box holds 6 eggs"
+    r"\b(?:a|an|one|1|each|every)\s+(?P<thing>[a-z]{3,})\s+(?:needs|takes|uses|requires|holds"
+    r"|contains|has|weighs|costs|is)\s+(?:about\s+)?[$€£]?(?P<qty>\d+(?:\.\d+)?)"
+    r"(?:\s*(?P<unit>[a-z°/]+)\b)?"
+)
 _ITEM_JOINT = re.compile(r"\s*(?:,\s*)?(?:and|plus|\+)?\s*")
 _SPAN = re.compile(  # "over 30 days", "for the next 12 weeks"
     rf"\b(?:over|for|in|across|during)\s+(?:the\s+next\s+|the\s+)?(\d+)\s+{_PERIOD}s\b"
@@ -79,11 +84,11 @@ def as_arithmetic(lowered: str) -> str:
 
 
 def _rates_written_as_rates(lowered: str) -> str:
-    """The text with "N things at X each" as "X per thing", "N things at X a month each"
-    as "(N * X) a month" and "for a whole year" as "for 12 months", the forms
+    """The text with "N things at X each" and "a thing needs X" as "X per thing", "N things
+    at X a month each" as "(N * X) a month" and "for a whole year" as "for 12 months", the forms
     `_rate_and_span` reads."""
     lowered = _COUNT_AT_RATE.sub(r"\g<things> at (\g<count> * \g<rate>) \g<per>", lowered)
-    return _whole_span(_each_as_per(lowered))
+    return _whole_span(_each_as_per(_thing_takes_as_per(lowered)))
 
 
 def _whole_span(lowered: str) -> str:
@@ -112,9 +117,9 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     rates = [r for r in _RATE.finditer(lowered) if not spans or r.start() != spans[0].start(1)]
     if not rates and not spans and len(per := list(_PER_THING.finditer(lowered))) == 1:
         rates = per
-        thing = re.escape(per[0][3].rstrip("s"))
-        spans = list(re.finditer(rf"(?<![\w.])(\d+)\s+({thing})(?:e?s)?\b", lowered))
-    if len(rates) != 1 or len(spans) != 1 or rates[0][3].rstrip("s") != spans[0][2]:
+        counted = re.finditer(r"(?<![\w.])(\d+)\s+([a-z]+)\b", lowered)
+        spans = [c for c in counted if _one(c[2]) == _one(per[0][3])]
+    if len(rates) != 1 or len(spans) != 1 or _one(rates[0][3]) != _one(spans[0][2]):
         return None
     (rate,), (span,) = rates, spans
     first, second = sorted((rate.span(1), span.span()))
@@ -122,6 +127,27 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     if re.search(rf"[-+*/%^]|\b(?:{OPS})\b", rest):
         return None
     return rate, span
+
+
+def _one(thing: str) -> str:
+    """A counted thing's word in one form for its singular and plural: "loaves" and "loaf",
+    "boxes" and "box", "batteries" and "battery", "days" and "day"."""
+    for plural, single in (("ves", "f"), ("fe", "f"), ("ies", "y"), ("ches", "ch"),
+                           ("shes", "sh"), ("xes", "x"), ("oes", "o")):  # fmt: skip
+        if thing.endswith(plural) and len(thing) > len(plural) + 1:
+            return thing[: -len(plural)] + single
+    return thing[:-1] if thing.endswith("s") and not thing.endswith(("ss", "us")) else thing
+
+
+def _thing_takes_as_per(lowered: str) -> str:
+    """What one thing takes, as a rate per thing: "a loaf needs 225 g of flour" reads "225 g
+    per loaf of flour", which `_rate_and_span` multiplies by a count of loaves."""
+    takes = _THING_TAKES.search(lowered)
+    if takes is None:
+        return lowered
+    unit = f" {takes['unit']}" if takes["unit"] else ""
+    per = f"{takes['qty']}{unit} per {takes['thing']}"
+    return f"{lowered[: takes.start()]}{per}{lowered[takes.end() :]}"
 
 
 def _each_as_per(lowered: str) -> str:

@@ -130,6 +130,7 @@ CALCULATOR_CARD = AgentCard(
                 "12 a day on lunch, how much is that over 20 days",
                 "4 tickets at 12.50 each and 2 drinks at 3 each, how much in total",
                 "6 eggs in each box and I have 4 boxes, how many eggs",
+                "a cake needs 250 g of sugar and I am baking 3 cakes, how much sugar in total",
                 "multiply that by 8 hours a day",
                 "the median of 3, 9, 4, 7 and 1",
             ],

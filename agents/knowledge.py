@@ -20,13 +20,10 @@ from chromadb.api import ClientAPI
 from chromadb.api.types import Documents, EmbeddingFunction
 
 from mesh.agents._evidence import (
-    HOW_KIND,
-    KIND_ASKED,
-    MEASURE,
-    QUANTITY_ASKED,
     about_subject,
     kind_named,
     names_any,
+    number_asked,
     overlap,
     terms,
     where_asked,
@@ -286,25 +283,25 @@ class KnowledgeBase:
                 f" it mentions {', '.join(sorted(figures))} (a figure to compute with is a"
                 f" task for another agent); {_ADD_HINT}"
             )
-        if asked := QUANTITY_ASKED.search(question):  # "how many …" wants a number
+        if asked := number_asked(question):  # "how many …", "the mass of …" want a number
             scores[[not re.search(r"\d", with_digits(s)) for s, _ in candidates]] = -np.inf
             if not np.isfinite(scores).any():
                 raise TaskRejected(
                     f"no document in the knowledge base gives the number {question!r} asks"
                     f" for: the nearest sentences state none; {_ADD_HINT}"
                 )
-            fits = about_subject(question, asked[0], split, self._vocabulary())
-            if kind := HOW_KIND.search(question):  # "how far …" wants a distance, not a time
-                measures = re.compile(KIND_ASKED[kind[1].lower()], re.I)
-                fits &= np.array([bool(measures.search(s)) for s, _ in candidates])
+            fits = about_subject(question, asked.words, split, self._vocabulary())
+            if asked.holds:  # "how far …" wants a distance, not a time
+                fits &= np.array([bool(asked.holds.search(s)) for s, _ in candidates])
             if not (fits & np.isfinite(scores)).any():
-                measure = MEASURE[kind[1].lower()] if kind else "number"
                 raise TaskRejected(
                     f"no document in the knowledge base answers {question!r}: the nearest"
-                    f" sentences that give a {measure} give it for something else; {_ADD_HINT}"
+                    f" sentences that give a {asked.measure} give it for something else;"
+                    f" {_ADD_HINT}"
                 )
             scores[~fits] = -np.inf
-        names = names_any(question, split, [p["source"] for p in passages])
+        asking = asked.words if asked else ""
+        names = names_any(question, split, [p["source"] for p in passages], asking)
         if not (names & np.isfinite(scores)).any():
             raise TaskRejected(
                 f"no document in the knowledge base answers {question!r}: the nearest"

@@ -207,6 +207,9 @@ _WORD = re.compile(r"[a-z0-9]+|[" + re.escape("".join(sorted(_SYMBOLS))) + "]")
 _DEGREES = re.compile(r"(?:(?<=\d)\s?°?|°)([cf])(?![a-z0-9])")
 """A temperature's letter ("350 F", "200°c"): one letter says nothing elsewhere, but
 after a number it names the scale, as the units card's "°F" does."""
+_MINUS = re.compile(r"(?:(?<![\d/.-])\d+(?:\.\d+)?|\))(\s*)[-−](\s*)(?=[\d(.−-])")
+"""A minus between operands ("14 - 3", "(2+3)-4", "14 − 3"); a tight "14-3" may be a range
+or a score, and a date's "2024-01-01" is none."""
 STEM_LENGTH = 6
 
 
@@ -242,18 +245,27 @@ def stem(word: str) -> str:
     return word[:STEM_LENGTH]
 
 
+_SUBTRACT = stem("subtract")
+
+
 def tokenize(text: str) -> list[str]:
     """Lowercase word stems without stopwords or bare numbers, and arithmetic symbols:
     "45 * 12" is about multiplying even with no word saying so, while its 45 and 12 say
-    nothing about whom to ask (they matched a dates example's "12"). '_' and '-' separate
-    words. A temperature's letter after a number or "°" is the token "°c" or "°f"."""
+    nothing about whom to ask (they matched a dates example's "12"); a minus between
+    operands is the stem of "subtract". '_' and '-' separate words. A temperature's letter
+    after a number or "°" is the token "°c" or "°f"."""
     lowered = text.lower()
     words = [
         sys.intern(w if w in _SYMBOLS else stem(w))
         for w in _WORD.findall(lowered)
         if (w not in STOPWORDS and len(w) > 1 and not w.isdigit()) or w in _SYMBOLS
     ]
-    return words + [sys.intern(f"°{letter}") for letter in _DEGREES.findall(lowered)]
+    minus = [
+        _SUBTRACT
+        for m in _MINUS.finditer(lowered)
+        if m[1] or m[2] or "−" in m[0] or m[0].startswith(")") or lowered[m.end()] == "("
+    ]
+    return [*words, *minus] + [sys.intern(f"°{letter}") for letter in _DEGREES.findall(lowered)]
 
 
 class LexicalIndex:

@@ -272,6 +272,10 @@ def test_limits_are_the_documented_ones() -> None:
         # a rate per item times the count of those items
         ("my airline allows 23 kg per bag and i'm checking 2 bags. whats the total?", "(23 * 2)"),
         ("12 eggs in each box, and I bought 5 boxes. how many eggs?", "(12 * 5)"),
+        # what one thing takes, times a count of those things, in any plural
+        ("a loaf needs 225 g of flour and i'm baking 7 loaves. how much flour?", "(225 * 7)"),
+        ("each box holds 6 eggs and I have 4 boxes, how many eggs", "(6 * 4)"),
+        ("one battery weighs 45 g, how heavy are 8 batteries", "(45 * 8)"),
         # an aside in brackets is not part of the sum
         ("multiply 4.8 by 4 (I do that loop 4x a week)", "4.8 * 4"),
         ("what is 2 * (3 + 4)", "2 * (3 + 4)"),

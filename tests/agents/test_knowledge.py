@@ -216,6 +216,42 @@ def test_a_how_far_question_about_something_no_sentence_measures_is_refused(
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        # each was answered by the nearest sentence naming its subject
+        "what is the mass of the sun?",  # "… its mass is more than twice …", Jupiter's
+        "what is the diameter of mars?",  # "Mars has two small moons …"
+        "what is the population of jupiter?",
+        "what is the orbital period of neptune?",  # "Beyond Neptune lie the Kuiper belt …"
+        "how big is the moon?",  # "Earth has one natural satellite, the Moon."
+    ],
+)
+def test_a_measure_no_sentence_gives_for_its_subject_is_refused(
+    kb: KnowledgeBase, question: str
+) -> None:
+    with pytest.raises(TaskRejected, match="no document in the knowledge base"):
+        kb.answer(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "quoted", "not_quoted"),
+    [
+        ("what is the distance from earth to the sun?", "150 million", "In order of distance"),
+        ("what is the speed of light?", "299,792,458", "kilogram"),
+        ("what is the boiling point of water?", "100 °C", "kelvin"),
+        # "how old" only asks: it was refused as naming nothing the documents hold
+        ("how old is the solar system?", "4.6 billion years", "eight planets"),
+        ("what is the age of the solar system?", "4.6 billion years", "eight planets"),
+    ],
+)
+def test_a_measure_asked_is_quoted_from_the_sentence_giving_it(
+    kb: KnowledgeBase, question: str, quoted: str, not_quoted: str
+) -> None:
+    text = kb.answer(question).text
+    assert quoted in text and not_quoted not in text
+
+
+@pytest.mark.parametrize(
     ("question", "quoted"),
     [
         # "The registry stores an agent card …" came first: near, but no place

@@ -339,6 +339,27 @@ def test_arithmetic_symbols_are_lexical_evidence_and_bare_numbers_are_not() -> N
     assert tokenize("a-b_c, (d)! 2fa mp3 2024") == ["2fa", "mp3"]
 
 
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("what's 14 - (-3)", ["subtra"]),  # scored 0.15 for the calculator, below the floor
+        ("14 − 3", ["subtra"]),
+        ("(2+3)-4", ["+", "subtra"]),
+        ("2024-01-01 - 2023-12-25", []),  # dates, not numbers to subtract
+        ("14-3 and 3-4 days", ["day"]),  # a range or a score
+    ],
+)
+def test_a_minus_between_operands_is_the_word_subtract(text: str, tokens: list[str]) -> None:
+    from mesh.lexical import tokenize
+
+    assert tokenize(text) == tokens
+
+
+def test_a_subtraction_alone_finds_the_calculator(mesh: Mesh) -> None:
+    result = mesh.run("what's 14 - (-3)")
+    assert result.ok and "17" in result.answer
+
+
 def test_a_url_is_searched_as_the_word_url(mesh: Mesh) -> None:
     """Its host and path counted as rare words no card holds: the web reader scored 0.16
     for this, under the floor, and the ask was refused at discovery."""
