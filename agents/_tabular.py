@@ -47,11 +47,18 @@ ABBREVIATED = {
 """Column words as often shortened: "avg salary per dept" groups by department."""
 
 
+def _spellings(word: str) -> str:
+    """A column word as written, shortened, or with one letter dropped after its second
+    ("revenu", "deparment", "salry"): the commonest slip in a typed question. Words under
+    six letters have no slip so taken, as too many of those are other words."""
+    forms = [word, *([ABBREVIATED[word]] if word in ABBREVIATED else [])]
+    if len(word) >= 6:
+        forms += [word[:i] + word[i + 1 :] for i in range(2, len(word))]
+    return f"(?:{'|'.join(re.escape(f) for f in dict.fromkeys(forms))})"
+
+
 def _column_pattern(column: str) -> str:
-    words = [
-        f"(?:{re.escape(w)}|{ABBREVIATED[w]})" if w in ABBREVIATED else re.escape(w)
-        for w in normalize(column).split()
-    ]
+    words = [_spellings(w) for w in normalize(column).split()]
     return r"(?<![\w])" + r"[\s_\-]+".join(words) + r"(?:e?s)?(?![\w])"
 
 

@@ -37,6 +37,7 @@ from mesh.agents._numbers import (
 )
 from mesh.agents._quantities import TARGET_LAST, find_unit
 from mesh.agents._references import mismatch, with_upstream
+from mesh.agents._roman import read_roman, roman_asked, to_roman
 from mesh.agents._word_problems import rate_unit
 from mesh.errors import InvalidInput, TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
@@ -65,7 +66,7 @@ def _json_value(value: Number) -> int | float | str:
 
 CALCULATOR_CARD = AgentCard(
     name="calculator",
-    version="0.4.0",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
+    version="0.4.1",  # 0.2: the result before; 0.3: several results; 0.3.1: percent increases
     # 0.3.2: "split a bill of 120 between 4 people"; 0.3.3: "59 - 10%" is 53.1, "2 plus 3,
     # times 4" is 20; 0.3.4: "avg of 88, 92, 79" (a list with commas alone), "5.5 km
     # every day … over 30 days" is 165 km; 0.3.5: "eight planets" before is 8; 0.3.6: "the
@@ -82,13 +83,14 @@ CALCULATOR_CARD = AgentCard(
     # 0.3.11: the sum or average of values in one unit keeps it ("… 79 degrees F" is °F)
     # 0.3.12: a result asked for in another unit ("half of 3 cups in ml") is refused
     # 0.4.0: tips, discounts, "what percent is 45 of 60", percentage changes; medians;
-    # primes and prime factors, gcd and lcm; numbers in binary, octal and hexadecimal
+    # primes and prime factors, gcd and lcm; numbers in binary, octal and hexadecimal;
+    # 0.4.1: Roman numerals; "a loaf needs 225 g … 7 loaves" is a rate per thing
     description=(
         "Arithmetic and math: computes numbers exactly from an expression or a question in"
         " plain words. Adds, subtracts, multiplies and divides; powers, roots, percentages,"
         " logarithms, trigonometry and rounding; tips, discounts and percentage changes;"
-        " primes, factors and number bases; big integers and decimals without rounding"
-        " error (0.1 + 0.2 = 0.3)."
+        " primes, factors, number bases and Roman numerals; big integers and decimals"
+        " without rounding error (0.1 + 0.2 = 0.3)."
     ),
     tags=["math", "arithmetic", "calculator", "numbers", "compute"],
     skills=[
@@ -156,9 +158,9 @@ CALCULATOR_CARD = AgentCard(
             description=(
                 "Whole numbers: is a number prime, its prime factors, the greatest common"
                 " divisor and least common multiple, remainders, and a number written in"
-                " binary, octal or hexadecimal (or read from them)."
+                " binary, octal, hexadecimal or Roman numerals (or read from them)."
             ),
-            tags=["prime", "factors", "gcd", "lcm", "modulo", "binary", "hex", "octal"],
+            tags=["prime", "factors", "gcd", "lcm", "modulo", "binary", "hex", "octal", "roman"],
             examples=[
                 "is 97 prime",
                 "prime factors of 84",
@@ -168,6 +170,7 @@ CALCULATOR_CARD = AgentCard(
                 "convert 255 to hex",
                 "what is 0b1010 in decimal",
                 "what is 2+2 in binary",
+                "1994 in roman numerals",
             ],
         ),
         Skill(
@@ -218,6 +221,10 @@ def handler(req: TaskRequest) -> TaskResult:
         description = as_decimal_literals(req.description)
         if (prime := prime_question(description)) is not None:
             return _succeeded(req, *prime)
+        if (numeral := read_roman(description)) is not None:
+            return _succeeded(req, *numeral)
+        if (rest := roman_asked(description)) is not None:
+            return _in_roman(req, rest)
         if (base := base_asked(description)) is not None:
             return _in_base(req, base)
         try:
@@ -250,10 +257,10 @@ def _succeeded(req: TaskRequest, output: str, data: dict[str, object]) -> TaskRe
     )
 
 
-def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
-    """The number or result asked for written in another base ("2+2 in binary" is 0b100,
-    "convert 255 to hex" 0xff, "0xff in decimal" 255)."""
-    rest = with_upstream(asked.rest, req.upstream)
+def _whole_asked(req: TaskRequest, rest: str, written_in: str) -> tuple[str, int]:
+    """The expression, or the one number, a request asks to see written another way, and
+    its value; InvalidInput unless that is a whole number."""
+    rest = with_upstream(rest, req.upstream)
     try:
         expr = extract_expression(rest)
     except TaskRejected:  # "convert 255": one number and no operation
@@ -261,13 +268,21 @@ def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
         if len(numbers) != 1:
             raise
         expr = numbers[0].replace(",", "").replace("−", "-")
-    value, shown = evaluate(expr), ""
+    value = evaluate(expr)
     if not isinstance(value, int):
         said = format_number(value)
         raise InvalidInput(
             f"{said if expr == said else f'{expr} = {said}'} is not a whole number: only whole"
-            f" numbers are written in {asked.name} here"
+            f" numbers are written in {written_in} here"
         )
+    return expr, value
+
+
+def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
+    """The number or result asked for written in another base ("2+2 in binary" is 0b100,
+    "convert 255 to hex" 0xff, "0xff in decimal" 255)."""
+    expr, value = _whole_asked(req, asked.rest, asked.name)
+    shown = ""
     if asked.base == 10 and len(written := written_in_base(req.description)) == 1:
         shown = f"{written[0]} = "  # "0xff = 255 in decimal"
     shown += expr if expr == str(value) else f"{expr} = {value}"
@@ -275,6 +290,15 @@ def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
     output = f"{shown} in decimal" if asked.base == 10 else f"{shown} = {digits} in {asked.name}"
     data = {"expression": expr, "value": _json_value(value), "base": asked.base}
     return _succeeded(req, output, data | {"digits": digits})
+
+
+def _in_roman(req: TaskRequest, rest: str) -> TaskResult:
+    """The number or result asked for in Roman numerals ("1994 in roman numerals")."""
+    expr, value = _whole_asked(req, rest, "Roman numerals")
+    numeral = to_roman(value)
+    shown = expr if expr == str(value) else f"{expr} = {value}"
+    data = {"expression": expr, "value": value, "roman": numeral}
+    return _succeeded(req, f"{shown} = {numeral} in Roman numerals", data)
 
 
 INEXACT_DIGITS = 12

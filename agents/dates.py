@@ -1,11 +1,12 @@
 """The dates agent: calendar arithmetic from plain words, on the proleptic Gregorian calendar.
 
-It answers four kinds of question: the time between two dates ("how many days between
+It answers five kinds of question: the time between two dates ("how many days between
 2024-01-01 and 2024-03-01", "business days from … to …"), a date plus or minus a
 duration ("90 days after 2024-02-10", "add 1 month to 2024-01-31" → 2024-02-29: months
-and years clamp to the month's last day), the weekday of a date, and whether a year is a
-leap year. Dates are ISO (2024-03-01) or written out (1 March 2024, March 1, 2024);
-numeric dates with slashes are refused because 03/04/2024 means two different days.
+and years clamp to the month's last day), the weekday of a date, whether a year is a
+leap year, and the days in a month or a year ("how many days are in February 2024").
+Dates are ISO (2024-03-01) or written out (1 March 2024, March 1, 2024); numeric dates
+with slashes are refused because 03/04/2024 means two different days.
 "today" is the date the request states ("today is 2025-03-15"), else `inputs["today"]`,
 else the machine's local date.
 """
@@ -71,6 +72,12 @@ _STATED_TODAY = re.compile(  # "today is 2025-03-15", "it's 1 March 2025 today"
 )
 _UNTIL_NOW = re.compile(r"\b(?:until|since|till|ago|from\s+now|left|remain(?:ing|s)?|to\s+go)\b")
 _ASKED_UNIT = re.compile(r"\bhow\s+many\s+(weeks|months|years)\b")
+_DAYS_IN = re.compile(  # "how many days are in february 2024", "… does april have", "… in 2024"
+    r"\bhow\s+many\s+days\s+(?:(?:are|were|will\s+be|is)\s+)?(?:there\s+)?(?:in|does|did)\s+"
+    rf"(?:the\s+month\s+of\s+)?(?:(?P<month>{_MONTH})\.?(?:\s+(?:of\s+)?(?P<year>\d{{4}}))?"
+    r"|(?:the\s+year\s+)?(?P<whole>\d{4}))\b",
+    re.IGNORECASE,
+)
 
 
 def parse_date(text: str, today: date | None = None) -> date:
@@ -205,6 +212,8 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
             "year": year,
             "value": is_leap,
         }
+    if (days_in := _DAYS_IN.search(text)) and not dates:
+        return _days_in(days_in)
     duration = _DURATION.search(text)
     if len(dates) >= 2 and not (duration and _FORWARD.search(lowered)):
         business = bool(re.search(r"business|working|weekdays", lowered))
@@ -249,15 +258,43 @@ def answer(description: str, today: date | None = None) -> tuple[str, dict[str, 
     )
 
 
+def _days_in(asked: re.Match[str]) -> tuple[str, dict[str, Any]]:
+    """The days in a month of a year, or in a year; February needs its year."""
+    if asked["whole"]:
+        year = int(asked["whole"])
+        days = 366 if calendar.isleap(year) else 365
+        return f"{year} has {days} days", {"operation": "days-in", "year": year, "value": days}
+    month = _MONTHS[asked["month"].lower()]
+    name = calendar.month_name[month]
+    if asked["year"] is None:
+        if month == 2:
+            raise TaskRejected(
+                "February has 28 days, 29 in a leap year: say which year, e.g. 'how many days"
+                " are in February 2024'"
+            )
+        days = calendar.monthrange(2001, month)[1]
+        return f"{name} has {days} days", {"operation": "days-in", "month": month, "value": days}
+    year = int(asked["year"])
+    days = calendar.monthrange(year, month)[1]
+    return f"{name} {year} has {days} days", {
+        "operation": "days-in",
+        "month": month,
+        "year": year,
+        "value": days,
+    }
+
+
 DATES_CARD = AgentCard(
     name="dates",
-    version="0.2.3",  # 0.2: "that many days" from the task before; 0.2.1: a day count
+    version="0.2.4",  # 0.2: "that many days" from the task before; 0.2.1: a day count
     # says its unit, so "convert that into hours" after it needs no "from days"; 0.2.2:
     # "how many weeks/months/years between" answers in that unit; "until X from Y";
-    # 0.2.3: "today is X" in the request is today; "days left"; "since X" counts up
+    # 0.2.3: "today is X" in the request is today; "days left"; "since X" counts up;
+    # 0.2.4: the days in a month or a year
     description=(
         "Date arithmetic and calendars: days between two dates, a date plus or minus days,"
-        " weeks, months or business days, the day of the week of a date, leap years."
+        " weeks, months or business days, the day of the week of a date, leap years, the days"
+        " in a month."
     ),
     tags=["dates", "calendar", "time", "days", "deadline"],
     skills=[
@@ -278,7 +315,8 @@ DATES_CARD = AgentCard(
             name="date-shift",
             description=(
                 "The date a number of days, weeks, months, years or business days after or"
-                " before a given date; the day of the week of a date; leap years."
+                " before a given date; the day of the week of a date; leap years and the"
+                " days in a month."
             ),
             tags=["dates", "deadline", "weekday", "calendar"],
             examples=[
@@ -287,6 +325,7 @@ DATES_CARD = AgentCard(
                 "10 business days before 2024-12-24",
                 "what day of the week is 2025-12-25",
                 "is 2100 a leap year",
+                "how many days are in February 2024",
             ],
         ),
     ],

@@ -147,6 +147,31 @@ def test_a_column_named_by_its_usual_abbreviation_is_that_column(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
+    ("question", "by", "measure"),
+    [
+        ("total revenu per region in sales.csv pls", "region", "total revenue"),
+        ("sum of revenue by regon in sales.csv", "region", "total revenue"),
+    ],
+)
+def test_a_column_typed_with_a_letter_missing_is_that_column(
+    tmp_path: Path, question: str, by: str, measure: str
+) -> None:
+    """ "revenu" was refused: "say which column to take the total of"."""
+    (tmp_path / "sales.csv").write_text(
+        "region,units,revenue\nNorth,12,240\nSouth,8,160\nNorth,5,375\n"
+    )
+    result = ask(CsvAnalyst(tmp_path), question)
+    assert result.data["by"] == by
+    assert result.data["result"] == [{by: "North", measure: 615}, {by: "South", measure: 160}]
+
+
+def test_a_short_word_with_a_letter_missing_is_no_column(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("state,units\nA,1\nB,2\n")
+    with pytest.raises(TaskRejected):
+        ask(CsvAnalyst(tmp_path), "total of the unts in t.csv")
+
+
+@pytest.mark.parametrize(
     ("table", "question", "column", "value"),
     [
         ("name,salary,age\nAnn,85000,34\nCara,95000,29\n", "who earns the most", "salary", 95000),

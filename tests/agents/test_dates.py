@@ -43,6 +43,11 @@ TODAY = date(2024, 6, 15)
         ("what day of the week is 2025-12-25", "2025-12-25 is a Thursday"),
         ("is 2100 a leap year", "2100 is not a leap year"),
         ("is 2000 a leap year", "2000 is a leap year"),
+        # the days in a month or a year: each was "found no date question"
+        ("how many days are in february 2024?", "February 2024 has 29 days"),
+        ("how many days in feb 2100", "February 2100 has 28 days"),
+        ("how many days does april have", "April has 30 days"),
+        ("how many days are there in 2024", "2024 has 366 days"),
         (
             "how many days until 2030-01-01",
             "2,026 days from 2024-06-15 to 2030-01-01 (5 years, 6 months, 17 days)",
@@ -201,6 +206,7 @@ def test_a_stated_today_that_is_no_date_is_refused() -> None:
         ("add 2000000 days to 2024-01-01", "too far"),
         ("add 9000 years to 2024-01-01", "leaves the years 1-9999"),
         ("is it a leap year", "say which year"),
+        ("how many days are in february", "29 in a leap year: say which year"),
     ],
 )
 def test_refuses_bad_dates_with_the_reason(question: str, message: str) -> None:
