@@ -40,6 +40,8 @@ _STOPWORDS = set(
     while who whom why will with would you your yours""".split()  # noqa: SIM905
 )
 _QUOTES = [("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'")]
+_LINK = r"(?:(?:https?|ftp)://|www\.)\S+"
+_ONLY_LINKS = re.compile(rf"\s*{_LINK}(?:\s+{_LINK})*\s*", re.I)
 _SUMMARY_RE = re.compile(r"summar|tl;?\s?dr|condens|\bgist\b|\bsum\s+up|boil\s+down", re.I)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _NUMBER_WORDS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "a": 1, "single": 1}
@@ -315,6 +317,11 @@ def handler(req: TaskRequest) -> TaskResult:
                 + (f" ({asked})" if asked else "")
             )
     if mode == "summary":
+        if _ONLY_LINKS.fullmatch(text):  # "tl;dr this article: https://…" gave the link back
+            raise TaskRejected(
+                f"the text to summarise is only a link, {text[:200]}: the text agent does not"
+                " fetch pages; ask for the page to be read first, or paste its text"
+            )
         count = _summary_length(instruction, req.inputs.get("sentences"))
         picked = rank_sentences(text, count)
         parts = split_sentences(text)

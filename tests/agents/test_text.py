@@ -299,3 +299,22 @@ def test_card() -> None:
     names = {s.name for s in TEXT_CARD.skills}
     assert names == {"text-statistics", "summarize"}
     assert all(s.examples and s.tags for s in TEXT_CARD.skills)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "tl;dr this article: https://blog.example.org/2024/05/release-notes",
+        "summarize this: www.example.com/a.html https://example.com/b",
+    ],
+)
+def test_a_summary_of_only_a_link_is_refused(description: str) -> None:
+    """It gave the link back as its own summary, reported as success."""
+    with pytest.raises(TaskRejected, match=r"only a link.*does not fetch pages"):
+        handler(_request(description))
+
+
+def test_a_text_holding_a_link_is_still_summarised() -> None:
+    text = "Release 2.0 is out. See https://example.com/notes for details. It is faster."
+    result = handler(_request(f"summarize in 1 sentence: {text}"))
+    assert result.status == "succeeded" and result.data["sentences"] == 1
