@@ -1,15 +1,15 @@
 """End to end: does a plain-language request to the offline mesh come back with the right answer?
 
   .venv/bin/python bench/answers_eval.py [--verbose] [--ids a01,a07]
-      [--split dev|holdout|holdout2|...|holdout39]
+      [--split dev|holdout|holdout2|...|holdout40]
 
 Each labelled request (tests/data/answers.jsonl for dev; answers_holdout.jsonl, the first
 held-out set, measured once and then opened for fixing; answers_holdout2.jsonl, written
 before those fixes, measured once and then opened for fixing; answers_holdout3.jsonl, written
 before the fixes from holdout2, measured once and then opened for fixing;
 answers_holdout4.jsonl, written before those fixes, measured once and then opened;
-answers_holdout5.jsonl to answers_holdout39.jsonl, each written before the fixes from
-the set before it, v5 to v36 since opened) runs through
+answers_holdout5.jsonl to answers_holdout40.jsonl, each written before the fixes from
+the set before it, v5 to v38 since opened) runs through
 `Mesh.local(home).run(request)`
 with the built-in agents, the offline planner and no model. A request is scored on two things:
 
