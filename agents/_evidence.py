@@ -204,4 +204,5 @@ _ASKING = terms(  # verbs that ask for a fact, and the filler around them
     "made make created create invented invent wrote write built build designed design"
     " developed develop founded mean meant define explain describe tell called call stand"
     " guy person people someone somebody thing stuff quick exactly actually really basically"
+    " originally initially"
 )

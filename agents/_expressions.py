@@ -130,7 +130,7 @@ _XN = _X.replace("(", "(?:", 1)  # the same operand, without a group of its own
 _NUMBERS = (  # "78, 85, 92 and 88", or three or more with commas alone: "88, 92, 79"
     rf"{_XN}(?:\s*,\s*{_XN})*,?\s+and\s+{_XN}|{_XN}(?:\s*,\s*{_XN}){{2,}}"
 )
-_OF_LIST = r"sum|total|product|average|avg|mean|median"
+_OF_LIST = rf"sum|total|product|average|avg|mean|median|{_MACROS['GCD']}|{_MACROS['LCM']}"
 _LIST_RE = re.compile(  # "the average of 3, 4 and 5", "add 1, 2 and 3", "avg of 3, 4, 5",
     # "the average and median of 4, 8, 15" (each of them)
     rf"\b(?:(?:the\s+)?((?:{_OF_LIST})(?:\s*(?:,|and|&)\s+(?:the\s+)?(?:{_OF_LIST}))*)\s+of"
@@ -191,8 +191,9 @@ def _list(match: re.Match[str]) -> str:
 
 def _of_list(word: str, items: list[str]) -> str:
     op = {"sum": "+", "total": "+", "add": "+", "product": "*", "multiply": "*"}.get(word)
-    if word == "median":
-        return f"median({', '.join(items)})"
+    for name in ("median", "gcd", "lcm"):  # "the lcm of 12, 18 and 30" takes all three
+        if re.fullmatch(_MACROS.get(name.upper(), name), word):
+            return f"{name}({', '.join(items)})"
     if op is None:
         return f"(({' + '.join(items)}) / {len(items)})"
     return "(" + f" {op} ".join(items) + ")"

@@ -258,6 +258,7 @@ def test_a_measure_asked_is_quoted_from_the_sentence_giving_it(
         ("where does the mesh store the agent cards?", "kept in Chroma"),
         ("who made python?", "Guido van Rossum"),  # "made" only asks, as "created" does
         ("who's the guy that created Python?", "Guido van Rossum"),
+        ("who made python originally", "Guido van Rossum"),  # "originally" only asks
         # "what <kind> …" wants the sentence naming that kind: the one saying most about
         # the registry came first
         ("what embedding model does the mesh registry use for the agent cards?",

@@ -93,6 +93,9 @@ def test_gcd_of_a_fraction_says_it_takes_whole_numbers() -> None:
         ("median of 3, 9, 4, 7, 1", "median(3, 9, 4, 7, 1) = 4"),
         ("gcd of 48 and 18", "gcd(48, 18) = 6"),
         ("the least common multiple of 4 and 6", "lcm(4, 6) = 12"),
+        # a list of three: "lcm(12, 18) = 36" dropped the 30, reported as success
+        ("least common multiple of 12, 18 and 30?", "lcm(12, 18, 30) = 180"),
+        ("hcf of 24, 36 and 60", "gcd(24, 36, 60) = 12"),
         ("is 97 prime", "97 is prime"),
         ("is 91 a prime number?", "91 is not prime: 91 = 7 × 13"),
         ("is 1 prime?", "1 is not prime: a prime is a whole number above 1"),
