@@ -9,7 +9,7 @@ before those fixes, measured once and then opened for fixing; answers_holdout3.j
 before the fixes from holdout2, measured once and then opened for fixing;
 answers_holdout4.jsonl, written before those fixes, measured once and then opened;
 answers_holdout5.jsonl to answers_holdout40.jsonl, each written before the fixes from
-the set before it, v5 to v38 since opened) runs through
+the set before it, v5 to v39 since opened) runs through
 `Mesh.local(home).run(request)`
 with the built-in agents, the offline planner and no model. A request is scored on two things:
 
