@@ -31,6 +31,7 @@ _QUANTITY_ASKED = re.compile(
 )
 _LENGTH = r"kilomet|\bkm\b|miles?\b|met(?:re|er)s?\b|\bau\b|light[- ]years?|feet|\bft\b"
 _TEMPERATURE = r"°|degrees|temperature|kelvin"
+_SIZE = (rf"size|diamet|radius|{_LENGTH}|\bmass\b|\bkg\b", "size")
 _KIND_ASKED = {  # what a "how far/hot/…" question's answer measures, and its measure's name
     "far": (rf"distance|{_LENGTH}", "distance"),
     "hot": (_TEMPERATURE, "temperature"),
@@ -41,8 +42,8 @@ _KIND_ASKED = {  # what a "how far/hot/…" question's answer measures, and its 
     "high": (rf"height|altitude|{_LENGTH}", "height"),
     "deep": (rf"depth|{_LENGTH}", "depth"),
     "old": (r"\bages?\b|\bold\b|years\s+ago|formed|founded|born|since|released", "age"),
-    "big": (rf"size|diamet|radius|{_LENGTH}|\bmass\b|\bkg\b", "size"),
-    "large": (rf"size|diamet|radius|{_LENGTH}|\bmass\b|\bkg\b", "size"),
+    "big": _SIZE,
+    "large": _SIZE,
 }
 _HOW_KIND = re.compile(rf"\bhow\s+({'|'.join(_KIND_ASKED)})\b", re.I)
 _MEASURED = {  # "what is the <measure> of …": the "how …" it asks, or None for a bare number

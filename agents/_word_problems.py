@@ -118,8 +118,8 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     if not rates and not spans and len(per := list(_PER_THING.finditer(lowered))) == 1:
         rates = per
         counted = re.finditer(r"(?<![\w.])(\d+)\s+([a-z]+)\b", lowered)
-        spans = [c for c in counted if _one(c[2]) == _one(per[0][3])]
-    if len(rates) != 1 or len(spans) != 1 or _one(rates[0][3]) != _one(spans[0][2]):
+        spans = [c for c in counted if _same_thing(c[2], per[0][3])]
+    if len(rates) != 1 or len(spans) != 1 or not _same_thing(rates[0][3], spans[0][2]):
         return None
     (rate,), (span,) = rates, spans
     first, second = sorted((rate.span(1), span.span()))
@@ -129,14 +129,19 @@ def _rate_and_span(lowered: str) -> tuple[re.Match[str], re.Match[str]] | None:
     return rate, span
 
 
-def _one(thing: str) -> str:
-    """A counted thing's word in one form for its singular and plural: "loaves" and "loaf",
-    "boxes" and "box", "batteries" and "battery", "days" and "day"."""
-    for plural, single in (("ves", "f"), ("fe", "f"), ("ies", "y"), ("ches", "ch"),
-                           ("shes", "sh"), ("xes", "x"), ("oes", "o")):  # fmt: skip
-        if thing.endswith(plural) and len(thing) > len(plural) + 1:
-            return thing[: -len(plural)] + single
-    return thing[:-1] if thing.endswith("s") and not thing.endswith(("ss", "us")) else thing
+def _same_thing(a: str, b: str) -> bool:
+    """Whether two words count the same thing, in its singular or plural: "loaf" and
+    "loaves", "knife" and "knives", "bus" and "buses", "battery" and "batteries"."""
+    return b in _forms(a) or a in _forms(b)
+
+
+def _forms(word: str) -> set[str]:
+    forms = {word, f"{word}s", f"{word}es"}
+    if word.endswith("y"):
+        forms.add(f"{word[:-1]}ies")
+    if word.endswith(("f", "fe")):
+        forms.add(f"{word.removesuffix('e')[:-1]}ves")
+    return forms
 
 
 def _thing_takes_as_per(lowered: str) -> str:

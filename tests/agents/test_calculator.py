@@ -276,6 +276,7 @@ def test_limits_are_the_documented_ones() -> None:
         ("a loaf needs 225 g of flour and i'm baking 7 loaves. how much flour?", "(225 * 7)"),
         ("each box holds 6 eggs and I have 4 boxes, how many eggs", "(6 * 4)"),
         ("one battery weighs 45 g, how heavy are 8 batteries", "(45 * 8)"),
+        ("a bus holds 50 people, how many people fit in 3 buses", "(50 * 3)"),
         # an aside in brackets is not part of the sum
         ("multiply 4.8 by 4 (I do that loop 4x a week)", "4.8 * 4"),
         ("what is 2 * (3 + 4)", "2 * (3 + 4)"),
