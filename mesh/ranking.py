@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from mesh.models import AgentState
 from mesh.registry_index import EXAMPLE, AgentEntry, Ann, RegistryIndex
 from mesh.registry_input import parse_state
+
+if TYPE_CHECKING:
+    from mesh.outcomes import OutcomeStore
 
 STATIC_FEATURES = ("skill", "example", "card", "lexical", "names")
 
@@ -215,6 +219,41 @@ def apply_outcomes(
     return sorted(best.values(), key=lambda s: (-s.score, s.name))
 
 
+def rank(
+    index: RegistryIndex,
+    query: Query,
+    filters: Filters,
+    outcomes: OutcomeStore,
+    weights: RankingWeights,
+    *,
+    now: float,
+    ann: Ann | None,
+    exact_rows: int,
+) -> list[Scored]:
+    """Every agent that passes `filters` scored for `query`, best first: the candidates
+    the dense index, the lexical postings and the outcome neighbours give, each as its
+    best skill, with what past runs taught added."""
+    if not index.agents:
+        return []
+    agents_ok = index.agent_mask(
+        state=filters.state, owner=filters.owner, tags=filters.tags, now=now
+    )
+    units_ok = index.unit_mask(
+        agents_ok,
+        capability=filters.capability,
+        input_mode=filters.input_mode,
+        output_mode=filters.output_mode,
+    )
+    if not units_ok.any():
+        return []
+    rows_ok = index.row_mask(agents_ok, units_ok)
+    evidence = outcomes.evidence(query.vector, weights.outcome_threshold)
+    learned = outcomes.agents_near(evidence)
+    units, coverage = candidate_units(index, query, units_ok, rows_ok, learned, ann, exact_rows)
+    best = best_per_agent(score_units(index, query, units, coverage, weights))
+    return apply_outcomes(best, evidence, weights)
+
+
 __all__ = [
     "STATIC_FEATURES",
     "Filters",
@@ -224,5 +263,6 @@ __all__ = [
     "apply_outcomes",
     "best_per_agent",
     "candidate_units",
+    "rank",
     "score_units",
 ]

@@ -27,16 +27,7 @@ import numpy.typing as npt
 from mesh.errors import AgentNotFound, InputError
 from mesh.models import AgentCard, AgentState, Match
 from mesh.outcomes import OutcomeStore
-from mesh.ranking import (
-    Filters,
-    Query,
-    RankingWeights,
-    Scored,
-    apply_outcomes,
-    best_per_agent,
-    candidate_units,
-    score_units,
-)
+from mesh.ranking import Filters, Query, RankingWeights, Scored, rank
 from mesh.registry_index import EXACT_ROWS, RegistryIndex, records
 from mesh.registry_input import check_query, parse_card, parse_state, parse_version, searchable
 from mesh.registry_store import (
@@ -351,30 +342,17 @@ class Registry:
         self, text: str, vector: npt.NDArray[np.float32], k: int, filters: Filters
     ) -> builtins.list[Scored]:
         """Every candidate agent scored, best first; the caller holds the lock."""
-        index = self._index
-        if not index.agents:
-            return []
-        q = Query(vector=vector, terms=index.lexical.query_terms(text), k=k)
-        agents_ok = index.agent_mask(
-            state=filters.state, owner=filters.owner, tags=filters.tags, now=self._clock()
+        q = Query(vector=vector, terms=self._index.lexical.query_terms(text), k=k)
+        return rank(
+            self._index,
+            q,
+            filters,
+            self._learned,
+            self.weights,
+            now=self._clock(),
+            ann=self._ann,
+            exact_rows=self.exact_rows,
         )
-        units_ok = index.unit_mask(
-            agents_ok,
-            capability=filters.capability,
-            input_mode=filters.input_mode,
-            output_mode=filters.output_mode,
-        )
-        if not units_ok.any():
-            return []
-        rows_ok = index.row_mask(agents_ok, units_ok)
-        w = self.weights
-        evidence = self._learned.evidence(vector, w.outcome_threshold)
-        learned = self._learned.agents_near(evidence)
-        units, coverage = candidate_units(
-            index, q, units_ok, rows_ok, learned, self._ann, self.exact_rows
-        )
-        best = best_per_agent(score_units(index, q, units, coverage, w))
-        return apply_outcomes(best, evidence, w)
 
     def _ann(self, vector: npt.NDArray[np.float32], n: int) -> Sequence[str]:
         hits = self._agents.query(query_embeddings=[vector], n_results=n, include=[])
