@@ -77,13 +77,13 @@ def number_asked(question: str) -> NumberAsked | None:
     the Sun" (a mass, which "its mass is more than twice …" does not give); else None."""
     if found := _QUANTITY_ASKED.search(question):
         how = _HOW_KIND.search(question)
-        kind = how[1].lower() if how else None
+        kind, measure = (how[1].lower() if how else None), "number"
     elif found := _MEASURE_ASKED.search(question):
-        kind = _MEASURED[" ".join(found["measure"].lower().split())]
+        measure = " ".join(found["measure"].lower().split())
+        kind = _MEASURED[measure]
     else:
         return None
     if kind is None:
-        measure = found["measure"].lower() if "measure" in found.re.groupindex else "number"
         return NumberAsked(found[0], None, measure)
     pattern, measure = _KIND_ASKED[kind]
     return NumberAsked(found[0], re.compile(pattern, re.I), measure)

@@ -285,7 +285,7 @@ def _in_base(req: TaskRequest, asked: BaseAsked) -> TaskResult:
     shown = ""
     if asked.base == 10 and len(written := written_in_base(req.description)) == 1:
         shown = f"{written[0]} = "  # "0xff = 255 in decimal"
-    shown += expr if expr == str(value) else f"{expr} = {value}"
+    shown += _worked(expr, value)
     digits = in_base(value, asked.base)
     output = f"{shown} in decimal" if asked.base == 10 else f"{shown} = {digits} in {asked.name}"
     data = {"expression": expr, "value": _json_value(value), "base": asked.base}
@@ -296,9 +296,13 @@ def _in_roman(req: TaskRequest, rest: str) -> TaskResult:
     """The number or result asked for in Roman numerals ("1994 in roman numerals")."""
     expr, value = _whole_asked(req, rest, "Roman numerals")
     numeral = to_roman(value)
-    shown = expr if expr == str(value) else f"{expr} = {value}"
     data = {"expression": expr, "value": value, "roman": numeral}
-    return _succeeded(req, f"{shown} = {numeral} in Roman numerals", data)
+    return _succeeded(req, f"{_worked(expr, value)} = {numeral} in Roman numerals", data)
+
+
+def _worked(expr: str, value: int) -> str:
+    """ "2+2 = 4", or "255" alone when the expression is the number."""
+    return expr if expr == str(value) else f"{expr} = {value}"
 
 
 INEXACT_DIGITS = 12

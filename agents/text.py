@@ -17,6 +17,7 @@ from typing import Any
 
 from mesh.errors import TaskRejected
 from mesh.models import AgentCard, Skill, TaskRequest, TaskResult
+from mesh.registry_input import URL
 
 DEFAULT_SUMMARY_SENTENCES = 2
 MAX_SUMMARY_SENTENCES = 50
@@ -40,8 +41,6 @@ _STOPWORDS = set(
     while who whom why will with would you your yours""".split()  # noqa: SIM905
 )
 _QUOTES = [("“", "”"), ('"', '"'), ("‘", "’"), ("'", "'")]
-_LINK = r"(?:(?:https?|ftp)://|www\.)\S+"
-_ONLY_LINKS = re.compile(rf"\s*{_LINK}(?:\s+{_LINK})*\s*", re.I)
 _SUMMARY_RE = re.compile(r"summar|tl;?\s?dr|condens|\bgist\b|\bsum\s+up|boil\s+down", re.I)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _NUMBER_WORDS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "a": 1, "single": 1}
@@ -317,7 +316,7 @@ def handler(req: TaskRequest) -> TaskResult:
                 + (f" ({asked})" if asked else "")
             )
     if mode == "summary":
-        if _ONLY_LINKS.fullmatch(text):  # "tl;dr this article: https://…" gave the link back
+        if not URL.sub("", text).strip():  # "tl;dr this article: https://…" gave the link back
             raise TaskRejected(
                 f"the text to summarise is only a link, {text[:200]}: the text agent does not"
                 " fetch pages; ask for the page to be read first, or paste its text"

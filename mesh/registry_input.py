@@ -64,7 +64,8 @@ def parse_state(value: AgentState | str) -> AgentState:
         raise InputError(f"state {value!r} is not one of: {allowed}") from exc
 
 
-_URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
+URL = re.compile(r"\b(?:https?|ftp)://\S+|\bwww\.\S+", re.IGNORECASE)
+"""A link as people write one: with its scheme, or from "www."."""
 _POWER_ORDINAL = re.compile(r"\bto the (\d+)(?:st|nd|rd|th)\b(?: power\b)?", re.IGNORECASE)
 _FACTORIAL = re.compile(r"(?<![\w.])(\d{1,3})!(?!=)")
 _TIMES = re.compile(r"(?<=\d)\s*[x×]\s*(?=\d)")  # "1,250 x 48"
@@ -81,7 +82,7 @@ def searchable(query: str) -> str:
     (0.173 -> 0.483), "1,250 x 48" as "1,250 times 48" (0.158 -> 0.530). The units'
     names as often misspelt are searched as spelt: "whats that in celcius" (units 0.184,
     under the floor, -> 0.207)."""
-    query = _POWER_ORDINAL.sub(r"to the power of \1", _URL.sub("url", query))
+    query = _POWER_ORDINAL.sub(r"to the power of \1", URL.sub("url", query))
     query = respell(_TIMES.sub(" times ", query))
     return _FACTORIAL.sub(r"\1 factorial", query)
 
